@@ -1,0 +1,146 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "EasyJobs",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "easyjobs", targets: ["easyjobs"]),
+        /// What plugin authors depend on.
+        .library(name: "EasyJobsSDK", targets: ["EasyJobsSDK"]),
+        /// The example plugin of the seed (extract → transform → load → compute).
+        .library(name: "ETL", type: .dynamic, targets: ["ETL"]),
+        /// Plugins used by the tests and the benchmark.
+        .library(name: "TestTasks", type: .dynamic, targets: ["TestTasks"]),
+        .library(name: "IncompatibleABI", type: .dynamic, targets: ["IncompatibleABI"]),
+        .library(name: "NotAPlugin", type: .dynamic, targets: ["NotAPlugin"]),
+        .executable(name: "easyjobs-bench", targets: ["EasyJobsBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // MARK: SDK (depends on nothing of ours)
+        .target(name: "CEasyJobsABI", path: "SDK/CEasyJobsABI"),
+        .target(
+            name: "EasyJobsSDK",
+            dependencies: [
+                "CEasyJobsABI",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "SDK/EasyJobsSDK",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Core, store, manager, host
+        .target(name: "EasyJobsCore", swiftSettings: swiftSettings),
+        .target(
+            name: "EasyJobsStore",
+            dependencies: [
+                "EasyJobsCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EasyJobsManager",
+            dependencies: [
+                "EasyJobsCore",
+                "EasyJobsStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EasyJobsClient",
+            dependencies: [
+                "EasyJobsCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EasyJobsHost",
+            dependencies: [
+                "EasyJobsCore",
+                "EasyJobsClient",
+                "CEasyJobsABI",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "easyjobs",
+            dependencies: [
+                "EasyJobsCore",
+                "EasyJobsStore",
+                "EasyJobsManager",
+                "EasyJobsClient",
+                "EasyJobsHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Plugins
+        .target(name: "ETL", dependencies: ["EasyJobsSDK"], path: "Plugins/ETL", swiftSettings: swiftSettings),
+        .target(name: "TestTasks", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/TestTasks", swiftSettings: swiftSettings),
+        .target(name: "IncompatibleABI", dependencies: ["CEasyJobsABI"], path: "Plugins/Testing/IncompatibleABI"),
+        .target(name: "NotAPlugin", path: "Plugins/Testing/NotAPlugin", swiftSettings: swiftSettings),
+
+        // MARK: Benchmarks and tests
+        .executableTarget(
+            name: "EasyJobsBench",
+            dependencies: [
+                "EasyJobsCore",
+                "EasyJobsClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/EasyJobsBench",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EasyJobsStoreTests",
+            dependencies: ["EasyJobsCore", "EasyJobsStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EasyJobsTests",
+            dependencies: [
+                "EasyJobsCore",
+                "EasyJobsClient",
+                "EasyJobsHost",
+                "CEasyJobsABI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+#include "easyjobs_plugin.h"

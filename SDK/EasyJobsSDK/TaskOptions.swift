@@ -1,0 +1,60 @@
+/// What happens when a run of a task fails.
+public enum RetryPolicy: String, Sendable, Hashable {
+    /// One more try (the default, as in EasyJobs).
+    case retryOnce = "retry_once"
+    /// No second try.
+    case never
+    /// Try again, with backoff, until it succeeds.
+    case retryAlways = "retry_always"
+}
+
+/// A task's options: how it fits into pipelines and how it runs.
+///
+/// ```swift
+/// TaskOptions(runAfter: ["transform"], schedule: "* * * * *", defaultArgs: ["url": "http://stats"])
+/// ```
+public struct TaskOptions: Sendable, Hashable {
+    /// Tasks that run, in parallel, before this one starts; it starts when all have succeeded.
+    public var runBefore: [String]
+    /// Tasks enqueued with this task's result as their keyword arguments when it succeeds.
+    public var runAfter: [String]
+    /// A task enqueued with the failure once this task has failed for good.
+    public var onFailure: String?
+    public var retryPolicy: RetryPolicy
+    /// Run each job of this task in a child process.
+    public var subprocess: Bool
+    /// A cron expression; the manager fires the task with `defaultArgs`.
+    public var schedule: String?
+    public var defaultArgs: [String: JSONValue]?
+    /// Seconds a run may take.
+    public var timeout: Double?
+
+    public init(
+        runBefore: [String] = [], runAfter: [String] = [], onFailure: String? = nil,
+        retryPolicy: RetryPolicy = .retryOnce, subprocess: Bool = false, schedule: String? = nil,
+        defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil
+    ) {
+        self.runBefore = runBefore
+        self.runAfter = runAfter
+        self.onFailure = onFailure
+        self.retryPolicy = retryPolicy
+        self.subprocess = subprocess
+        self.schedule = schedule
+        self.defaultArgs = defaultArgs
+        self.timeout = timeout
+    }
+
+    var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "run_before": .array(runBefore.map(JSONValue.string)),
+            "run_after": .array(runAfter.map(JSONValue.string)),
+            "retry_policy": .string(retryPolicy.rawValue),
+            "subprocess": .bool(subprocess),
+        ]
+        if let onFailure { object["on_failure"] = .string(onFailure) }
+        if let schedule { object["schedule"] = .string(schedule) }
+        if let defaultArgs { object["default_args"] = .object(defaultArgs) }
+        if let timeout { object["timeout"] = .double(timeout) }
+        return .object(object)
+    }
+}

@@ -1,0 +1,158 @@
+import AsyncHTTPClient
+import EasyJobsCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Talks to a manager over HTTP: the client API (enqueue, results) and the host protocol.
+///
+/// ```swift
+/// let client = ManagerClient(baseURL: "http://127.0.0.1:8220", apiToken: token)
+/// let id = try await client.enqueue(queue: "ETL", task: "extract", arguments: ["url": "http://stats"])
+/// let result = try await client.pullResult(id: id, wait: 30)
+/// ```
+public struct ManagerClient: Sendable {
+    public let baseURL: String
+    let secret: String?
+    let apiToken: String?
+    let httpClient: HTTPClient
+
+    /// Header that carries the shared secret on host endpoints.
+    public static let secretHeader = "X-EasyJobs-Secret"
+
+    public init(baseURL: String, secret: String? = nil, apiToken: String? = nil, httpClient: HTTPClient = .shared) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.secret = secret
+        self.apiToken = apiToken
+        self.httpClient = httpClient
+    }
+
+    // MARK: Client API
+
+    /// Enqueues `task` with keyword `arguments`; returns the request id.
+    public func enqueue(queue: String, task: String, arguments: JSONValue = [:]) async throws -> String {
+        let response: EnqueueResponse = try await send(
+            .POST, "/\(Self.escape(queue))/task/\(Self.escape(task))", body: arguments.encoded())
+        return response.requestID
+    }
+
+    /// The job's status and, when it finished, its result or error.
+    public func viewResult(id: String) async throws -> JobView {
+        try await send(.GET, "/job/view/result?request_id=\(Self.escape(id))")
+    }
+
+    /// What a pull returned.
+    public enum PullResult: Sendable, Equatable {
+        /// The job completed; its result is consumed.
+        case completed(JSONValue)
+        /// The job failed for good; the failure is consumed.
+        case failed(EasyJobsError)
+        /// The job had not finished within the wait.
+        case pending(JobStatus)
+    }
+
+    /// Waits up to `wait` seconds for the job to finish and consumes its result.
+    public func pullResult(id: String, wait: Double = 5) async throws -> PullResult {
+        let (status, body) = try await raw(
+            .GET, "/job/pull/result?request_id=\(Self.escape(id))&wait=\(wait)", body: nil,
+            timeout: .seconds(Int64(wait) + 30), auth: .client)
+        switch status.code {
+        case 200:
+            return .completed(try JSONValue.decode(body))
+        case 202:
+            return .pending(try WireCoding.makeDecoder().decode(PendingResult.self, from: body).status)
+        default:
+            let error = Self.error(status: status, body: body)
+            if error.code == .jobFailed { return .failed(error) }
+            throw error
+        }
+    }
+
+    /// One of the job lists: `queued`, `running` or `results`.
+    public func jobs(_ list: String, queue: String? = nil, task: String? = nil) async throws -> JobList {
+        var path = "/job/view/\(list)"
+        var query: [String] = []
+        if let queue { query.append("namespace=\(Self.escape(queue))") }
+        if let task { query.append("name=\(Self.escape(task))") }
+        if !query.isEmpty { path += "?" + query.joined(separator: "&") }
+        return try await send(.GET, path)
+    }
+
+    /// The registered hosts.
+    public func hosts() async throws -> [HostView] {
+        try await send(.GET, "/hosts")
+    }
+
+    // MARK: Host protocol
+
+    public func register(_ registration: HostRegistration) async throws -> HostRegistrationResponse {
+        try await send(.POST, "/hosts/register", body: WireCoding.makeEncoder().encode(registration), auth: .host)
+    }
+
+    public func claim(_ request: ClaimRequest) async throws -> ClaimResponse {
+        try await send(
+            .POST, "/hosts/claim", body: WireCoding.makeEncoder().encode(request), auth: .host,
+            timeout: .milliseconds(Int64(request.wait * 1000) + 10_000))
+    }
+
+    public func report(_ request: ReportRequest) async throws -> ReportResponse {
+        try await send(.POST, "/hosts/report", body: WireCoding.makeEncoder().encode(request), auth: .host)
+    }
+
+    public func heartbeat(_ request: HeartbeatRequest) async throws -> HeartbeatResponse {
+        try await send(.POST, "/hosts/heartbeat", body: WireCoding.makeEncoder().encode(request), auth: .host)
+    }
+
+    // MARK: Transport
+
+    enum Auth { case client, host }
+
+    func send<Response: Decodable>(
+        _ method: HTTPMethod, _ path: String, body: Data? = nil, auth: Auth = .client, timeout: TimeAmount = .seconds(30)
+    ) async throws -> Response {
+        let (status, bytes) = try await raw(method, path, body: body, timeout: timeout, auth: auth)
+        guard (200..<300).contains(status.code) else { throw Self.error(status: status, body: bytes) }
+        do {
+            return try WireCoding.makeDecoder().decode(Response.self, from: bytes)
+        } catch {
+            throw EasyJobsError(
+                .internalError, "the manager's answer to \(method) \(path) is not the expected \(Response.self): \(error)")
+        }
+    }
+
+    func raw(_ method: HTTPMethod, _ path: String, body: Data?, timeout: TimeAmount, auth: Auth) async throws -> (HTTPResponseStatus, Data) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        switch auth {
+        case .host:
+            if let secret { request.headers.add(name: Self.secretHeader, value: secret) }
+        case .client:
+            if let apiToken { request.headers.add(name: "Authorization", value: "Bearer \(apiToken)") }
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await httpClient.execute(request, timeout: timeout)
+        } catch {
+            throw EasyJobsError(
+                .managerUnavailable, "cannot reach the manager at \(baseURL): \(error)", context: ["manager": baseURL])
+        }
+        let buffer = try await response.body.collect(upTo: 64 << 20)
+        return (response.status, Data(buffer.readableBytesView))
+    }
+
+    static func error(status: HTTPResponseStatus, body: Data) -> EasyJobsError {
+        if let decoded = try? JSONDecoder().decode(ErrorResponse.self, from: body) {
+            return decoded.error
+        }
+        return EasyJobsError(
+            .internalError, "the manager answered \(status.code) \(status.reasonPhrase): \(String(decoding: body.prefix(500), as: UTF8.self))")
+    }
+
+    static func escape(_ component: String) -> String {
+        component.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#+"))) ?? component
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// A job as the store keeps it.
+public struct Job: Codable, Sendable, Hashable {
+    public var id: String
+    public var queue: String
+    public var task: String
+    /// The bound keyword arguments (defaults filled in).
+    public var args: [String: JSONValue]
+    public var status: JobStatus
+    /// Runs started so far, including the current one.
+    public var attempts: Int
+    public var result: JSONValue?
+    public var error: String?
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// The host holding the job while it runs.
+    public var hostID: String?
+    public var leaseExpiresAt: Date?
+    /// Set once the result was pulled; a pulled result is no longer served.
+    public var pulledAt: Date?
+
+    public init(
+        id: String, queue: String, task: String, args: [String: JSONValue], status: JobStatus = .queued,
+        attempts: Int = 0, result: JSONValue? = nil, error: String? = nil, createdAt: Date,
+        startedAt: Date? = nil, finishedAt: Date? = nil, hostID: String? = nil,
+        leaseExpiresAt: Date? = nil, pulledAt: Date? = nil
+    ) {
+        self.id = id
+        self.queue = queue
+        self.task = task
+        self.args = args
+        self.status = status
+        self.attempts = attempts
+        self.result = result
+        self.error = error
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.hostID = hostID
+        self.leaseExpiresAt = leaseExpiresAt
+        self.pulledAt = pulledAt
+    }
+
+    /// A new, random job id.
+    public static func newID() -> String {
+        UUID().uuidString.lowercased()
+    }
+}

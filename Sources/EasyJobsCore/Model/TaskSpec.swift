@@ -1,0 +1,149 @@
+/// The type of a task parameter, as declared by the plugin.
+public enum ParameterType: String, Codable, Sendable, CaseIterable {
+    case string, int, double, bool, object, array, any
+
+    /// Whether `value` is acceptable; an `int` is accepted where a `double` is expected.
+    public func accepts(_ value: JSONValue) -> Bool {
+        switch (self, value) {
+        case (.any, _): true
+        case (.string, .string), (.int, .int), (.double, .double), (.double, .int), (.bool, .bool),
+            (.object, .object), (.array, .array):
+            true
+        default: false
+        }
+    }
+}
+
+/// One keyword argument of a task.
+public struct TaskParameter: Codable, Sendable, Hashable {
+    public var name: String
+    public var type: ParameterType
+    public var required: Bool
+    /// Used when an optional argument is missing.
+    public var `default`: JSONValue?
+
+    public init(name: String, type: ParameterType, required: Bool = true, default: JSONValue? = nil) {
+        self.name = name
+        self.type = type
+        self.required = required
+        self.default = `default`
+    }
+}
+
+/// What happens when a run of a task fails.
+public enum RetryPolicy: String, Codable, Sendable, CaseIterable {
+    /// One more try (the default, as in EasyJobs).
+    case retryOnce = "retry_once"
+    case never
+    case retryAlways = "retry_always"
+}
+
+/// A task's options, as the plugin declares them. The descriptor carries all of them; the
+/// manager and host give them their behaviour.
+public struct TaskOptions: Codable, Sendable, Hashable {
+    public var runBefore: [String]
+    public var runAfter: [String]
+    public var onFailure: String?
+    public var retryPolicy: RetryPolicy
+    public var subprocess: Bool
+    public var schedule: String?
+    public var defaultArgs: [String: JSONValue]?
+    /// Seconds a run may take.
+    public var timeout: Double?
+
+    public init(
+        runBefore: [String] = [], runAfter: [String] = [], onFailure: String? = nil,
+        retryPolicy: RetryPolicy = .retryOnce, subprocess: Bool = false, schedule: String? = nil,
+        defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil
+    ) {
+        self.runBefore = runBefore
+        self.runAfter = runAfter
+        self.onFailure = onFailure
+        self.retryPolicy = retryPolicy
+        self.subprocess = subprocess
+        self.schedule = schedule
+        self.defaultArgs = defaultArgs
+        self.timeout = timeout
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case runBefore = "run_before", runAfter = "run_after", onFailure = "on_failure"
+        case retryPolicy = "retry_policy", subprocess, schedule, defaultArgs = "default_args", timeout
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        runBefore = try c.decodeIfPresent([String].self, forKey: .runBefore) ?? []
+        runAfter = try c.decodeIfPresent([String].self, forKey: .runAfter) ?? []
+        onFailure = try c.decodeIfPresent(String.self, forKey: .onFailure)
+        retryPolicy = try c.decodeIfPresent(RetryPolicy.self, forKey: .retryPolicy) ?? .retryOnce
+        subprocess = try c.decodeIfPresent(Bool.self, forKey: .subprocess) ?? false
+        schedule = try c.decodeIfPresent(String.self, forKey: .schedule)
+        defaultArgs = try c.decodeIfPresent([String: JSONValue].self, forKey: .defaultArgs)
+        timeout = try c.decodeIfPresent(Double.self, forKey: .timeout)
+    }
+}
+
+/// A task as a plugin describes it and the manager publishes it.
+public struct TaskSpec: Codable, Sendable, Hashable {
+    public var name: String
+    public var description: String?
+    public var parameters: [TaskParameter]
+    public var options: TaskOptions
+
+    public init(name: String, description: String? = nil, parameters: [TaskParameter] = [], options: TaskOptions = .init()) {
+        self.name = name
+        self.description = description
+        self.parameters = parameters
+        self.options = options
+    }
+
+    /// Checks keyword arguments against the signature and fills in defaults.
+    ///
+    /// Every problem is reported, not just the first, so a client can fix its request at once.
+    public func bind(_ arguments: JSONValue) throws(EasyJobsError) -> [String: JSONValue] {
+        guard case .object(var args) = arguments else {
+            throw EasyJobsError(
+                .invalidArguments,
+                "task '\(name)' takes its keyword arguments as a JSON object, got \(arguments.typeName)",
+                context: ["task": name]
+            )
+        }
+        var problems: [String] = []
+        let known = Set(parameters.map(\.name))
+        for key in args.keys.sorted() where !known.contains(key) {
+            let expected = parameters.isEmpty ? "no arguments" : parameters.map(\.name).joined(separator: ", ")
+            problems.append("unexpected argument '\(key)' (task takes \(expected))")
+        }
+        for parameter in parameters {
+            if let value = args[parameter.name] {
+                if !parameter.type.accepts(value) && !(value == .null && !parameter.required) {
+                    problems.append("argument '\(parameter.name)' must be \(parameter.type.rawValue), got \(value.typeName)")
+                }
+            } else if let defaultValue = parameter.default {
+                args[parameter.name] = defaultValue
+            } else if parameter.required {
+                problems.append("missing required argument '\(parameter.name)' (\(parameter.type.rawValue))")
+            }
+        }
+        if !problems.isEmpty {
+            throw EasyJobsError(
+                .invalidArguments,
+                "invalid arguments for task '\(name)': " + problems.joined(separator: "; "),
+                context: ["task": name, "signature": signature]
+            )
+        }
+        return args
+    }
+
+    /// The signature in a readable form: `extract(url: string)`.
+    public var signature: String {
+        let params = parameters.map { p -> String in
+            var text = "\(p.name): \(p.type.rawValue)"
+            if !p.required { text += "?" }
+            if let d = p.default { text += " = \(d.jsonString)" }
+            return text
+        }
+        return "\(name)(\(params.joined(separator: ", ")))"
+    }
+}

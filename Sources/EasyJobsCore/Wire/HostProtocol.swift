@@ -1,0 +1,228 @@
+import Foundation
+
+/// What a plugin offers, as a host reports it when it registers.
+public struct PluginInfo: Codable, Sendable, Hashable {
+    public var name: String
+    public var version: String
+    /// SHA-256 of the plugin file, hex: identifies the exact build that runs jobs.
+    public var sha256: String
+    public var abi: String
+    public var tasks: [TaskSpec]
+
+    public init(name: String, version: String, sha256: String, abi: String, tasks: [TaskSpec]) {
+        self.name = name
+        self.version = version
+        self.sha256 = sha256
+        self.abi = abi
+        self.tasks = tasks
+    }
+}
+
+/// A plugin file the host refused, with the reason.
+public struct RefusedPlugin: Codable, Sendable, Hashable {
+    public var file: String
+    public var reason: String
+    public init(file: String, reason: String) {
+        self.file = file
+        self.reason = reason
+    }
+}
+
+/// `POST /hosts/register`: a host joins a queue with its plugins.
+public struct HostRegistration: Codable, Sendable {
+    /// Stable across reconnects of one host process, so the manager recognises it.
+    public var hostID: String
+    public var name: String
+    public var queue: String
+    public var maxTasks: Int
+    public var plugins: [PluginInfo]
+    public var refused: [RefusedPlugin]
+
+    public init(hostID: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin]) {
+        self.hostID = hostID
+        self.name = name
+        self.queue = queue
+        self.maxTasks = maxTasks
+        self.plugins = plugins
+        self.refused = refused
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case hostID = "host_id", name, queue, maxTasks = "max_tasks", plugins, refused
+    }
+}
+
+/// Answer of `POST /hosts/register`.
+public struct HostRegistrationResponse: Codable, Sendable {
+    /// How long a claim holds a job without a heartbeat, in seconds.
+    public var leaseSeconds: Double
+    /// How often the host should heartbeat, in seconds.
+    public var heartbeatSeconds: Double
+
+    public init(leaseSeconds: Double, heartbeatSeconds: Double) {
+        self.leaseSeconds = leaseSeconds
+        self.heartbeatSeconds = heartbeatSeconds
+    }
+
+    enum CodingKeys: String, CodingKey { case leaseSeconds = "lease_seconds", heartbeatSeconds = "heartbeat_seconds" }
+}
+
+/// `POST /hosts/claim`: up to `max` jobs of the host's queue, waiting up to `wait` seconds for one.
+public struct ClaimRequest: Codable, Sendable {
+    public var hostID: String
+    public var max: Int
+    public var wait: Double
+
+    public init(hostID: String, max: Int, wait: Double) {
+        self.hostID = hostID
+        self.max = max
+        self.wait = wait
+    }
+
+    enum CodingKeys: String, CodingKey { case hostID = "host_id", max, wait }
+}
+
+/// A job handed to a host.
+public struct ClaimedJob: Codable, Sendable, Hashable {
+    public var jobID: String
+    public var task: String
+    public var args: [String: JSONValue]
+    public var attempt: Int
+    public var leaseExpiresAt: Date
+
+    public init(jobID: String, task: String, args: [String: JSONValue], attempt: Int, leaseExpiresAt: Date) {
+        self.jobID = jobID
+        self.task = task
+        self.args = args
+        self.attempt = attempt
+        self.leaseExpiresAt = leaseExpiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id", task, args, attempt, leaseExpiresAt = "lease_expires_at"
+    }
+}
+
+/// Answer of `POST /hosts/claim`.
+public struct ClaimResponse: Codable, Sendable {
+    public var jobs: [ClaimedJob]
+    public init(jobs: [ClaimedJob]) { self.jobs = jobs }
+}
+
+/// How a run ended, as a host reports it.
+public enum JobOutcome: Codable, Sendable, Hashable {
+    case completed(JSONValue)
+    case failed(String)
+
+    enum CodingKeys: String, CodingKey { case status, result, error }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        switch try c.decode(String.self, forKey: .status) {
+        case "completed": self = .completed(try c.decodeIfPresent(JSONValue.self, forKey: .result) ?? .null)
+        case "failed": self = .failed(try c.decode(String.self, forKey: .error))
+        case let other:
+            throw DecodingError.dataCorruptedError(
+                forKey: .status, in: c, debugDescription: "status must be 'completed' or 'failed', got '\(other)'")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .completed(let result):
+            try c.encode("completed", forKey: .status)
+            try c.encode(result, forKey: .result)
+        case .failed(let error):
+            try c.encode("failed", forKey: .status)
+            try c.encode(error, forKey: .error)
+        }
+    }
+}
+
+/// One finished run in a `POST /hosts/report`.
+public struct JobReport: Codable, Sendable, Hashable {
+    public var jobID: String
+    public var outcome: JobOutcome
+
+    public init(jobID: String, outcome: JobOutcome) {
+        self.jobID = jobID
+        self.outcome = outcome
+    }
+
+    enum CodingKeys: String, CodingKey { case jobID = "job_id", outcome }
+}
+
+/// `POST /hosts/report`: results and failures, several at a time.
+public struct ReportRequest: Codable, Sendable {
+    public var hostID: String
+    public var reports: [JobReport]
+
+    public init(hostID: String, reports: [JobReport]) {
+        self.hostID = hostID
+        self.reports = reports
+    }
+
+    enum CodingKeys: String, CodingKey { case hostID = "host_id", reports }
+}
+
+/// Answer of `POST /hosts/report`: the reports the manager refused (the host lost those jobs' leases).
+public struct ReportResponse: Codable, Sendable {
+    public var accepted: Int
+    public var rejected: [String]
+    public init(accepted: Int, rejected: [String]) {
+        self.accepted = accepted
+        self.rejected = rejected
+    }
+}
+
+/// `POST /hosts/heartbeat`: the host is alive and still runs these jobs.
+public struct HeartbeatRequest: Codable, Sendable {
+    public var hostID: String
+    public var running: [String]
+
+    public init(hostID: String, running: [String]) {
+        self.hostID = hostID
+        self.running = running
+    }
+
+    enum CodingKeys: String, CodingKey { case hostID = "host_id", running }
+}
+
+/// Answer of a heartbeat: the jobs whose leases were renewed and those the host no longer holds.
+public struct HeartbeatResponse: Codable, Sendable {
+    public var renewed: [String]
+    public var lost: [String]
+    public init(renewed: [String], lost: [String]) {
+        self.renewed = renewed
+        self.lost = lost
+    }
+}
+
+/// A host as the manager shows it (`GET /hosts`).
+public struct HostView: Codable, Sendable {
+    public var hostID: String
+    public var name: String
+    public var queue: String
+    public var maxTasks: Int
+    public var plugins: [PluginInfo]
+    public var refused: [RefusedPlugin]
+    public var lastHeartbeat: Date
+    public var online: Bool
+
+    public init(hostID: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin], lastHeartbeat: Date, online: Bool) {
+        self.hostID = hostID
+        self.name = name
+        self.queue = queue
+        self.maxTasks = maxTasks
+        self.plugins = plugins
+        self.refused = refused
+        self.lastHeartbeat = lastHeartbeat
+        self.online = online
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case hostID = "host_id", name, queue, maxTasks = "max_tasks", plugins, refused
+        case lastHeartbeat = "last_heartbeat", online
+    }
+}

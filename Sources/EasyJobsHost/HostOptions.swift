@@ -1,0 +1,46 @@
+import Foundation
+
+/// How a host runs. Every field has a documented default; the CLI maps flags and
+/// `EASYJOBS_*` environment variables onto it.
+public struct HostOptions: Sendable {
+    /// The manager's base URL. Default `http://127.0.0.1:8220`.
+    public var managerURL: String
+    /// The shared secret of the host endpoints. Default none (a loopback manager without a secret).
+    public var secret: String?
+    /// The directory whose `*.so` files are loaded.
+    public var pluginsDirectory: URL
+    /// The queue this host serves. Default `default`.
+    public var queue: String
+    /// Jobs run at once. Default 5.
+    public var maxTasks: Int
+    /// Shown in the manager's views. Default `<hostname>-<pid>`.
+    public var name: String
+    /// Where content-addressed copies of plugins go. Default `$TMPDIR/easyjobs-plugin-cache`.
+    public var cacheDirectory: URL
+    /// How long one claim waits on the manager for work, in seconds. Default 30.
+    public var claimWait: Double
+    /// Longest pause between reconnection attempts, in seconds. Default 5.
+    public var maxReconnectDelay: Double
+
+    public init(
+        managerURL: String = "http://127.0.0.1:8220",
+        secret: String? = nil,
+        pluginsDirectory: URL,
+        queue: String = "default",
+        maxTasks: Int = 5,
+        name: String? = nil,
+        cacheDirectory: URL? = nil,
+        claimWait: Double = 30,
+        maxReconnectDelay: Double = 5
+    ) {
+        self.managerURL = managerURL
+        self.secret = secret
+        self.pluginsDirectory = pluginsDirectory
+        self.queue = queue
+        self.maxTasks = max(1, maxTasks)
+        self.name = name ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        self.cacheDirectory = cacheDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("easyjobs-plugin-cache")
+        self.claimWait = claimWait
+        self.maxReconnectDelay = maxReconnectDelay
+    }
+}

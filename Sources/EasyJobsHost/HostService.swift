@@ -1,0 +1,219 @@
+import CEasyJobsABI
+import EasyJobsClient
+import EasyJobsCore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The host daemon: loads the plugins of a directory, registers their tasks with the manager,
+/// claims jobs of its queue and runs at most `maxTasks` of them at once.
+///
+/// On graceful shutdown (SIGTERM, SIGINT) it stops claiming, lets running jobs finish and
+/// delivers their results before it returns.
+///
+/// ```swift
+/// let host = HostService(options: HostOptions(pluginsDirectory: URL(filePath: "plugins"), queue: "ETL"), logger: logger)
+/// let group = ServiceGroup(configuration: .init(services: [host], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+/// try await group.run()
+/// ```
+public struct HostService: Service {
+    public let options: HostOptions
+    let client: ManagerClient
+    let logger: Logger
+    let loader: any PluginLoader
+    /// Stable for the life of this process, so the manager recognises a reconnecting host.
+    let hostID = Job.newID()
+
+    public init(options: HostOptions, logger: Logger, client: ManagerClient? = nil, loader: (any PluginLoader)? = nil) {
+        self.options = options
+        self.logger = logger
+        self.client = client ?? ManagerClient(baseURL: options.managerURL, secret: options.secret)
+        self.loader = loader ?? DynamicLibraryLoader(cacheDirectory: options.cacheDirectory)
+    }
+
+    public func run() async throws {
+        var hostLogger = self.logger
+        hostLogger[metadataKey: "host"] = "\(options.name)"
+        let logger = hostLogger
+        let plugins = PluginDirectory(directory: options.pluginsDirectory, loader: loader).loadAll(logger: logger)
+        let registration = HostRegistration(
+            hostID: hostID, name: options.name, queue: options.queue, maxTasks: options.maxTasks,
+            plugins: plugins.plugins.map(\.info), refused: plugins.refused)
+        guard let session = await register(registration, logger: logger) else { return }
+
+        let running = RunningJobs()
+        let reporter = Reporter(client: client, hostID: hostID, logger: logger)
+        let capacity = Capacity(slots: options.maxTasks)
+        let context = RunContext(plugins: plugins, queue: options.queue, running: running, reporter: reporter, capacity: capacity, logger: logger)
+
+        await withTaskGroup(of: Void.self) { background in
+            background.addTask { await reporter.run(maxDelay: options.maxReconnectDelay) }
+            background.addTask {
+                await heartbeats(every: session.heartbeatSeconds, running: running, registration: registration, logger: logger)
+            }
+            await withDiscardingTaskGroup { jobs in
+                await claimLoop(into: &jobs, context: context, registration: registration, logger: logger)
+            }
+            logger.info("stopped claiming; running jobs finished, delivering their results")
+            reporter.finish()
+            await background.next()
+            background.cancelAll()
+        }
+    }
+
+    /// Registers until the manager accepts, backing off while it is away. `nil` on shutdown.
+    private func register(_ registration: HostRegistration, logger: Logger) async -> HostRegistrationResponse? {
+        var delay = 0.1
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let response = try await client.register(registration)
+                logger.info(
+                    "registered with the manager",
+                    metadata: [
+                        "manager": "\(options.managerURL)", "queue": "\(options.queue)",
+                        "tasks": "\(registration.plugins.flatMap(\.tasks).map(\.name).sorted().joined(separator: ","))",
+                    ])
+                return response
+            } catch let error as EasyJobsError where error.code != .managerUnavailable {
+                logger.error("the manager refused the registration: \(error.message); retrying in \(delay) s")
+            } catch {
+                logger.warning("cannot reach the manager, retrying in \(delay) s: \(error)")
+            }
+            try? await gracefulSleep(delay)
+            delay = min(delay * 2, options.maxReconnectDelay)
+        }
+        return nil
+    }
+
+    private func claimLoop(into jobs: inout DiscardingTaskGroup, context: RunContext, registration: HostRegistration, logger: Logger) async {
+        var delay = 0.05
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let free = await cancelWhenGracefulShutdown { await context.capacity.waitForFree() }
+            guard free > 0 else { break }
+            let claimed: [ClaimedJob]
+            do {
+                claimed = try await cancelWhenGracefulShutdown {
+                    try await client.claim(ClaimRequest(hostID: hostID, max: free, wait: options.claimWait)).jobs
+                }
+                delay = 0.05
+            } catch is CancellationError {
+                break
+            } catch let error as EasyJobsError where error.code == .hostNotFound {
+                logger.warning("the manager does not know this host any more; registering again")
+                _ = await register(registration, logger: logger)
+                continue
+            } catch {
+                if Task.isShuttingDownGracefully { break }
+                logger.warning("claim failed, retrying in \(delay) s: \(error)")
+                try? await gracefulSleep(delay)
+                delay = min(delay * 2, options.maxReconnectDelay)
+                continue
+            }
+            context.capacity.take(claimed.count)
+            for job in claimed {
+                context.running.insert(job.jobID)
+                jobs.addTask {
+                    let report = await execute(job, context: context)
+                    context.running.remove(job.jobID)
+                    context.capacity.release()
+                    context.reporter.add(report)
+                }
+            }
+        }
+    }
+
+    private func execute(_ job: ClaimedJob, context: RunContext) async -> JobReport {
+        var logger = context.logger
+        logger[metadataKey: "job_id"] = "\(job.jobID)"
+        logger[metadataKey: "task"] = "\(job.task)"
+        guard let plugin = context.plugins.plugin(serving: job.task) else {
+            return JobReport(jobID: job.jobID, outcome: .failed("host \(options.name) has no plugin serving task '\(job.task)'"))
+        }
+        let invocation: TaskInvocation
+        do {
+            let runContext: JSONValue = [
+                "job_id": .string(job.jobID), "queue": .string(context.queue), "task": .string(job.task), "attempt": .int(job.attempt),
+            ]
+            invocation = TaskInvocation(
+                jobID: job.jobID, arguments: try JSONValue.object(job.args).encoded(), context: try runContext.encoded(),
+                onLog: { [logger] line in Self.emit(line, logger: logger) })
+        } catch {
+            return JobReport(jobID: job.jobID, outcome: .failed("cannot encode the job's arguments: \(error)"))
+        }
+        logger.debug("job started", metadata: ["attempt": "\(job.attempt)", "plugin": "\(plugin.info.name)@\(plugin.info.version)"])
+        let outcome = await plugin.run(task: job.task, invocation: invocation)
+        switch outcome {
+        case .success(let bytes):
+            guard let result = try? JSONValue.decode(bytes) else {
+                return JobReport(jobID: job.jobID, outcome: .failed("task '\(job.task)' returned a result that is not JSON"))
+            }
+            logger.debug("job completed")
+            return JobReport(jobID: job.jobID, outcome: .completed(result))
+        case .failure(let message, let type):
+            logger.info("job failed: \(message)", metadata: ["error_type": "\(type)"])
+            return JobReport(jobID: job.jobID, outcome: .failed(message))
+        case .cancelled(let message):
+            return JobReport(jobID: job.jobID, outcome: .failed("cancelled: \(message)"))
+        }
+    }
+
+    private static func emit(_ line: LogLine, logger: Logger) {
+        if line.isOutput {
+            TaskOutput.write(line.message)
+            return
+        }
+        let level: Logger.Level =
+            switch line.level {
+            case 0: .trace
+            case 1: .debug
+            case 2: .info
+            case 3: .notice
+            case 4: .warning
+            case 5: .error
+            default: .critical
+            }
+        logger.log(level: level, "\(line.message)")
+    }
+
+    private func heartbeats(every seconds: Double, running: RunningJobs, registration: HostRegistration, logger: Logger) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            if Task.isCancelled { return }
+            do {
+                let response = try await client.heartbeat(HeartbeatRequest(hostID: hostID, running: running.snapshot()))
+                for id in response.lost {
+                    logger.warning("lost the lease of a running job: the manager handed it back to the queue", metadata: ["job_id": "\(id)"])
+                }
+            } catch let error as EasyJobsError where error.code == .hostNotFound {
+                _ = await register(registration, logger: logger)
+            } catch {
+                logger.debug("heartbeat failed: \(error)")
+            }
+        }
+    }
+
+    private func gracefulSleep(_ seconds: Double) async throws {
+        try await cancelWhenGracefulShutdown {
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+        }
+    }
+}
+
+/// What every run of this host shares.
+struct RunContext: Sendable {
+    let plugins: PluginSet
+    let queue: String
+    let running: RunningJobs
+    let reporter: Reporter
+    let capacity: Capacity
+    let logger: Logger
+}
+
+/// The ids of the jobs this host runs now, for heartbeats.
+final class RunningJobs: Sendable {
+    private let ids = Mutex(Set<String>())
+    func insert(_ id: String) { ids.withLock { _ = $0.insert(id) } }
+    func remove(_ id: String) { ids.withLock { _ = $0.remove(id) } }
+    func snapshot() -> [String] { ids.withLock { Array($0) } }
+}

@@ -1,0 +1,99 @@
+import CEasyJobsABI
+import Crypto
+import EasyJobsCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Loads plugins with `dlopen` from content-addressed copies.
+///
+/// A copy named by the file's SHA-256 means a replaced plugin always loads as a new object
+/// (glibc would hand back the old one for a path it already has open), and identical builds
+/// share one. Plugins are opened `RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE` and never closed:
+/// the Swift runtime keeps pointers into a plugin's metadata after `dlclose`, so unmapping one
+/// crashes the process later.
+public struct DynamicLibraryLoader: PluginLoader {
+    /// Where the content-addressed copies go.
+    public let cacheDirectory: URL
+
+    public init(cacheDirectory: URL) {
+        self.cacheDirectory = cacheDirectory
+    }
+
+    public func load(file: URL) throws(EasyJobsError) -> LoadedPlugin {
+        let check = DescriptorCheck(file: file.lastPathComponent)
+        let contents: Data
+        do {
+            contents = try Data(contentsOf: file)
+        } catch {
+            throw check.refusal("cannot read the file: \(error.localizedDescription)")
+        }
+        let sha256 = SHA256.hash(data: contents).map { String(format: "%02x", $0) }.joined()
+        let copy = try contentAddressedCopy(of: contents, sha256: sha256, name: file.lastPathComponent, check: check)
+
+        guard let handle = dlopen(copy.path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
+            throw check.refusal("not a loadable shared library (\(reason))", ["field": "file"])
+        }
+
+        guard let entry = dlsym(handle, EASYJOBS_ENTRY_SYMBOL_V1) else {
+            // A plugin of another major exports another symbol; its frozen header says which.
+            for major in 2...16 {
+                if let other = dlsym(handle, "easyjobs_plugin_entry_v\(major)") {
+                    let header = Self.header(at: Self.call(entry: other))
+                    try check.check(header, entryMajor: UInt16(major))
+                }
+            }
+            throw check.refusal(
+                "no EasyJobs entry point \(EASYJOBS_ENTRY_SYMBOL_V1): not an EasyJobs plugin",
+                ["field": "entry_point", "expected": EASYJOBS_ENTRY_SYMBOL_V1])
+        }
+
+        let raw = Self.call(entry: entry)
+        try check.check(Self.header(at: raw), entryMajor: HostBuildInfo.abiMajor)
+        let descriptor = raw.assumingMemoryBound(to: easyjobs_plugin_descriptor.self)
+        let d = descriptor.pointee
+        try check.checkBuild(swiftVersion: String(cString: d.swift_version), target: String(cString: d.target))
+        let tasks = try check.tasks(fromJSON: Data(bytes: d.tasks_json, count: d.tasks_json_len))
+
+        let info = PluginInfo(
+            name: String(cString: d.plugin_name),
+            version: String(cString: d.plugin_version),
+            sha256: sha256,
+            abi: "\(d.abi_major).\(d.abi_minor)",
+            tasks: tasks)
+        return LoadedPlugin(info: info, file: file, descriptor: descriptor, sdkVersion: String(cString: d.sdk_version))
+    }
+
+    private func contentAddressedCopy(of contents: Data, sha256: String, name: String, check: DescriptorCheck) throws(EasyJobsError) -> URL {
+        let stem = name.hasSuffix(".so") ? String(name.dropLast(3)) : name
+        let copy = cacheDirectory.appendingPathComponent("\(stem)-\(sha256.prefix(16)).so")
+        do {
+            try FileManager.default.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: copy.path) {
+                // Written aside and renamed, so a concurrent host never opens a half-written copy.
+                let temporary = cacheDirectory.appendingPathComponent(".\(UUID().uuidString).tmp")
+                try contents.write(to: temporary)
+                _ = rename(temporary.path, copy.path)
+            }
+        } catch {
+            throw check.refusal("cannot copy the plugin to \(cacheDirectory.path): \(error.localizedDescription)")
+        }
+        return copy
+    }
+
+    private static func call(entry: UnsafeMutableRawPointer) -> UnsafeRawPointer {
+        typealias Entry = @convention(c) () -> UnsafeRawPointer
+        return unsafeBitCast(entry, to: Entry.self)()
+    }
+
+    private static func header(at raw: UnsafeRawPointer) -> DescriptorCheck.Header {
+        DescriptorCheck.Header(
+            magic: raw.load(fromByteOffset: 0, as: UInt32.self),
+            structSize: raw.load(fromByteOffset: 4, as: UInt32.self),
+            abiMajor: raw.load(fromByteOffset: 8, as: UInt16.self),
+            abiMinor: raw.load(fromByteOffset: 10, as: UInt16.self))
+    }
+}

@@ -1,0 +1,163 @@
+import CEasyJobsABI
+import EasyJobsCore
+import Foundation
+
+/// A plugin that passed every check, with its C descriptor. Lives as long as the process.
+public final class LoadedPlugin: Sendable {
+    public let info: PluginInfo
+    /// The file in the plugin directory it was loaded from.
+    public let file: URL
+    public let sdkVersion: String
+    private let descriptor: Descriptor
+    private let taskIndex: [String: UInt32]
+
+    private struct Descriptor: @unchecked Sendable {
+        // Immutable, owned by the plugin, valid for the life of the process.
+        let pointer: UnsafePointer<easyjobs_plugin_descriptor>
+    }
+
+    init(info: PluginInfo, file: URL, descriptor: UnsafePointer<easyjobs_plugin_descriptor>, sdkVersion: String) {
+        self.info = info
+        self.file = file
+        self.sdkVersion = sdkVersion
+        self.descriptor = Descriptor(pointer: descriptor)
+        var index: [String: UInt32] = [:]
+        for (offset, task) in info.tasks.enumerated() { index[task.name] = UInt32(offset) }
+        taskIndex = index
+    }
+
+    public func hasTask(_ name: String) -> Bool { taskIndex[name] != nil }
+
+    /// Runs started in the plugin and not completed.
+    public var inFlight: UInt64 { descriptor.pointer.pointee.in_flight() }
+
+    /// Runs `task` and returns how it ended. Cancelling the calling task asks the plugin to stop the run.
+    public func run(task: String, invocation: TaskInvocation) async -> RunOutcome {
+        guard let index = taskIndex[task] else {
+            return .failure(message: "plugin \(info.name) has no task '\(task)'", type: "UnknownTask")
+        }
+        let runID = RunIdentifiers.next()
+        let descriptor = self.descriptor
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<RunOutcome, Never>) in
+                let box = RunBox(continuation: continuation, onLog: invocation.onLog)
+                let context = Unmanaged.passRetained(box).toOpaque()
+                let started = invocation.jobID.withCString { jobID in
+                    invocation.arguments.withUnsafeBytes { args in
+                        invocation.context.withUnsafeBytes { info in
+                            var run = easyjobs_run(
+                                struct_size: UInt32(MemoryLayout<easyjobs_run>.size),
+                                run_id: runID,
+                                job_id: jobID,
+                                args: args.bindMemory(to: UInt8.self).baseAddress,
+                                args_len: args.count,
+                                context: info.bindMemory(to: UInt8.self).baseAddress,
+                                context_len: info.count,
+                                host_ctx: context,
+                                complete: RunCallbacks.complete,
+                                log: RunCallbacks.log)
+                            return descriptor.pointer.pointee.start_task(index, &run)
+                        }
+                    }
+                }
+                if started != 0 {
+                    Unmanaged<RunBox>.fromOpaque(context).release()
+                    continuation.resume(returning: .failure(message: "plugin \(info.name) refused to start '\(task)'", type: "StartFailed"))
+                }
+            }
+        } onCancel: {
+            descriptor.pointer.pointee.cancel_task(runID)
+        }
+    }
+}
+
+/// What a run needs besides the task name.
+public struct TaskInvocation: Sendable {
+    public var jobID: String
+    /// The keyword arguments, a JSON object.
+    public var arguments: Data
+    /// The run's context JSON (`job_id`, `queue`, `task`, `attempt`).
+    public var context: Data
+    /// Called for each log line of the run, from any thread.
+    public var onLog: @Sendable (LogLine) -> Void
+
+    public init(jobID: String, arguments: Data, context: Data, onLog: @escaping @Sendable (LogLine) -> Void) {
+        self.jobID = jobID
+        self.arguments = arguments
+        self.context = context
+        self.onLog = onLog
+    }
+}
+
+/// One line a task logged or printed.
+public struct LogLine: Sendable {
+    public var level: Int32
+    public var message: String
+    /// A printed line of output rather than a log message.
+    public var isOutput: Bool { level == Int32(EASYJOBS_LOG_OUTPUT.rawValue) }
+}
+
+/// How a run ended.
+public enum RunOutcome: Sendable, Equatable {
+    case success(Data)
+    case failure(message: String, type: String)
+    case cancelled(message: String)
+}
+
+enum RunIdentifiers {
+    private static let counter = Counter()
+    static func next() -> UInt64 { counter.next() }
+
+    private final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: UInt64 = 0
+        func next() -> UInt64 {
+            lock.lock()
+            defer { lock.unlock() }
+            value += 1
+            return value
+        }
+    }
+}
+
+/// Carries a run's continuation through the plugin as the C context pointer.
+final class RunBox: Sendable {
+    let continuation: CheckedContinuation<RunOutcome, Never>
+    let onLog: @Sendable (LogLine) -> Void
+
+    init(continuation: CheckedContinuation<RunOutcome, Never>, onLog: @escaping @Sendable (LogLine) -> Void) {
+        self.continuation = continuation
+        self.onLog = onLog
+    }
+}
+
+/// The C callbacks handed to plugins: static members, so they carry no actor isolation.
+enum RunCallbacks {
+    static let complete: easyjobs_complete_fn = { context, status, bytes, length in
+        guard let context else { return }
+        let box = Unmanaged<RunBox>.fromOpaque(context).takeRetainedValue()
+        let payload = bytes.map { Data(bytes: $0, count: length) } ?? Data()
+        box.continuation.resume(returning: RunCallbacks.outcome(status: status, payload: payload))
+    }
+
+    static let log: easyjobs_log_fn = { context, level, message, length in
+        guard let context else { return }
+        let box = Unmanaged<RunBox>.fromOpaque(context).takeUnretainedValue()
+        let text = message.map { String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
+        box.onLog(LogLine(level: level, message: text))
+    }
+
+    static func outcome(status: Int32, payload: Data) -> RunOutcome {
+        switch status {
+        case Int32(EASYJOBS_STATUS_SUCCESS.rawValue):
+            return .success(payload)
+        default:
+            let failure = try? JSONValue.decode(payload)
+            let message = failure?["message"]?.stringValue ?? String(decoding: payload, as: UTF8.self)
+            if status == Int32(EASYJOBS_STATUS_CANCELLED.rawValue) {
+                return .cancelled(message: message)
+            }
+            return .failure(message: message, type: failure?["type"]?.stringValue ?? "Error")
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import EasyJobsCore
+import EasyJobsStore
+import Foundation
+import Logging
+
+/// The manager's logic, apart from HTTP: checks and stores jobs, hands them to hosts and
+/// records how they ended.
+public struct Coordinator: Sendable {
+    public let store: any JobStore
+    public let registry: TaskRegistry
+    public let notifier: JobNotifier
+    public let options: ManagerOptions
+    let logger: Logger
+
+    public init(store: any JobStore, registry: TaskRegistry, notifier: JobNotifier = JobNotifier(), options: ManagerOptions, logger: Logger) {
+        self.store = store
+        self.registry = registry
+        self.notifier = notifier
+        self.options = options
+        self.logger = logger
+    }
+
+    // MARK: Clients
+
+    /// Checks the arguments against the task's signature, then stores the job; the job is
+    /// committed when this returns.
+    public func enqueue(queue: String, task: String, arguments: JSONValue) async throws -> Job {
+        let spec = try registry.spec(queue: queue, task: task)
+        let bound = try spec.bind(arguments)
+        let job = try await store.enqueue(NewJob(queue: queue, task: task, args: bound))
+        notifier.workArrived(in: queue)
+        return job
+    }
+
+    public func job(id: String) async throws -> Job {
+        guard let job = try await store.job(id: id) else {
+            throw EasyJobsError(.jobNotFound, "no job with request id '\(id)'", context: ["request_id": id])
+        }
+        return job
+    }
+
+    /// Waits up to `wait` for the job to finish. Returns the job as it is then.
+    public func awaitFinish(id: String, wait: Double) async throws -> Job {
+        let deadline = ContinuousClock.now + .milliseconds(Int(min(max(wait, 0), options.maxWait) * 1000))
+        while true {
+            let version = notifier.finishVersion
+            let job = try await self.job(id: id)
+            let remaining = deadline - .now
+            if job.status.isFinished || remaining <= .zero { return job }
+            await notifier.waitForFinish(of: id, after: version, timeout: remaining)
+        }
+    }
+
+    /// Marks a finished job's result as pulled.
+    public func pull(id: String) async throws -> Job {
+        guard let job = try await store.pull(id: id, now: .now) else {
+            throw EasyJobsError(.jobNotFound, "no job with request id '\(id)'", context: ["request_id": id])
+        }
+        return job
+    }
+
+    // MARK: Hosts
+
+    public func register(_ registration: HostRegistration) async throws -> HostRegistrationResponse {
+        let now = Date()
+        let record = HostRecord(
+            id: registration.hostID, name: registration.name, queue: registration.queue, maxTasks: registration.maxTasks,
+            plugins: registration.plugins, refused: registration.refused, registeredAt: now, lastSeen: now)
+        try await store.saveHost(record)
+        registry.register(record)
+        logger.info(
+            "host registered",
+            metadata: [
+                "host": "\(registration.name)", "queue": "\(registration.queue)",
+                "plugins": "\(registration.plugins.map { "\($0.name)@\($0.version)" }.joined(separator: ","))",
+                "refused": "\(registration.refused.count)",
+            ])
+        for refused in registration.refused {
+            logger.warning("host refused a plugin: \(refused.reason)", metadata: ["host": "\(registration.name)"])
+        }
+        // A host may have been waiting for its tasks' queue to exist.
+        notifier.workArrived(in: registration.queue)
+        return HostRegistrationResponse(leaseSeconds: options.leaseSeconds, heartbeatSeconds: max(options.leaseSeconds / 3, 0.2))
+    }
+
+    /// Claims up to `max` jobs for the host, waiting up to `wait` seconds for one to arrive.
+    public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
+        guard let host = registry.host(id: request.hostID) else {
+            throw EasyJobsError(.hostNotFound, "unknown host '\(request.hostID)': register first", context: ["host_id": request.hostID])
+        }
+        let tasks = Set(host.plugins.flatMap { $0.tasks.map(\.name) })
+        let limit = min(max(request.max, 1), 256)
+        let deadline = ContinuousClock.now + .milliseconds(Int(min(max(request.wait, 0), options.maxWait) * 1000))
+        while true {
+            let version = notifier.version(of: host.queue)
+            let jobs = try await store.claim(
+                queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.leaseSeconds, now: .now)
+            let remaining = deadline - .now
+            if !jobs.isEmpty || remaining <= .zero || Task.isCancelled {
+                return jobs.map {
+                    ClaimedJob(jobID: $0.id, task: $0.task, args: $0.args, attempt: $0.attempts, leaseExpiresAt: $0.leaseExpiresAt ?? .now)
+                }
+            }
+            await notifier.waitForWork(in: host.queue, after: version, timeout: remaining)
+        }
+    }
+
+    public func report(_ request: ReportRequest) async throws -> ReportResponse {
+        var rejected: [String] = []
+        let now = Date()
+        for report in request.reports {
+            if let job = try await store.finish(jobID: report.jobID, hostID: request.hostID, outcome: report.outcome, now: now) {
+                notifier.jobFinished(job.id)
+            } else {
+                rejected.append(report.jobID)
+            }
+        }
+        return ReportResponse(accepted: request.reports.count - rejected.count, rejected: rejected)
+    }
+
+    public func heartbeat(_ request: HeartbeatRequest) async throws -> HeartbeatResponse {
+        let now = Date()
+        guard try await store.touchHost(id: request.hostID, at: now) else {
+            throw EasyJobsError(.hostNotFound, "unknown host '\(request.hostID)': register first", context: ["host_id": request.hostID])
+        }
+        registry.touch(hostID: request.hostID, at: now)
+        let renewed = request.running.isEmpty
+            ? [] : try await store.renewLeases(hostID: request.hostID, jobIDs: request.running, until: now.addingTimeInterval(options.leaseSeconds))
+        let held = Set(renewed)
+        return HeartbeatResponse(renewed: renewed, lost: request.running.filter { !held.contains($0) })
+    }
+
+    /// Hands jobs whose lease ran out back to their queues.
+    public func requeueExpired() async throws -> [Job] {
+        let jobs = try await store.requeueExpired(now: .now)
+        for queue in Set(jobs.map(\.queue)) { notifier.workArrived(in: queue) }
+        for job in jobs {
+            logger.warning(
+                "lease ran out: job handed back to the queue",
+                metadata: ["job_id": "\(job.id)", "task": "\(job.task)", "attempts": "\(job.attempts)"])
+        }
+        return jobs
+    }
+
+    /// A host is online while it heartbeats within two lease periods.
+    public func isOnline(_ host: HostRecord, now: Date = .now) -> Bool {
+        now.timeIntervalSince(host.lastSeen) < options.leaseSeconds * 2
+    }
+}

@@ -1,0 +1,76 @@
+import EasyJobsCore
+import EasyJobsStore
+import Foundation
+import Synchronization
+
+/// The tasks each queue offers, as registered by hosts; read on every enqueue.
+///
+/// Kept in memory and rebuilt from the store's hosts at start, so a manager that restarts
+/// keeps accepting jobs for known tasks before its hosts reconnect.
+public final class TaskRegistry: Sendable {
+    private struct State {
+        var hosts: [String: HostRecord] = [:]
+        /// queue → task → spec, from the most recently registered host offering it.
+        var tasks: [String: [String: TaskSpec]] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init(hosts: [HostRecord] = []) {
+        state.withLock { state in
+            for host in hosts.sorted(by: { $0.registeredAt < $1.registeredAt }) {
+                Self.add(host, to: &state)
+            }
+        }
+    }
+
+    public func register(_ host: HostRecord) {
+        state.withLock { Self.add(host, to: &$0) }
+    }
+
+    public func host(id: String) -> HostRecord? {
+        state.withLock { $0.hosts[id] }
+    }
+
+    public func touch(hostID: String, at date: Date) {
+        state.withLock { $0.hosts[hostID]?.lastSeen = date }
+    }
+
+    public var hosts: [HostRecord] {
+        state.withLock { Array($0.hosts.values) }
+    }
+
+    public var queues: [String: [TaskSpec]] {
+        state.withLock { $0.tasks.mapValues { Array($0.values).sorted { $0.name < $1.name } } }
+    }
+
+    /// The spec of `task` in `queue`, or an error naming what is known.
+    public func spec(queue: String, task: String) throws(EasyJobsError) -> TaskSpec {
+        let (tasks, known): ([String: TaskSpec]?, [String]) = state.withLock { state in
+            (state.tasks[queue], state.tasks.keys.sorted())
+        }
+        guard let tasks else {
+            throw EasyJobsError(
+                .unknownQueue,
+                "unknown queue '\(queue)': no host has registered it"
+                    + (known.isEmpty ? " (no queue is registered yet)" : " (registered queues: \(known.joined(separator: ", ")))"),
+                context: ["queue": queue])
+        }
+        guard let spec = tasks[task] else {
+            throw EasyJobsError(
+                .unknownTask,
+                "unknown task '\(task)' in queue '\(queue)' (its tasks: \(tasks.keys.sorted().joined(separator: ", ")))",
+                context: ["queue": queue, "task": task])
+        }
+        return spec
+    }
+
+    private static func add(_ host: HostRecord, to state: inout State) {
+        state.hosts[host.id] = host
+        for plugin in host.plugins {
+            for task in plugin.tasks {
+                state.tasks[host.queue, default: [:]][task.name] = task
+            }
+        }
+    }
+}

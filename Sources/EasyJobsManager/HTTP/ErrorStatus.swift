@@ -1,0 +1,20 @@
+import EasyJobsCore
+import HTTPTypes
+
+extension EasyJobsError.Code {
+    /// The HTTP status an error of this code is answered with.
+    var httpStatus: HTTPResponse.Status {
+        switch self {
+        case .malformedRequest: .badRequest
+        case .invalidArguments, .jobFailed: .unprocessableContent
+        case .unknownQueue, .unknownTask, .jobNotFound, .hostNotFound, .notFound: .notFound
+        case .resultConsumed: .gone
+        case .leaseLost: .conflict
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .payloadTooLarge: .contentTooLarge
+        case .storeFailure, .managerUnavailable: .serviceUnavailable
+        default: .internalServerError
+        }
+    }
+}

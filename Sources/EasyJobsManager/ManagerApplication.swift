@@ -1,0 +1,47 @@
+import EasyJobsCore
+import EasyJobsStore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The manager: the HTTP API over a job store, with the services that keep leases honest.
+///
+/// ```swift
+/// let store = try SQLiteJobStore(path: options.databasePath)
+/// let app = try await ManagerApplication.make(options: options, store: store, logger: logger)
+/// try await app.runService()   // until SIGTERM or SIGINT
+/// ```
+public enum ManagerApplication {
+    /// Builds the application. `onListening` receives the bound URL (useful with port 0).
+    public static func make(
+        options: ManagerOptions,
+        store: any JobStore,
+        logger: Logger,
+        onListening: @escaping @Sendable (String) async -> Void = { _ in }
+    ) async throws -> some ApplicationProtocol & Service {
+        try options.validate()
+        let registry = TaskRegistry(hosts: try await store.hosts())
+        let coordinator = Coordinator(store: store, registry: registry, options: options, logger: logger)
+
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.get("/health") { _, _ in
+            try JSONResponse.make(["status": "ok"])
+        }
+        ClientRoutes(coordinator: coordinator).add(to: router.group().add(middleware: BearerTokenMiddleware(token: options.apiToken)))
+        HostRoutes(coordinator: coordinator).add(to: router.group("hosts").add(middleware: SecretMiddleware(secret: options.secret)))
+
+        let host = options.host
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port), serverName: "EasyJobs"),
+            services: [LeaseReaper(coordinator: coordinator, logger: logger)],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? options.port
+                await onListening("http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
+            },
+            logger: logger)
+    }
+}

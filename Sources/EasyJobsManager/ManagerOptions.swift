@@ -1,0 +1,65 @@
+import EasyJobsCore
+import Foundation
+
+/// How a manager runs. Every field has a documented default; the CLI maps flags and
+/// `EASYJOBS_*` environment variables onto it.
+public struct ManagerOptions: Sendable {
+    /// Address to listen on. Default `127.0.0.1`.
+    public var host: String
+    /// Port to listen on; 0 picks a free one. Default 8220.
+    public var port: Int
+    /// Where the SQLite database lives. Default `./.easyjobs`.
+    public var dataDirectory: URL
+    /// Shared secret of the host endpoints (`X-EasyJobs-Secret`). Required off loopback.
+    public var secret: String?
+    /// When set, client endpoints need `Authorization: Bearer <token>`.
+    public var apiToken: String?
+    /// How long a claim holds a job without a heartbeat, in seconds. Default 30.
+    public var leaseSeconds: Double
+    /// Largest request body, in bytes. Default 1 MiB.
+    public var maxBodySize: Int
+    /// Longest a claim or pull may wait, in seconds. Default 60.
+    public var maxWait: Double
+    /// How often leases are checked for expiry, in seconds. Default 1.
+    public var reapInterval: Double
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8220,
+        dataDirectory: URL = URL(fileURLWithPath: ".easyjobs"),
+        secret: String? = nil,
+        apiToken: String? = nil,
+        leaseSeconds: Double = 30,
+        maxBodySize: Int = 1 << 20,
+        maxWait: Double = 60,
+        reapInterval: Double = 1
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.secret = secret
+        self.apiToken = apiToken
+        self.leaseSeconds = leaseSeconds
+        self.maxBodySize = maxBodySize
+        self.maxWait = maxWait
+        self.reapInterval = reapInterval
+    }
+
+    /// Refuses settings that would be unsafe or cannot work.
+    public func validate() throws(EasyJobsError) {
+        let loopback = ["127.0.0.1", "localhost", "::1"].contains(host) || host.hasPrefix("127.")
+        if !loopback && (secret ?? "").isEmpty {
+            throw EasyJobsError(
+                .invalidConfiguration,
+                "refusing to listen on \(host) without a secret: hosts could run anything. Set --secret or EASYJOBS_SECRET, or listen on 127.0.0.1",
+                context: ["host": host])
+        }
+        if leaseSeconds < 1 {
+            throw EasyJobsError(.invalidConfiguration, "lease must be at least 1 second, got \(leaseSeconds)")
+        }
+    }
+
+    public var databasePath: String {
+        dataDirectory.appendingPathComponent("easyjobs.sqlite").path
+    }
+}

@@ -1,0 +1,99 @@
+import EasyJobsCore
+import EasyJobsStore
+import Foundation
+import Hummingbird
+
+/// The client API, with EasyJobs' paths.
+struct ClientRoutes<Context: RequestContext> {
+    let coordinator: Coordinator
+
+    func add(to router: some RouterMethods<Context>) {
+        router.post("/:queue/task/:task", use: enqueue)
+        router.get("/job/view/result", use: viewResult)
+        router.get("/job/pull/result", use: pullResult)
+        router.get("/job/view/results") { request, _ in try await list(request, statuses: [.completed, .failed]) }
+        router.get("/job/view/queued") { request, _ in try await list(request, statuses: [.queued]) }
+        router.get("/job/view/running") { request, _ in try await list(request, statuses: [.running]) }
+        router.get("/hosts", use: hosts)
+        router.get("/tasks", use: tasks)
+    }
+
+    @Sendable func enqueue(_ request: Request, context: Context) async throws -> Response {
+        var request = request
+        let queue = try context.parameters.require("queue")
+        let task = try context.parameters.require("task")
+        let arguments = try await request.jsonBody(limit: coordinator.options.maxBodySize)
+        let job = try await coordinator.enqueue(queue: queue, task: task, arguments: arguments)
+        return try JSONResponse.make(EnqueueResponse(requestID: job.id))
+    }
+
+    @Sendable func viewResult(_ request: Request, context: Context) async throws -> Response {
+        let job = try await coordinator.job(id: try requestID(request))
+        if job.pulledAt != nil { throw consumed(job) }
+        return try JSONResponse.make(view(job))
+    }
+
+    @Sendable func pullResult(_ request: Request, context: Context) async throws -> Response {
+        let id = try requestID(request)
+        let wait = try request.query("wait").map { text throws(EasyJobsError) -> Double in
+            guard let seconds = Double(text), seconds >= 0 else {
+                throw EasyJobsError(.malformedRequest, "wait must be a number of seconds, got '\(text)'")
+            }
+            return seconds
+        } ?? 5
+        let current = try await coordinator.awaitFinish(id: id, wait: wait)
+        if current.pulledAt != nil { throw consumed(current) }
+        guard current.status.isFinished else {
+            return try JSONResponse.make(PendingResult(requestID: id, status: current.status), status: .accepted)
+        }
+        let job = try await coordinator.pull(id: id)
+        switch job.status {
+        case .failed:
+            throw EasyJobsError(
+                .jobFailed, job.error ?? "the job failed",
+                context: ["request_id": id, "task": job.task, "attempts": "\(job.attempts)"])
+        default:
+            return JSONResponse.raw(try (job.result ?? .null).encoded())
+        }
+    }
+
+    func list(_ request: Request, statuses: Set<JobStatus>) async throws -> Response {
+        let limit = request.query("limit").flatMap(Int.init) ?? 100
+        let filter = JobFilter(
+            queue: request.query("namespace", "queue"), task: request.query("name", "task"),
+            statuses: request.query("status").flatMap(JobStatus.init(rawValue:)).map { [$0] } ?? statuses,
+            limit: min(max(limit, 1), 1000))
+        let jobs = try await coordinator.store.jobs(filter)
+        return try JSONResponse.make(JobList(jobs: jobs.map(view)))
+    }
+
+    @Sendable func hosts(_ request: Request, context: Context) async throws -> Response {
+        let now = Date()
+        let hosts = coordinator.registry.hosts.sorted { $0.name < $1.name }.map { host in
+            HostView(
+                hostID: host.id, name: host.name, queue: host.queue, maxTasks: host.maxTasks, plugins: host.plugins,
+                refused: host.refused, lastHeartbeat: host.lastSeen, online: coordinator.isOnline(host, now: now))
+        }
+        return try JSONResponse.make(hosts)
+    }
+
+    @Sendable func tasks(_ request: Request, context: Context) async throws -> Response {
+        let queues = coordinator.registry.queues.sorted { $0.key < $1.key }.map { QueueTasks(queue: $0.key, tasks: $0.value) }
+        return try JSONResponse.make(queues)
+    }
+
+    private func view(_ job: Job) -> JobView {
+        JobView(job, hostName: job.hostID.flatMap { coordinator.registry.host(id: $0)?.name })
+    }
+
+    private func requestID(_ request: Request) throws(EasyJobsError) -> String {
+        guard let id = request.query("request_id", "job_id"), !id.isEmpty else {
+            throw EasyJobsError(.malformedRequest, "missing query parameter request_id (or job_id)")
+        }
+        return id
+    }
+
+    private func consumed(_ job: Job) -> EasyJobsError {
+        EasyJobsError(.resultConsumed, "the result of job '\(job.id)' was already pulled", context: ["request_id": job.id])
+    }
+}

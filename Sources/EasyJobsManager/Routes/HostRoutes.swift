@@ -1,0 +1,31 @@
+import EasyJobsCore
+import Hummingbird
+
+/// The host protocol (docs/host-protocol.md), behind the shared secret.
+struct HostRoutes<Context: RequestContext> {
+    let coordinator: Coordinator
+
+    func add(to router: some RouterMethods<Context>) {
+        router.post("/register") { request, _ in
+            var request = request
+            let registration = try await request.decode(HostRegistration.self, limit: 16 << 20)
+            return try JSONResponse.make(try await coordinator.register(registration))
+        }
+        router.post("/claim") { request, _ in
+            var request = request
+            let claim = try await request.decode(ClaimRequest.self, limit: coordinator.options.maxBodySize)
+            return try JSONResponse.make(ClaimResponse(jobs: try await coordinator.claim(claim)))
+        }
+        router.post("/report") { request, _ in
+            var request = request
+            // Reports carry results, several at a time.
+            let report = try await request.decode(ReportRequest.self, limit: 64 << 20)
+            return try JSONResponse.make(try await coordinator.report(report))
+        }
+        router.post("/heartbeat") { request, _ in
+            var request = request
+            let heartbeat = try await request.decode(HeartbeatRequest.self, limit: coordinator.options.maxBodySize)
+            return try JSONResponse.make(try await coordinator.heartbeat(heartbeat))
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import Logging
+import ServiceLifecycle
+
+/// Hands back the jobs of hosts that stopped heartbeating, once their lease runs out.
+struct LeaseReaper: Service {
+    let coordinator: Coordinator
+    let logger: Logger
+
+    func run() async throws {
+        let interval = Duration.milliseconds(Int(coordinator.options.reapInterval * 1000))
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                _ = try await coordinator.requeueExpired()
+            } catch {
+                logger.error("cannot hand back expired jobs: \(error)")
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}

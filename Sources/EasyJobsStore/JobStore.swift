@@ -1,0 +1,107 @@
+import EasyJobsCore
+import Foundation
+
+/// Where jobs, results and registrations live. The manager owns one.
+///
+/// Every method is one atomic step: an implementation commits before it returns, so an
+/// acknowledged enqueue or report survives a crash of the manager. `claim` must be safe
+/// with several managers sharing one store (PostgreSQL): two claims never get one job.
+///
+/// ```swift
+/// let store = try SQLiteJobStore(path: ".easyjobs/easyjobs.sqlite")
+/// let job = try await store.enqueue(NewJob(queue: "ETL", task: "extract", args: ["url": "http://stats"]))
+/// let claimed = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 5, leaseDuration: 30, now: .now)
+/// ```
+public protocol JobStore: Sendable {
+    /// Stores a queued job.
+    func enqueue(_ job: NewJob) async throws -> Job
+
+    /// Atomically moves up to `limit` queued jobs of `queue` whose task is in `tasks` to running,
+    /// oldest first, leased to `hostID` until `now + leaseDuration`, and counts an attempt.
+    func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [Job]
+
+    /// Records how a run ended, only if `hostID` still holds the job's lease.
+    /// Returns the updated job, or `nil` when the host no longer holds it.
+    func finish(jobID: String, hostID: String, outcome: JobOutcome, now: Date) async throws -> Job?
+
+    /// Extends the leases `hostID` holds on `jobIDs`; returns the ids it still holds.
+    func renewLeases(hostID: String, jobIDs: [String], until: Date) async throws -> [String]
+
+    /// Puts running jobs whose lease ran out back in the queue; returns them.
+    func requeueExpired(now: Date) async throws -> [Job]
+
+    func job(id: String) async throws -> Job?
+
+    /// Marks a finished job's result as pulled and returns the job; `nil` if there is no such job.
+    /// A job that is not finished is returned unchanged.
+    func pull(id: String, now: Date) async throws -> Job?
+
+    /// Jobs matching the filter, newest first.
+    func jobs(_ filter: JobFilter) async throws -> [Job]
+
+    /// Saves what a host offers and when it was last seen.
+    func saveHost(_ host: HostRecord) async throws
+
+    /// Updates a host's last-seen time; returns false when the host is unknown.
+    func touchHost(id: String, at: Date) async throws -> Bool
+
+    func hosts() async throws -> [HostRecord]
+}
+
+/// A job about to be stored.
+public struct NewJob: Sendable {
+    public var id: String
+    public var queue: String
+    public var task: String
+    public var args: [String: JSONValue]
+    public var createdAt: Date
+
+    public init(id: String = Job.newID(), queue: String, task: String, args: [String: JSONValue], createdAt: Date = .now) {
+        self.id = id
+        self.queue = queue
+        self.task = task
+        self.args = args
+        self.createdAt = createdAt
+    }
+}
+
+/// Which jobs a listing returns.
+public struct JobFilter: Sendable {
+    public var queue: String?
+    public var task: String?
+    public var statuses: Set<JobStatus>?
+    /// Leave out jobs whose result was pulled.
+    public var excludePulled: Bool
+    public var limit: Int
+
+    public init(queue: String? = nil, task: String? = nil, statuses: Set<JobStatus>? = nil, excludePulled: Bool = true, limit: Int = 100) {
+        self.queue = queue
+        self.task = task
+        self.statuses = statuses
+        self.excludePulled = excludePulled
+        self.limit = limit
+    }
+}
+
+/// A host as stored: its registration and when it was last seen.
+public struct HostRecord: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var queue: String
+    public var maxTasks: Int
+    public var plugins: [PluginInfo]
+    public var refused: [RefusedPlugin]
+    public var registeredAt: Date
+    public var lastSeen: Date
+
+    public init(id: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin], registeredAt: Date, lastSeen: Date) {
+        self.id = id
+        self.name = name
+        self.queue = queue
+        self.maxTasks = maxTasks
+        self.plugins = plugins
+        self.refused = refused
+        self.registeredAt = registeredAt
+        self.lastSeen = lastSeen
+    }
+}

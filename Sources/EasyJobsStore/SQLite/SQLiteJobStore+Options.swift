@@ -1,0 +1,45 @@
+import Foundation
+
+extension SQLiteJobStore {
+    /// How the store opens its SQLite file.
+    ///
+    /// ```swift
+    /// let store = try SQLiteJobStore(path: "jobs.sqlite", options: .init(synchronous: .full))
+    /// ```
+    public struct Options: Sendable, Hashable {
+        /// How hard SQLite works to put a commit on disk before returning.
+        ///
+        /// The store always runs in WAL mode, where these levels trade durability
+        /// against one fsync per commit.
+        public enum Synchronous: String, Sendable, Hashable, CaseIterable {
+            /// A committed transaction survives a crash of the process, but the last
+            /// commits may be lost if the machine loses power. No fsync per commit,
+            /// which is what makes thousands of jobs per second possible.
+            case normal = "NORMAL"
+            /// A committed transaction also survives a power loss, at the cost of
+            /// an fsync of the WAL on every commit.
+            case full = "FULL"
+        }
+
+        /// Durability of commits. Defaults to ``Synchronous/normal``: with WAL it survives a
+        /// crash of the manager, which is the failure the job lifecycle is designed around.
+        public var synchronous: Synchronous
+
+        /// How long a statement waits for a lock held by another connection (another
+        /// manager process sharing the file, or a checkpoint) before failing, in seconds.
+        /// Defaults to 5 seconds: long enough to ride out a burst of writes, short enough
+        /// that a stuck peer surfaces as an error rather than a hang.
+        public var busyTimeout: TimeInterval
+
+        /// How many read-only connections may read concurrently with the writer.
+        /// Defaults to 4: reads (job lookups, listings) are short, so a few connections
+        /// cover concurrent API requests without holding many file descriptors.
+        public var maximumReaderCount: Int
+
+        public init(synchronous: Synchronous = .normal, busyTimeout: TimeInterval = 5, maximumReaderCount: Int = 4) {
+            self.synchronous = synchronous
+            self.busyTimeout = busyTimeout
+            self.maximumReaderCount = maximumReaderCount
+        }
+    }
+}

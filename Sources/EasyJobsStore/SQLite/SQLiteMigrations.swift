@@ -1,0 +1,53 @@
+import GRDB
+
+/// The schema of the SQLite store, as an ordered list of migrations.
+///
+/// A migration, once released, is never edited: a database file that already applied
+/// it would not see the change. Schema changes go in a new migration ("v2", …).
+///
+/// The SQL sticks to what PostgreSQL understands too (apart from `AUTOINCREMENT`, which
+/// becomes an identity column there), so that both stores keep one shape. Dates are
+/// REAL seconds since 1970, which compare numerically in both.
+enum SQLiteMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            // AUTOINCREMENT: seq values are never reused, even after rows are deleted,
+            // so that seq order stays enqueue order (FIFO) for the life of the file.
+            try db.execute(sql: """
+                CREATE TABLE jobs (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    queue TEXT NOT NULL,
+                    task TEXT NOT NULL,
+                    args TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    result TEXT,
+                    error TEXT,
+                    created_at REAL NOT NULL,
+                    started_at REAL,
+                    finished_at REAL,
+                    host_id TEXT,
+                    lease_expires_at REAL,
+                    pulled_at REAL
+                );
+                CREATE INDEX jobs_claim ON jobs (queue, status, seq);
+                CREATE INDEX jobs_lease_expiry ON jobs (status, lease_expires_at);
+                CREATE INDEX jobs_status ON jobs (status, seq);
+
+                CREATE TABLE hosts (
+                    id TEXT NOT NULL PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    queue TEXT NOT NULL,
+                    max_tasks INTEGER NOT NULL,
+                    plugins TEXT NOT NULL,
+                    refused TEXT NOT NULL,
+                    registered_at REAL NOT NULL,
+                    last_seen REAL NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import EasyJobsClient
+import EasyJobsCore
+import Foundation
+
+/// Where the client commands find the manager.
+struct ClientFlags: ParsableArguments {
+    @Option(help: "The manager's URL (EASYJOBS_MANAGER).") var manager: String?
+    @Option(name: .customLong("api-token"), help: "API token (EASYJOBS_API_TOKEN).") var apiToken: String?
+
+    func client() -> ManagerClient {
+        ManagerClient(
+            baseURL: manager ?? Environment.value("EASYJOBS_MANAGER") ?? "http://127.0.0.1:8220",
+            apiToken: apiToken ?? Environment.value("EASYJOBS_API_TOKEN"))
+    }
+}
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Enqueue a task; print its request id, or with --wait its result.")
+
+    @Argument(help: "The queue.") var queue: String
+    @Argument(help: "The task.") var task: String
+    @Option(help: "The keyword arguments as a JSON object.") var json = "{}"
+    @Flag(help: "Wait for the result and print it.") var wait = false
+    @Option(help: "With --wait: give up after this many seconds.") var timeout: Double = 300
+    @OptionGroup var flags: ClientFlags
+
+    func run() async throws {
+        do {
+            let arguments: JSONValue
+            do {
+                arguments = try JSONValue.decode(Data(json.utf8))
+            } catch {
+                throw ValidationError("--json is not valid JSON: \(error)")
+            }
+            let client = flags.client()
+            let id = try await client.enqueue(queue: queue, task: task, arguments: arguments)
+            guard wait else {
+                print(id)
+                return
+            }
+            try await ResultCommand.pull(id: id, client: client, timeout: timeout)
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            fail(error)
+        }
+    }
+}
+
+struct ResultCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "result", abstract: "Show a job's status and result; with --pull wait for it and consume it.")
+
+    @Argument(help: "The request id.") var id: String
+    @Flag(help: "Wait for the result and consume it.") var pull = false
+    @Option(help: "With --pull: give up after this many seconds.") var timeout: Double = 300
+    @OptionGroup var flags: ClientFlags
+
+    func run() async throws {
+        do {
+            let client = flags.client()
+            if pull {
+                try await Self.pull(id: id, client: client, timeout: timeout)
+            } else {
+                let view = try await client.viewResult(id: id)
+                let data = try WireCoding.makeEncoder().encode(view)
+                print(String(decoding: data, as: UTF8.self))
+            }
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// Pulls until the job finishes; prints the result, or fails with the job's error.
+    static func pull(id: String, client: ManagerClient, timeout: Double) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            switch try await client.pullResult(id: id, wait: min(30, max(deadline.timeIntervalSinceNow, 0))) {
+            case .completed(let result):
+                print(result.jsonString)
+                return
+            case .failed(let error):
+                throw EasyJobsError(.jobFailed, "job \(id) failed: \(error.message)")
+            case .pending(let status):
+                if Date() >= deadline {
+                    throw EasyJobsError(.jobNotFound, "job \(id) is still \(status.rawValue) after \(timeout) s")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `easyjobs`: the manager, the host and the client in one command.
+@main
+struct EasyJobsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "easyjobs",
+        abstract: "A job system whose tasks come from Swift plugins.",
+        subcommands: [
+            ManagerCommand.self, HostCommand.self, UpCommand.self, RunCommand.self, ResultCommand.self,
+        ])
+}

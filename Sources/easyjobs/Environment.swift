@@ -1,0 +1,37 @@
+import EasyJobsCore
+import Foundation
+import Logging
+
+/// Reads `EASYJOBS_*` settings for options not given as flags.
+enum Environment {
+    static func value(_ name: String) -> String? {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+        return value
+    }
+}
+
+/// Logging to standard error at `--log-level` or `EASYJOBS_LOG_LEVEL` (default info).
+enum LogSetup {
+    static func bootstrap(level: String?, label: String) -> Logger {
+        let raw = level ?? Environment.value("EASYJOBS_LOG_LEVEL") ?? "info"
+        let parsed = Logger.Level(rawValue: raw.lowercased()) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = parsed
+            return handler
+        }
+        return Logger(label: label)
+    }
+}
+
+/// Prints an error as one clear line and exits non-zero.
+func fail(_ error: any Error) -> Never {
+    let message = (error as? EasyJobsError)?.message ?? "\(error)"
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    exit(1)
+}
+
+/// Writes a line to standard output at once: tests and scripts wait for it.
+func announce(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import EasyJobsManager
+import EasyJobsStore
+import Foundation
+import Hummingbird
+
+struct ManagerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "manager", abstract: "Run the manager: the REST API over the durable job store.")
+
+    @OptionGroup var options: ManagerFlags
+
+    func run() async throws {
+        let logger = LogSetup.bootstrap(level: options.logLevel, label: "easyjobs.manager")
+        do {
+            let managerOptions = try options.resolve()
+            let store = try options.openStore(managerOptions)
+            let app = try await ManagerApplication.make(options: managerOptions, store: store, logger: logger) { url in
+                announce("EasyJobs manager listening on \(url)")
+            }
+            try await app.runService()
+        } catch {
+            fail(error)
+        }
+    }
+}
+
+/// The manager's flags, shared by `manager` and `up`.
+struct ManagerFlags: ParsableArguments {
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one).") var port = 8220
+    @Option(name: .customLong("data-dir"), help: "Where the SQLite database lives (EASYJOBS_DATA_DIR).") var dataDir: String?
+    @Option(help: "Shared secret of the host endpoints (EASYJOBS_SECRET).") var secret: String?
+    @Option(name: .customLong("api-token"), help: "Token clients must send as 'Authorization: Bearer' (EASYJOBS_API_TOKEN).") var apiToken: String?
+    @Option(name: .customLong("lease"), help: "Seconds a claimed job is held without a heartbeat.") var leaseSeconds: Double = 30
+    @Option(name: .customLong("max-body"), help: "Largest request body in bytes.") var maxBodySize = 1 << 20
+    @Option(name: .customLong("durability"), help: "normal: survives a crash of the process; full: also a power loss (an fsync per commit).")
+    var durability = "normal"
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (EASYJOBS_LOG_LEVEL).") var logLevel: String?
+
+    func resolve() throws -> ManagerOptions {
+        ManagerOptions(
+            host: host, port: port,
+            dataDirectory: URL(fileURLWithPath: dataDir ?? Environment.value("EASYJOBS_DATA_DIR") ?? ".easyjobs"),
+            secret: secret ?? Environment.value("EASYJOBS_SECRET"),
+            apiToken: apiToken ?? Environment.value("EASYJOBS_API_TOKEN"),
+            leaseSeconds: leaseSeconds, maxBodySize: maxBodySize)
+    }
+
+    func openStore(_ options: ManagerOptions) throws -> SQLiteJobStore {
+        guard let synchronous = SQLiteJobStore.Options.Synchronous(flag: durability) else {
+            throw ValidationError("--durability must be 'normal' or 'full', got '\(durability)'")
+        }
+        try FileManager.default.createDirectory(at: options.dataDirectory, withIntermediateDirectories: true)
+        return try SQLiteJobStore(path: options.databasePath, options: .init(synchronous: synchronous))
+    }
+}
+
+extension SQLiteJobStore.Options.Synchronous {
+    init?(flag: String) {
+        switch flag {
+        case "normal": self = .normal
+        case "full": self = .full
+        default: return nil
+        }
+    }
+}

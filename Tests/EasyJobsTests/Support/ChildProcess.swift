@@ -1,0 +1,90 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `easyjobs` process started by a test, with its output captured. Ended by PID only.
+final class ChildProcess: Sendable {
+    let process: Process
+    let label: String
+    private let output = OutputBuffer()
+    private let errors = OutputBuffer()
+
+    init(label: String, arguments: [String], environment: [String: String] = [:]) throws {
+        self.label = label
+        let process = Process()
+        process.executableURL = BuildProducts.easyjobs
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["EASYJOBS_LOG_LEVEL"] = env["EASYJOBS_TEST_LOG_LEVEL"] ?? "info"
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        self.process = process
+        stdout.fileHandleForReading.readabilityHandler = { [output] handle in
+            let data = handle.availableData
+            output.append(data)
+        }
+        stderr.fileHandleForReading.readabilityHandler = { [errors] handle in
+            let data = handle.availableData
+            errors.append(data)
+        }
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var stdout: String { output.text }
+    var stderr: String { errors.text }
+    var isRunning: Bool { process.isRunning }
+
+    /// Waits until standard output has a line matching `pattern` and returns its first capture group.
+    func waitForOutput(_ pattern: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let regex = try NSRegularExpression(pattern: pattern)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = stdout
+            if let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) {
+                let range = match.numberOfRanges > 1 ? match.range(at: 1) : match.range
+                return String(text[Range(range, in: text)!])
+            }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("\(label) did not print /\(pattern)/ in time.\nstdout:\n\(stdout)\nstderr:\n\(stderr.suffix(4000))")
+    }
+
+    /// Sends `signal` and waits for the process to exit; SIGKILL if it outlives `timeout`.
+    func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(15)) async {
+        guard process.isRunning else { return }
+        kill(pid, signal)
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// What a child wrote to one of its pipes so far.
+final class OutputBuffer: Sendable {
+    private let data = Mutex(Data())
+    func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+}

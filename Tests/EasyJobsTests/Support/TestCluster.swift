@@ -1,0 +1,112 @@
+import AsyncHTTPClient
+import EasyJobsClient
+import EasyJobsCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A manager on a free loopback port with a real SQLite file, and the hosts a test starts.
+final class TestCluster: @unchecked Sendable {
+    let directory: TemporaryDirectory
+    let dataDirectory: URL
+    let secret: String?
+    let apiToken: String?
+    let managerArguments: [String]
+    private(set) var manager: ChildProcess!
+    private(set) var url = ""
+    private(set) var hosts: [ChildProcess] = []
+
+    init(secret: String? = "test-secret", apiToken: String? = nil, managerArguments: [String] = []) async throws {
+        directory = try TemporaryDirectory()
+        dataDirectory = try directory.subdirectory("data")
+        self.secret = secret
+        self.apiToken = apiToken
+        self.managerArguments = managerArguments
+        try await startManager()
+    }
+
+    /// Starts (or restarts) the manager on the same data directory.
+    func startManager() async throws {
+        var arguments = ["manager", "--port", "0", "--data-dir", dataDirectory.path] + managerArguments
+        if let secret { arguments += ["--secret", secret] }
+        if let apiToken { arguments += ["--api-token", apiToken] }
+        manager = try ChildProcess(label: "manager", arguments: arguments)
+        url = try await manager.waitForOutput(#"listening on (http://\S+)"#)
+    }
+
+    /// Starts a host serving `queue` with a plugin directory of its own holding `plugins`,
+    /// and waits until the manager lists it.
+    @discardableResult
+    func startHost(name: String, queue: String, plugins: [String], maxTasks: Int = 5, environment: [String: String] = [:], pluginDirectory: URL? = nil) async throws -> ChildProcess {
+        let directory = try pluginDirectory ?? self.directory.pluginDirectory("plugins-\(name)", plugins: plugins)
+        var arguments = ["host", "--manager", url, "--plugins", directory.path, "--queue", queue, "--name", name, "--max-tasks", "\(maxTasks)"]
+        if let secret { arguments += ["--secret", secret] }
+        let host = try ChildProcess(label: "host \(name)", arguments: arguments, environment: environment)
+        hosts.append(host)
+        try await waitUntil("host \(name) registers") {
+            try await self.client.hosts().contains { $0.name == name && $0.online }
+        }
+        return host
+    }
+
+    var client: ManagerClient {
+        ManagerClient(baseURL: url, secret: secret, apiToken: apiToken)
+    }
+
+    /// Sends a raw request and returns status and body, for tests of bad input.
+    func request(_ method: HTTPMethod, _ path: String, body: String? = nil, headers: [String: String] = [:]) async throws -> (Int, JSONValue?) {
+        var request = HTTPClientRequest(url: url + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        return (Int(response.status.code), try? JSONValue.decode(Data(bytes.readableBytesView)))
+    }
+
+    /// Jobs in any list: a bad request must leave this unchanged.
+    func jobCount() async throws -> Int {
+        var total = 0
+        for list in ["queued", "running", "results"] {
+            total += try await client.jobs(list).count
+        }
+        return total
+    }
+
+    func shutdown() async {
+        for host in hosts { await host.stop() }
+        await manager.stop()
+        directory.remove()
+    }
+}
+
+/// Polls `condition` until it holds, failing after `timeout`.
+func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    var lastError: (any Error)?
+    while ContinuousClock.now < deadline {
+        do {
+            if try await condition() { return }
+        } catch {
+            lastError = error
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw TestFailure("timed out waiting until \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
+}
+
+/// Runs `body` with a fresh cluster and stops every process it started, whatever happens.
+func withCluster<T>(
+    secret: String? = "test-secret", apiToken: String? = nil, managerArguments: [String] = [],
+    _ body: (TestCluster) async throws -> T
+) async throws -> T {
+    let cluster = try await TestCluster(secret: secret, apiToken: apiToken, managerArguments: managerArguments)
+    do {
+        let result = try await body(cluster)
+        await cluster.shutdown()
+        return result
+    } catch {
+        await cluster.shutdown()
+        throw error
+    }
+}

@@ -1,0 +1,48 @@
+import EasyJobsCore
+import Testing
+
+@Suite struct TaskSpecTests {
+    let spec = TaskSpec(
+        name: "typed",
+        parameters: [
+            TaskParameter(name: "text", type: .string),
+            TaskParameter(name: "count", type: .int),
+            TaskParameter(name: "ratio", type: .double),
+            TaskParameter(name: "flag", type: .bool, required: false, default: false),
+            TaskParameter(name: "note", type: .string, required: false),
+        ])
+
+    @Test func bindsValidArgumentsAndFillsDefaults() throws {
+        let bound = try spec.bind(["text": "x", "count": 2, "ratio": 3])
+        #expect(bound == ["text": "x", "count": 2, "ratio": 3, "flag": false])
+    }
+
+    @Test func reportsEveryProblemByName() {
+        #expect {
+            try spec.bind(["text": 1, "ratio": "high", "extra": true])
+        } throws: { error in
+            guard let error = error as? EasyJobsError else { return false }
+            return error.code == .invalidArguments
+                && error.message.contains("argument 'text' must be string, got int")
+                && error.message.contains("argument 'ratio' must be double, got string")
+                && error.message.contains("missing required argument 'count' (int)")
+                && error.message.contains("unexpected argument 'extra'")
+        }
+    }
+
+    @Test func refusesANonObject() {
+        #expect(throws: EasyJobsError.self) { try spec.bind([1, 2]) }
+    }
+
+    @Test func intIsNotDouble() {
+        #expect(ParameterType.double.accepts(.int(1)))
+        #expect(!ParameterType.int.accepts(.double(1.5)))
+        #expect(ParameterType.any.accepts(.null))
+    }
+
+    @Test func jsonValueKeepsIntegersAndDoubles() throws {
+        let value = try JSONValue.decode(Array(#"{"a":1,"b":1.5,"c":[true,null,"s"],"d":{"e":-2}}"#.utf8))
+        #expect(value == ["a": 1, "b": 1.5, "c": [true, nil, "s"], "d": ["e": -2]])
+        #expect(try JSONValue.decode(value.encoded()) == value)
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The demo: a manager and a host in one process (`easyjobs up`) on the embedded SQLite store,
+# with the seed's ETL plugin on queue ETL. Triggers `extract` once it is up; Ctrl-C stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! dpkg -s libsqlite3-dev >/dev/null 2>&1; then
+    apt-get update && apt-get install -y --no-install-recommends libsqlite3-dev
+fi
+swift build --product easyjobs
+swift build --product ETL
+bin=$(swift build --show-bin-path)
+
+mkdir -p .easyjobs/plugins
+cp "$bin/libETL.so" .easyjobs/plugins/libETL.so.tmp
+mv .easyjobs/plugins/libETL.so.tmp .easyjobs/plugins/libETL.so
+
+(
+    for _ in $(seq 1 100); do
+        curl -fsS http://127.0.0.1:8220/health >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    echo "--- triggering extract: $bin/easyjobs run ETL extract --json '{\"url\": \"http://stats\"}' --wait"
+    "$bin/easyjobs" run ETL extract --json '{"url": "http://stats"}' --wait
+) &
+exec "$bin/easyjobs" up --queue ETL --plugins .easyjobs/plugins

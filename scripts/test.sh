@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The project's one test command: builds everything (the easyjobs executable and the plugin
+# .so files the integration tests load) and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# GRDB links the system SQLite.
+if ! dpkg -s libsqlite3-dev >/dev/null 2>&1; then
+    apt-get update && apt-get install -y --no-install-recommends libsqlite3-dev
+fi
+
+swift build --build-tests
+swift test --skip-build "$@"
