@@ -119,6 +119,8 @@ let package = Package(
                 "EasyJobsClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/EasyJobsBench",
             swiftSettings: swiftSettings

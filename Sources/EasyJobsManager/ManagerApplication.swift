@@ -25,7 +25,7 @@ public enum ManagerApplication {
         let registry = TaskRegistry(hosts: try await store.hosts())
         let coordinator = Coordinator(store: store, registry: registry, options: options, logger: logger)
 
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: ManagerRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         router.get("/health") { _, _ in
             try JSONResponse.make(["status": "ok"])

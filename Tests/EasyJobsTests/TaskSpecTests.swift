@@ -1,3 +1,4 @@
+import Foundation
 import EasyJobsCore
 import Testing
 
@@ -44,5 +45,17 @@ import Testing
         let value = try JSONValue.decode(Array(#"{"a":1,"b":1.5,"c":[true,null,"s"],"d":{"e":-2}}"#.utf8))
         #expect(value == ["a": 1, "b": 1.5, "c": [true, nil, "s"], "d": ["e": -2]])
         #expect(try JSONValue.decode(value.encoded()) == value)
+    }
+}
+
+@Suite struct WireCodingTests {
+    @Test func datesRoundTripWithMicroseconds() throws {
+        let date = Date(timeIntervalSince1970: 1_795_713_374.627435)
+        let text = WireCoding.format(date)
+        #expect(text == "2026-11-26T17:16:14.627435Z")
+        let parsed = try #require(WireCoding.parse(text))
+        #expect(abs(parsed.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.000_001)
+        #expect(WireCoding.parse("2026-11-26T17:16:14Z") == Date(timeIntervalSince1970: 1_795_713_374))
+        #expect(WireCoding.parse("yesterday") == nil)
     }
 }

@@ -77,14 +77,14 @@ public struct QueueTasks: Codable, Sendable {
     }
 }
 
-/// JSON coders with the API's conventions: ISO 8601 dates with fractional seconds.
+/// JSON coders with the API's conventions: UTC ISO 8601 dates with microseconds.
 public enum WireCoding {
     public static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)))
+            try container.encode(format(date))
         }
         return encoder
     }
@@ -94,12 +94,49 @@ public enum WireCoding {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            if let date = try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)) {
-                return date
+            guard let date = parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 date: \(text)")
             }
-            if let date = try? Date(text, strategy: .iso8601) { return date }
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 date: \(text)")
+            return date
         }
         return decoder
     }
+
+    /// `2026-11-26T17:00:30.123456Z`: microseconds, because queue waits are often under a millisecond.
+    public static func format(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        var microseconds = Int(((date.timeIntervalSince1970 - seconds) * 1_000_000).rounded())
+        var whole = Int(seconds)
+        if microseconds == 1_000_000 {
+            whole += 1
+            microseconds = 0
+        }
+        let day = Date(timeIntervalSince1970: TimeInterval(whole))
+        let components = utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: day)
+        func pad(_ value: Int?, _ width: Int) -> String {
+            let text = String(value ?? 0)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(components.year, 4))-\(pad(components.month, 2))-\(pad(components.day, 2))T"
+            + "\(pad(components.hour, 2)):\(pad(components.minute, 2)):\(pad(components.second, 2)).\(pad(microseconds, 6))Z"
+    }
+
+    /// Parses ISO 8601 with any number of fractional digits.
+    public static func parse(_ text: String) -> Date? {
+        var main = Substring(text)
+        var fraction = 0.0
+        if main.hasSuffix("Z") { main = main.dropLast() }
+        if let dot = main.firstIndex(of: ".") {
+            fraction = Double("0" + main[dot...]) ?? 0
+            main = main[..<dot]
+        }
+        guard let whole = try? Date(String(main) + "Z", strategy: .iso8601) else { return nil }
+        return whole.addingTimeInterval(fraction)
+    }
+
+    private static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
 }

@@ -2,6 +2,7 @@ import EasyJobsCore
 import EasyJobsStore
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// The manager's logic, apart from HTTP: checks and stores jobs, hands them to hosts and
 /// records how they ended.
@@ -40,15 +41,25 @@ public struct Coordinator: Sendable {
     }
 
     /// Waits up to `wait` for the job to finish. Returns the job as it is then.
-    public func awaitFinish(id: String, wait: Double) async throws -> Job {
+    public func awaitFinish(id: String, wait: Double, isClientConnected: @Sendable () -> Bool = { true }) async throws -> Job {
         let deadline = ContinuousClock.now + .milliseconds(Int(min(max(wait, 0), options.maxWait) * 1000))
         while true {
             let version = notifier.finishVersion
             let job = try await self.job(id: id)
             let remaining = deadline - .now
-            if job.status.isFinished || remaining <= .zero { return job }
-            await notifier.waitForFinish(of: id, after: version, timeout: remaining)
+            if job.status.isFinished || remaining <= .zero || !Self.shouldWait(isClientConnected) { return job }
+            await cancelWhenGracefulShutdown {
+                await notifier.waitForFinish(of: id, after: version, timeout: min(remaining, Self.waitSlice))
+            }
         }
+    }
+
+    /// Long polls wait in slices, so a poll whose client went away or a manager that is
+    /// stopping gives up within one slice.
+    static let waitSlice = Duration.milliseconds(500)
+
+    static func shouldWait(_ isClientConnected: () -> Bool) -> Bool {
+        !Task.isCancelled && !Task.isShuttingDownGracefully && isClientConnected()
     }
 
     /// Marks a finished job's result as pulled.
@@ -84,25 +95,29 @@ public struct Coordinator: Sendable {
     }
 
     /// Claims up to `max` jobs for the host, waiting up to `wait` seconds for one to arrive.
-    public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
+    /// Jobs are never claimed for a client that is gone: it would hold them for a whole lease.
+    public func claim(_ request: ClaimRequest, isClientConnected: @Sendable () -> Bool = { true }) async throws -> [ClaimedJob] {
         guard let host = registry.host(id: request.hostID) else {
             throw EasyJobsError(.hostNotFound, "unknown host '\(request.hostID)': register first", context: ["host_id": request.hostID])
         }
         let tasks = Set(host.plugins.flatMap { $0.tasks.map(\.name) })
         let limit = min(max(request.max, 1), 256)
         let deadline = ContinuousClock.now + .milliseconds(Int(min(max(request.wait, 0), options.maxWait) * 1000))
-        while true {
+        while Self.shouldWait(isClientConnected) {
             let version = notifier.version(of: host.queue)
             let jobs = try await store.claim(
                 queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.leaseSeconds, now: .now)
             let remaining = deadline - .now
-            if !jobs.isEmpty || remaining <= .zero || Task.isCancelled {
+            if !jobs.isEmpty || remaining <= .zero {
                 return jobs.map {
                     ClaimedJob(jobID: $0.id, task: $0.task, args: $0.args, attempt: $0.attempts, leaseExpiresAt: $0.leaseExpiresAt ?? .now)
                 }
             }
-            await notifier.waitForWork(in: host.queue, after: version, timeout: remaining)
+            await cancelWhenGracefulShutdown {
+                await notifier.waitForWork(in: host.queue, after: version, timeout: min(remaining, Self.waitSlice))
+            }
         }
+        return []
     }
 
     public func report(_ request: ReportRequest) async throws -> ReportResponse {

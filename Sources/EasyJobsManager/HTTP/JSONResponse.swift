@@ -26,7 +26,7 @@ enum JSONResponse {
 extension Request {
     /// The body as JSON, within the size limit; an empty body is `{}`.
     mutating func jsonBody(limit: Int) async throws -> JSONValue {
-        let buffer = try await collectBody(upTo: limit)
+        let buffer = try await body(limit: limit)
         if buffer.readableBytes == 0 { return [:] }
         do {
             return try JSONValue.decode(buffer.readableBytesView)
@@ -37,11 +37,19 @@ extension Request {
 
     /// The body decoded as `T`, within the size limit.
     mutating func decode<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
-        let buffer = try await collectBody(upTo: limit)
+        let buffer = try await body(limit: limit)
         do {
             return try WireCoding.makeDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
             throw EasyJobsError(.malformedRequest, "request body is not a valid \(T.self): \(Self.describe(error))")
+        }
+    }
+
+    private mutating func body(limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw EasyJobsError(.payloadTooLarge, "request body is over the limit of \(limit) bytes", context: ["limit": "\(limit)"])
         }
     }
 

@@ -4,7 +4,8 @@ import Foundation
 import Hummingbird
 
 /// The client API, with EasyJobs' paths.
-struct ClientRoutes<Context: RequestContext> {
+struct ClientRoutes {
+    typealias Context = ManagerRequestContext
     let coordinator: Coordinator
 
     func add(to router: some RouterMethods<Context>) {
@@ -41,7 +42,8 @@ struct ClientRoutes<Context: RequestContext> {
             }
             return seconds
         } ?? 5
-        let current = try await coordinator.awaitFinish(id: id, wait: wait)
+        let channel = context.channel
+        let current = try await coordinator.awaitFinish(id: id, wait: wait) { channel.isActive }
         if current.pulledAt != nil { throw consumed(current) }
         guard current.status.isFinished else {
             return try JSONResponse.make(PendingResult(requestID: id, status: current.status), status: .accepted)

@@ -2,7 +2,8 @@ import EasyJobsCore
 import Hummingbird
 
 /// The host protocol (docs/host-protocol.md), behind the shared secret.
-struct HostRoutes<Context: RequestContext> {
+struct HostRoutes {
+    typealias Context = ManagerRequestContext
     let coordinator: Coordinator
 
     func add(to router: some RouterMethods<Context>) {
@@ -11,10 +12,11 @@ struct HostRoutes<Context: RequestContext> {
             let registration = try await request.decode(HostRegistration.self, limit: 16 << 20)
             return try JSONResponse.make(try await coordinator.register(registration))
         }
-        router.post("/claim") { request, _ in
+        router.post("/claim") { request, context in
             var request = request
             let claim = try await request.decode(ClaimRequest.self, limit: coordinator.options.maxBodySize)
-            return try JSONResponse.make(ClaimResponse(jobs: try await coordinator.claim(claim)))
+            let channel = context.channel
+            return try JSONResponse.make(ClaimResponse(jobs: try await coordinator.claim(claim) { channel.isActive }))
         }
         router.post("/report") { request, _ in
             var request = request

@@ -31,6 +31,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
         var configuration = Configuration()
         configuration.label = "EasyJobs.SQLiteJobStore"
         configuration.maximumReaderCount = max(1, options.maximumReaderCount)
+        // GRDB's default, stated because the schema may come to rely on it.
         configuration.foreignKeysEnabled = true
         let synchronous = options.synchronous.rawValue
         let busyMilliseconds = max(0, Int((options.busyTimeout * 1000).rounded()))
@@ -38,7 +39,6 @@ public final class SQLiteJobStore: JobStore, Sendable {
             // Per connection: these pragmas are not persisted in the file.
             try db.execute(sql: "PRAGMA busy_timeout = \(busyMilliseconds)")
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-            try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
 
         do {

@@ -1,0 +1,136 @@
+import ArgumentParser
+import AsyncHTTPClient
+import EasyJobsClient
+import EasyJobsCore
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// `easyjobs-bench`: end-to-end figures of a real manager and host on this machine.
+///
+/// ```sh
+/// swift build -c release --product easyjobs --product TestTasks --product easyjobs-bench
+/// .build/release/easyjobs-bench --jobs 20000 --clients 32
+/// ```
+@main
+struct Benchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "easyjobs-bench",
+        abstract: "Measures no-op throughput, idle enqueue-to-start latency and idle RSS, end to end over HTTP.")
+
+    @Option(help: "No-op jobs in the throughput run.") var jobs = 20_000
+    @Option(help: "Concurrent HTTP clients enqueuing.") var clients = 32
+    @Option(name: .customLong("max-tasks"), help: "The host's --max-tasks.") var maxTasks = 64
+    @Option(help: "Sequential jobs in the latency run.") var samples = 200
+    @Option(help: "Repetitions of the throughput run (the median is reported).") var runs = 3
+
+    func run() async throws {
+        let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("easyjobs-bench-\(UUID().uuidString.prefix(8))")
+        let plugins = work.appendingPathComponent("plugins")
+        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: build.appendingPathComponent("libTestTasks.so"), to: plugins.appendingPathComponent("libTestTasks.so"))
+        defer { try? FileManager.default.removeItem(at: work) }
+
+        let http = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: clients + 4)))
+        defer { try? http.syncShutdown() }
+
+        let manager = try Child(build.appendingPathComponent("easyjobs"), ["manager", "--port", "0", "--data-dir", work.appendingPathComponent("data").path, "--log-level", "warning"])
+        defer { manager.stop() }
+        let url = try await manager.waitForLine(prefix: "EasyJobs manager listening on ").replacingOccurrences(of: "EasyJobs manager listening on ", with: "")
+        let host = try Child(build.appendingPathComponent("easyjobs"), ["host", "--manager", url, "--plugins", plugins.path, "--queue", "bench", "--max-tasks", "\(maxTasks)", "--name", "bench-host", "--log-level", "warning"])
+        defer { host.stop() }
+        let client = ManagerClient(baseURL: url, httpClient: http)
+        try await until { try await client.hosts().contains { $0.name == "bench-host" } }
+
+        print("easyjobs-bench: manager \(url), host --max-tasks \(maxTasks), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        // Warm up connections, caches and the SQLite file.
+        _ = try await throughput(client: client, jobs: 500, clients: clients, url: url, http: http)
+
+        // Idle figures first, on a quiet system.
+        try await Task.sleep(for: .seconds(1))
+        print(String(format: "idle RSS: manager %.1f MiB, host %.1f MiB", manager.rssMiB, host.rssMiB))
+        var waits: [Double] = []
+        var roundTrips: [Double] = []
+        for _ in 0..<samples {
+            let sent = ContinuousClock.now
+            let id = try await client.enqueue(queue: "bench", task: "noop")
+            var view = try await client.viewResult(id: id)
+            while !view.status.isFinished {
+                try await Task.sleep(for: .milliseconds(2))
+                view = try await client.viewResult(id: id)
+            }
+            roundTrips.append((ContinuousClock.now - sent).milliseconds)
+            if let started = view.startedAt {
+                waits.append(started.timeIntervalSince(view.createdAt) * 1000)
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        print(String(format: "idle enqueue-to-start latency over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps)", waits.count, waits.percentile(50), waits.percentile(95)))
+        print(String(format: "idle enqueue-to-finished as seen by a polling client: p50 %.2f ms, p95 %.2f ms", roundTrips.percentile(50), roundTrips.percentile(95)))
+
+        var rates: [Double] = []
+        for run in 1...runs {
+            let (enqueueRate, endToEnd) = try await throughput(client: client, jobs: jobs, clients: clients, url: url, http: http)
+            rates.append(endToEnd)
+            print(String(format: "run %d: %d no-op jobs, %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s", run, jobs, clients, enqueueRate, endToEnd))
+        }
+        print(String(format: "throughput median of %d runs: %.0f jobs/s end to end (enqueue over HTTP → host → result stored)", runs, rates.percentile(50)))
+        print(String(format: "RSS after the runs: manager %.1f MiB, host %.1f MiB", manager.rssMiB, host.rssMiB))
+    }
+
+    /// Enqueues `jobs` no-ops from `clients` concurrent clients and waits until all are stored as completed.
+    func throughput(client: ManagerClient, jobs: Int, clients: Int, url: String, http: HTTPClient) async throws -> (Double, Double) {
+        let before = try await completedCount(url: url, http: http)
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<clients {
+                let share = jobs / clients + (worker < jobs % clients ? 1 : 0)
+                group.addTask {
+                    for _ in 0..<share { _ = try await client.enqueue(queue: "bench", task: "noop") }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let enqueued = ContinuousClock.now - start
+        let deadline = ContinuousClock.now + .seconds(300)
+        while try await completedCount(url: url, http: http) < before + jobs {
+            guard ContinuousClock.now < deadline else { throw ValidationError("jobs did not complete within 300 s") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let total = ContinuousClock.now - start
+        return (Double(jobs) / enqueued.seconds, Double(jobs) / total.seconds)
+    }
+
+    func completedCount(url: String, http: HTTPClient) async throws -> Int {
+        let response = try await http.execute(HTTPClientRequest(url: url + "/stats?queue=bench"), timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        let stats = try JSONValue.decode(Data(body.readableBytesView))
+        guard case .int(let completed) = stats["completed"] ?? .null else { throw ValidationError("unexpected /stats: \(stats)") }
+        return completed
+    }
+
+    func until(_ condition: () async throws -> Bool) async throws {
+        for _ in 0..<600 {
+            if (try? await condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ValidationError("timed out waiting for the host to register")
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    var milliseconds: Double { seconds * 1000 }
+}
+
+extension Array where Element == Double {
+    func percentile(_ p: Double) -> Double {
+        guard !isEmpty else { return .nan }
+        let sorted = self.sorted()
+        let rank = Int((p / 100 * Double(sorted.count - 1)).rounded())
+        return sorted[Swift.min(Swift.max(rank, 0), sorted.count - 1)]
+    }
+}
