@@ -35,7 +35,6 @@ struct Benchmark: AsyncParsableCommand {
         let http = HTTPClient(
             eventLoopGroupProvider: .singleton,
             configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: clients + 4)))
-        defer { try? http.syncShutdown() }
 
         let manager = try Child(build.appendingPathComponent("easyjobs"), ["manager", "--port", "0", "--data-dir", work.appendingPathComponent("data").path, "--log-level", "warning"])
         defer { manager.stop() }
@@ -79,6 +78,7 @@ struct Benchmark: AsyncParsableCommand {
         }
         print(String(format: "throughput median of %d runs: %.0f jobs/s end to end (enqueue over HTTP → host → result stored)", runs, rates.percentile(50)))
         print(String(format: "RSS after the runs: manager %.1f MiB, host %.1f MiB", manager.rssMiB, host.rssMiB))
+        try await http.shutdown()
     }
 
     /// Enqueues `jobs` no-ops from `clients` concurrent clients and waits until all are stored as completed.

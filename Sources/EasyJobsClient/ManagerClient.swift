@@ -99,6 +99,10 @@ public struct ManagerClient: Sendable {
         try await send(.POST, "/hosts/report", body: WireCoding.makeEncoder().encode(request), auth: .host)
     }
 
+    public func unregister(_ request: UnregisterRequest) async throws -> UnregisterResponse {
+        try await send(.POST, "/hosts/unregister", body: WireCoding.makeEncoder().encode(request), auth: .host)
+    }
+
     public func heartbeat(_ request: HeartbeatRequest) async throws -> HeartbeatResponse {
         try await send(.POST, "/hosts/heartbeat", body: WireCoding.makeEncoder().encode(request), auth: .host)
     }

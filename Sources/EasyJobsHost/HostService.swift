@@ -60,6 +60,12 @@ public struct HostService: Service {
             await background.next()
             background.cancelAll()
         }
+        do {
+            let response = try await client.unregister(UnregisterRequest(hostID: hostID))
+            logger.info("left the manager", metadata: ["released_jobs": "\(response.released.count)"])
+        } catch {
+            logger.warning("could not say goodbye to the manager; jobs it still leases to this host return when their leases run out: \(error)")
+        }
     }
 
     /// Registers until the manager accepts, backing off while it is away. `nil` on shutdown.
@@ -130,17 +136,12 @@ public struct HostService: Service {
         guard let plugin = context.plugins.plugin(serving: job.task) else {
             return JobReport(jobID: job.jobID, outcome: .failed("host \(options.name) has no plugin serving task '\(job.task)'"))
         }
-        let invocation: TaskInvocation
-        do {
-            let runContext: JSONValue = [
-                "job_id": .string(job.jobID), "queue": .string(context.queue), "task": .string(job.task), "attempt": .int(job.attempt),
-            ]
-            invocation = TaskInvocation(
-                jobID: job.jobID, arguments: try JSONValue.object(job.args).encoded(), context: try runContext.encoded(),
-                onLog: { [logger] line in Self.emit(line, logger: logger) })
-        } catch {
-            return JobReport(jobID: job.jobID, outcome: .failed("cannot encode the job's arguments: \(error)"))
-        }
+        let runContext: JSONValue = [
+            "job_id": .string(job.jobID), "queue": .string(context.queue), "task": .string(job.task), "attempt": .int(job.attempt),
+        ]
+        let invocation = TaskInvocation(
+            jobID: job.jobID, arguments: JSONValue.object(job.args).encoded(), context: runContext.encoded(),
+            onLog: { [logger] line in Self.emit(line, logger: logger) })
         logger.debug("job started", metadata: ["attempt": "\(job.attempt)", "plugin": "\(plugin.info.name)@\(plugin.info.version)"])
         let outcome = await plugin.run(task: job.task, invocation: invocation)
         switch outcome {

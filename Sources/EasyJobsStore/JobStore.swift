@@ -13,16 +13,22 @@ import Foundation
 /// let claimed = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 5, leaseDuration: 30, now: .now)
 /// ```
 public protocol JobStore: Sendable {
-    /// Stores a queued job.
-    func enqueue(_ job: NewJob) async throws -> Job
+    /// Stores queued jobs, all in one transaction: concurrent enqueues share a commit.
+    func enqueue(_ jobs: [NewJob]) async throws
+
+    /// Job counts by status, of one queue or of all.
+    func counts(queue: String?) async throws -> [JobStatus: Int]
 
     /// Atomically moves up to `limit` queued jobs of `queue` whose task is in `tasks` to running,
     /// oldest first, leased to `hostID` until `now + leaseDuration`, and counts an attempt.
     func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [Job]
 
-    /// Records how a run ended, only if `hostID` still holds the job's lease.
-    /// Returns the updated job, or `nil` when the host no longer holds it.
-    func finish(jobID: String, hostID: String, outcome: JobOutcome, now: Date) async throws -> Job?
+    /// Records how runs ended, in one transaction, each only if `hostID` still holds the job's
+    /// lease. Returns the jobs it updated; a report of a job the host no longer holds changes nothing.
+    func finish(_ reports: [JobReport], hostID: String, now: Date) async throws -> [Job]
+
+    /// Puts the running jobs of `hostID` back in the queue, for a host that left; returns them.
+    func release(hostID: String) async throws -> [Job]
 
     /// Extends the leases `hostID` holds on `jobIDs`; returns the ids it still holds.
     func renewLeases(hostID: String, jobIDs: [String], until: Date) async throws -> [String]
@@ -46,6 +52,20 @@ public protocol JobStore: Sendable {
     func touchHost(id: String, at: Date) async throws -> Bool
 
     func hosts() async throws -> [HostRecord]
+}
+
+extension JobStore {
+    /// Stores one queued job.
+    @discardableResult
+    public func enqueue(_ job: NewJob) async throws -> Job {
+        try await enqueue([job])
+        return Job(id: job.id, queue: job.queue, task: job.task, args: job.args, createdAt: job.createdAt)
+    }
+
+    /// Records how one run ended; `nil` when the host no longer holds the job.
+    public func finish(jobID: String, hostID: String, outcome: JobOutcome, now: Date) async throws -> Job? {
+        try await finish([JobReport(jobID: jobID, outcome: outcome)], hostID: hostID, now: now).first
+    }
 }
 
 /// A job about to be stored.

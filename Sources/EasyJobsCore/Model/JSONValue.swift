@@ -46,25 +46,33 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// Compact JSON bytes with sorted keys, so equal values encode equally.
-    public func encoded() throws -> Data {
-        try JSONValue.encoder.encode(self)
+    public func encoded() -> Data {
+        Data(JSONWriter.write(self))
     }
 
     /// Decodes JSON bytes; fragments such as `3` or `"x"` are allowed.
-    public static func decode(_ data: some DataProtocol) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(data))
+    public static func decode(_ data: some DataProtocol) throws(EasyJobsError) -> JSONValue {
+        let parsed: Result<JSONValue, EasyJobsError>? = data.withContiguousStorageIfAvailable { bytes in
+            Result { () throws(EasyJobsError) in try JSONParser.parse(bytes) }
+        }
+        if let parsed { return try parsed.get() }
+        return try Array(data).withUnsafeBufferPointer { bytes in
+            Result { () throws(EasyJobsError) in try JSONParser.parse(bytes) }
+        }.get()
+    }
+
+    /// Decodes JSON text.
+    public static func parse(_ text: String) throws(EasyJobsError) -> JSONValue {
+        var text = text
+        return try text.withUTF8 { bytes in
+            Result { () throws(EasyJobsError) in try JSONParser.parse(bytes) }
+        }.get()
     }
 
     /// The value as a compact JSON string.
     public var jsonString: String {
-        (try? encoded()).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        String(decoding: JSONWriter.write(self), as: UTF8.self)
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }
 
 extension JSONValue: Codable {

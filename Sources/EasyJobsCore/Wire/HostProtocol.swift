@@ -226,3 +226,16 @@ public struct HostView: Codable, Sendable {
         case lastHeartbeat = "last_heartbeat", online
     }
 }
+
+/// `POST /hosts/unregister`: the host is leaving after a graceful stop.
+public struct UnregisterRequest: Codable, Sendable {
+    public var hostID: String
+    public init(hostID: String) { self.hostID = hostID }
+    enum CodingKeys: String, CodingKey { case hostID = "host_id" }
+}
+
+/// Answer of `POST /hosts/unregister`: jobs that were still leased to the host and went back to the queue.
+public struct UnregisterResponse: Codable, Sendable {
+    public var released: [String]
+    public init(released: [String]) { self.released = released }
+}

@@ -12,6 +12,7 @@ public struct Coordinator: Sendable {
     public let notifier: JobNotifier
     public let options: ManagerOptions
     let logger: Logger
+    let batcher: EnqueueBatcher
 
     public init(store: any JobStore, registry: TaskRegistry, notifier: JobNotifier = JobNotifier(), options: ManagerOptions, logger: Logger) {
         self.store = store
@@ -19,6 +20,7 @@ public struct Coordinator: Sendable {
         self.notifier = notifier
         self.options = options
         self.logger = logger
+        batcher = EnqueueBatcher(store: store)
     }
 
     // MARK: Clients
@@ -28,9 +30,10 @@ public struct Coordinator: Sendable {
     public func enqueue(queue: String, task: String, arguments: JSONValue) async throws -> Job {
         let spec = try registry.spec(queue: queue, task: task)
         let bound = try spec.bind(arguments)
-        let job = try await store.enqueue(NewJob(queue: queue, task: task, args: bound))
+        let job = NewJob(queue: queue, task: task, args: bound)
+        try await batcher.enqueue(job)
         notifier.workArrived(in: queue)
-        return job
+        return Job(id: job.id, queue: queue, task: task, args: bound, createdAt: job.createdAt)
     }
 
     public func job(id: String) async throws -> Job {
@@ -97,13 +100,13 @@ public struct Coordinator: Sendable {
     /// Claims up to `max` jobs for the host, waiting up to `wait` seconds for one to arrive.
     /// Jobs are never claimed for a client that is gone: it would hold them for a whole lease.
     public func claim(_ request: ClaimRequest, isClientConnected: @Sendable () -> Bool = { true }) async throws -> [ClaimedJob] {
-        guard let host = registry.host(id: request.hostID) else {
+        guard let host = registry.host(id: request.hostID), !registry.isLeaving(hostID: host.id) else {
             throw EasyJobsError(.hostNotFound, "unknown host '\(request.hostID)': register first", context: ["host_id": request.hostID])
         }
         let tasks = Set(host.plugins.flatMap { $0.tasks.map(\.name) })
         let limit = min(max(request.max, 1), 256)
         let deadline = ContinuousClock.now + .milliseconds(Int(min(max(request.wait, 0), options.maxWait) * 1000))
-        while Self.shouldWait(isClientConnected) {
+        while Self.shouldWait(isClientConnected) && !registry.isLeaving(hostID: host.id) {
             let version = notifier.version(of: host.queue)
             let jobs = try await store.claim(
                 queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.leaseSeconds, now: .now)
@@ -121,16 +124,24 @@ public struct Coordinator: Sendable {
     }
 
     public func report(_ request: ReportRequest) async throws -> ReportResponse {
-        var rejected: [String] = []
-        let now = Date()
-        for report in request.reports {
-            if let job = try await store.finish(jobID: report.jobID, hostID: request.hostID, outcome: report.outcome, now: now) {
-                notifier.jobFinished(job.id)
-            } else {
-                rejected.append(report.jobID)
-            }
+        let finished = try await store.finish(request.reports, hostID: request.hostID, now: .now)
+        for job in finished { notifier.jobFinished(job.id) }
+        let accepted = Set(finished.map(\.id))
+        let rejected = request.reports.map(\.jobID).filter { !accepted.contains($0) }
+        return ReportResponse(accepted: accepted.count, rejected: rejected)
+    }
+
+    /// A host is leaving: it stops being offered work, and jobs still leased to it (claimed by a
+    /// poll it abandoned) go back to the queue at once rather than when their lease runs out.
+    public func unregister(hostID: String) async throws -> [Job] {
+        guard registry.host(id: hostID) != nil else {
+            throw EasyJobsError(.hostNotFound, "unknown host '\(hostID)'", context: ["host_id": hostID])
         }
-        return ReportResponse(accepted: request.reports.count - rejected.count, rejected: rejected)
+        registry.markLeaving(hostID: hostID)
+        let released = try await store.release(hostID: hostID)
+        for queue in Set(released.map(\.queue)) { notifier.workArrived(in: queue) }
+        logger.info("host left", metadata: ["host_id": "\(hostID)", "released_jobs": "\(released.count)"])
+        return released
     }
 
     public func heartbeat(_ request: HeartbeatRequest) async throws -> HeartbeatResponse {

@@ -12,6 +12,8 @@ public final class TaskRegistry: Sendable {
         var hosts: [String: HostRecord] = [:]
         /// queue → task → spec, from the most recently registered host offering it.
         var tasks: [String: [String: TaskSpec]] = [:]
+        /// Hosts that said goodbye; a new registration clears it.
+        var leaving: Set<String> = []
     }
 
     private let state = Mutex(State())
@@ -25,7 +27,18 @@ public final class TaskRegistry: Sendable {
     }
 
     public func register(_ host: HostRecord) {
-        state.withLock { Self.add(host, to: &$0) }
+        state.withLock { state in
+            state.leaving.remove(host.id)
+            Self.add(host, to: &state)
+        }
+    }
+
+    public func markLeaving(hostID: String) {
+        state.withLock { _ = $0.leaving.insert(hostID) }
+    }
+
+    public func isLeaving(hostID: String) -> Bool {
+        state.withLock { $0.leaving.contains(hostID) }
     }
 
     public func host(id: String) -> HostRecord? {

@@ -17,6 +17,7 @@ struct ClientRoutes {
         router.get("/job/view/running") { request, _ in try await list(request, statuses: [.running]) }
         router.get("/hosts", use: hosts)
         router.get("/tasks", use: tasks)
+        router.get("/stats", use: stats)
     }
 
     @Sendable func enqueue(_ request: Request, context: Context) async throws -> Response {
@@ -55,7 +56,7 @@ struct ClientRoutes {
                 .jobFailed, job.error ?? "the job failed",
                 context: ["request_id": id, "task": job.task, "attempts": "\(job.attempts)"])
         default:
-            return JSONResponse.raw(try (job.result ?? .null).encoded())
+            return JSONResponse.raw((job.result ?? .null).encoded())
         }
     }
 
@@ -82,6 +83,14 @@ struct ClientRoutes {
     @Sendable func tasks(_ request: Request, context: Context) async throws -> Response {
         let queues = coordinator.registry.queues.sorted { $0.key < $1.key }.map { QueueTasks(queue: $0.key, tasks: $0.value) }
         return try JSONResponse.make(queues)
+    }
+
+    /// Job counts by status, of one queue (`?queue=`) or all.
+    @Sendable func stats(_ request: Request, context: Context) async throws -> Response {
+        let counts = try await coordinator.store.counts(queue: request.query("queue", "namespace"))
+        var body: [String: Int] = [:]
+        for status in JobStatus.allCases { body[status.rawValue] = counts[status] ?? 0 }
+        return try JSONResponse.make(body)
     }
 
     private func view(_ job: Job) -> JobView {

@@ -24,6 +24,12 @@ struct HostRoutes {
             let report = try await request.decode(ReportRequest.self, limit: 64 << 20)
             return try JSONResponse.make(try await coordinator.report(report))
         }
+        router.post("/unregister") { request, _ in
+            var request = request
+            let leaving = try await request.decode(UnregisterRequest.self, limit: coordinator.options.maxBodySize)
+            let released = try await coordinator.unregister(hostID: leaving.hostID)
+            return try JSONResponse.make(UnregisterResponse(released: released.map(\.id)))
+        }
         router.post("/heartbeat") { request, _ in
             var request = request
             let heartbeat = try await request.decode(HeartbeatRequest.self, limit: coordinator.options.maxBodySize)

@@ -59,18 +59,38 @@ public final class SQLiteJobStore: JobStore, Sendable {
 
     // MARK: - Jobs
 
-    /// Stores a queued job. Fails with `store_failure` if a job with the same id exists.
-    public func enqueue(_ job: NewJob) async throws -> Job {
-        let args = try Self.encodeJSON(.object(job.args))
-        try await write("enqueue a job", context: ["job_id": job.id]) { db in
+    /// Stores queued jobs in one transaction. Fails with `store_failure` if a job with the
+    /// same id exists; then none is stored.
+    public func enqueue(_ jobs: [NewJob]) async throws {
+        guard !jobs.isEmpty else { return }
+        let rows = jobs.map { job in
+            (job.id, job.queue, job.task, String(decoding: JSONValue.object(job.args).encoded(), as: UTF8.self), job.createdAt.timeIntervalSince1970)
+        }
+        try await write("enqueue jobs", context: ["job_id": jobs[0].id, "count": "\(jobs.count)"]) { db in
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO jobs (id, queue, task, args, status, attempts, created_at)
                 VALUES (?, ?, ?, ?, 'queued', 0, ?)
                 """)
-            try statement.execute(arguments: [job.id, job.queue, job.task, args, job.createdAt.timeIntervalSince1970])
+            for row in rows {
+                try statement.execute(arguments: [row.0, row.1, row.2, row.3, row.4])
+            }
         }
-        // Built here rather than read back: saves a statement on the hottest path.
-        return Job(id: job.id, queue: job.queue, task: job.task, args: job.args, createdAt: job.createdAt)
+    }
+
+    public func counts(queue: String?) async throws -> [JobStatus: Int] {
+        try await read("count jobs", context: ["queue": queue ?? "*"]) { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: queue == nil
+                    ? "SELECT status, COUNT(*) FROM jobs GROUP BY status"
+                    : "SELECT status, COUNT(*) FROM jobs WHERE queue = ? GROUP BY status",
+                arguments: queue.map { [$0] } ?? [])
+            var counts: [JobStatus: Int] = [:]
+            for row in rows {
+                if let status = JobStatus(rawValue: row[0]) { counts[status] = row[1] }
+            }
+            return counts
+        }
     }
 
     /// Moves up to `limit` of the oldest queued jobs of `queue` whose task is in `tasks`
@@ -104,30 +124,44 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
-    /// Records the outcome only while the job is running under `hostID`'s lease.
-    /// A completed run clears the error of earlier attempts; a failed one clears any result.
-    /// The host id is kept so a finished job still says where it ran.
-    public func finish(jobID: String, hostID: String, outcome: JobOutcome, now: Date) async throws -> Job? {
-        let status: JobStatus
-        let result: String?
-        let error: String?
-        switch outcome {
-        case .completed(let value):
-            status = .completed
-            result = try Self.encodeJSON(value)
-            error = nil
-        case .failed(let message):
-            status = .failed
-            result = nil
-            error = message
+    /// Records each outcome only while the job is running under `hostID`'s lease, all in one
+    /// transaction. A completed run clears the error of earlier attempts; a failed one clears
+    /// any result. The host id is kept so a finished job still says where it ran.
+    public func finish(_ reports: [JobReport], hostID: String, now: Date) async throws -> [Job] {
+        guard !reports.isEmpty else { return [] }
+        let rows: [(String, String?, String?, String)] = reports.map { report in
+            switch report.outcome {
+            case .completed(let value):
+                return (JobStatus.completed.rawValue, String(decoding: value.encoded(), as: UTF8.self), nil, report.jobID)
+            case .failed(let message):
+                return (JobStatus.failed.rawValue, nil, message, report.jobID)
+            }
         }
-        return try await write("record a job outcome", context: ["job_id": jobID, "host_id": hostID]) { db in
-            try Self.fetchJobs(db, sql: """
+        let finishedAt = now.timeIntervalSince1970
+        return try await write("record job outcomes", context: ["host_id": hostID, "count": "\(reports.count)"]) { db in
+            let sql = """
                 UPDATE jobs
                 SET status = ?, result = ?, error = ?, finished_at = ?, lease_expires_at = NULL
                 WHERE id = ? AND status = 'running' AND host_id = ?
                 RETURNING \(Self.jobColumns)
-                """, arguments: [status.rawValue, result, error, now.timeIntervalSince1970, jobID, hostID]).first?.job
+                """
+            var finished: [Job] = []
+            for row in rows {
+                if let job = try Self.fetchJobs(db, sql: sql, arguments: [row.0, row.1, row.2, finishedAt, row.3, hostID]).first?.job {
+                    finished.append(job)
+                }
+            }
+            return finished
+        }
+    }
+
+    public func release(hostID: String) async throws -> [Job] {
+        try await write("release a host's jobs", context: ["host_id": hostID]) { db in
+            try Self.fetchJobs(db, sql: """
+                UPDATE jobs SET status = 'queued', host_id = NULL, lease_expires_at = NULL
+                WHERE host_id = ? AND status = 'running'
+                RETURNING \(Self.jobColumns)
+                """, arguments: [hostID]).map(\.job)
         }
     }
 
@@ -335,7 +369,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
     private static func decodeJob(_ row: Row) throws -> (seq: Int64, job: Job) {
         let id: String = try row.decode(atIndex: 1)
         let args: String = try row.decode(atIndex: 4)
-        guard case .object(let arguments) = try StoredJSON.parse(args) else {
+        guard case .object(let arguments) = try JSONValue.parse(args) else {
             throw EasyJobsError(.storeFailure, "The stored arguments of job '\(id)' are not a JSON object", context: ["job_id": id])
         }
         let statusText: String = try row.decode(atIndex: 5)
@@ -350,7 +384,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
             args: arguments,
             status: status,
             attempts: try row.decode(atIndex: 6),
-            result: try result.map(StoredJSON.parse),
+            result: try result.map(JSONValue.parse),
             error: try row.decode(atIndex: 8),
             createdAt: Date(timeIntervalSince1970: try row.decode(atIndex: 9)),
             startedAt: try date(row, 10),
@@ -365,14 +399,6 @@ public final class SQLiteJobStore: JobStore, Sendable {
     private static func date(_ row: Row, _ index: Int) throws -> Date? {
         let seconds: Double? = try row.decode(atIndex: index)
         return seconds.map { Date(timeIntervalSince1970: $0) }
-    }
-
-    private static func encodeJSON(_ value: JSONValue) throws -> String {
-        do {
-            return String(decoding: try value.encoded(), as: UTF8.self)
-        } catch {
-            throw EasyJobsError(.storeFailure, "Could not encode a JSON value: \(error)")
-        }
     }
 
     private static func encodeJSON(_ value: some Encodable) throws -> String {
@@ -391,229 +417,3 @@ public final class SQLiteJobStore: JobStore, Sendable {
 }
 
 // MARK: - Reading stored JSON
-
-/// Parses the JSON text the store wrote (`args`, `result`) into a ``JSONValue``.
-///
-/// `JSONValue.decode` goes through `JSONDecoder`, whose `JSONValue.init(from:)` tries
-/// each type in turn and pays for a thrown error on every miss: about 150 µs for a
-/// two-key object, which made JSON decoding most of the cost of a claim or a finish.
-/// This parser reads the bytes once, in a few microseconds. It follows `JSONValue`'s
-/// rule for numbers: without a fraction or an exponent a number is an `int` (unless it
-/// does not fit, then a `double`).
-enum StoredJSON {
-    static func parse(_ text: String) throws -> JSONValue {
-        var text = text
-        return try text.withUTF8 { bytes in
-            var parser = Parser(bytes: bytes)
-            parser.skipWhitespace()
-            let value = try parser.value(depth: 0)
-            parser.skipWhitespace()
-            guard parser.index == bytes.count else { throw parser.failure("unexpected characters after the value") }
-            return value
-        }
-    }
-
-    private struct Parser {
-        let bytes: UnsafeBufferPointer<UInt8>
-        var index = 0
-
-        /// Deep enough for any real argument, shallow enough not to exhaust the stack.
-        private static let maximumDepth = 512
-
-        init(bytes: UnsafeBufferPointer<UInt8>) {
-            self.bytes = bytes
-        }
-
-        mutating func value(depth: Int) throws -> JSONValue {
-            guard depth < Self.maximumDepth else { throw failure("nesting too deep") }
-            guard index < bytes.count else { throw failure("unexpected end") }
-            switch bytes[index] {
-            case UInt8(ascii: "{"): return try object(depth: depth)
-            case UInt8(ascii: "["): return try array(depth: depth)
-            case UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "t"):
-                try literal("true")
-                return .bool(true)
-            case UInt8(ascii: "f"):
-                try literal("false")
-                return .bool(false)
-            case UInt8(ascii: "n"):
-                try literal("null")
-                return .null
-            default: return try number()
-            }
-        }
-
-        private mutating func object(depth: Int) throws -> JSONValue {
-            index += 1
-            var object: [String: JSONValue] = [:]
-            skipWhitespace()
-            if try peek() == UInt8(ascii: "}") {
-                index += 1
-                return .object(object)
-            }
-            while true {
-                guard try peek() == UInt8(ascii: "\"") else { throw failure("expected a key") }
-                let key = try string()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                skipWhitespace()
-                object[key] = try value(depth: depth + 1)
-                skipWhitespace()
-                switch try next() {
-                case UInt8(ascii: ","): skipWhitespace()
-                case UInt8(ascii: "}"): return .object(object)
-                default: throw failure("expected ',' or '}'")
-                }
-            }
-        }
-
-        private mutating func array(depth: Int) throws -> JSONValue {
-            index += 1
-            var array: [JSONValue] = []
-            skipWhitespace()
-            if try peek() == UInt8(ascii: "]") {
-                index += 1
-                return .array(array)
-            }
-            while true {
-                array.append(try value(depth: depth + 1))
-                skipWhitespace()
-                switch try next() {
-                case UInt8(ascii: ","): skipWhitespace()
-                case UInt8(ascii: "]"): return .array(array)
-                default: throw failure("expected ',' or ']'")
-                }
-            }
-        }
-
-        private mutating func string() throws -> String {
-            index += 1
-            let start = index
-            // Most strings have no escapes: take them as one slice.
-            while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") {
-                index += 1
-            }
-            guard index < bytes.count else { throw failure("unterminated string") }
-            if bytes[index] == UInt8(ascii: "\"") {
-                index += 1
-                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]), as: UTF8.self)
-            }
-            var utf8 = Array(bytes[start..<index])
-            while true {
-                let byte = try next()
-                switch byte {
-                case UInt8(ascii: "\""):
-                    return String(decoding: utf8, as: UTF8.self)
-                case UInt8(ascii: "\\"):
-                    switch try next() {
-                    case UInt8(ascii: "\""): utf8.append(UInt8(ascii: "\""))
-                    case UInt8(ascii: "\\"): utf8.append(UInt8(ascii: "\\"))
-                    case UInt8(ascii: "/"): utf8.append(UInt8(ascii: "/"))
-                    case UInt8(ascii: "b"): utf8.append(0x08)
-                    case UInt8(ascii: "f"): utf8.append(0x0C)
-                    case UInt8(ascii: "n"): utf8.append(0x0A)
-                    case UInt8(ascii: "r"): utf8.append(0x0D)
-                    case UInt8(ascii: "t"): utf8.append(0x09)
-                    case UInt8(ascii: "u"): utf8.append(contentsOf: try unicodeEscape())
-                    default: throw failure("invalid escape")
-                    }
-                default:
-                    utf8.append(byte)
-                }
-            }
-        }
-
-        /// The UTF-8 bytes of a `\uXXXX` escape (the `\u` already read), joining surrogate pairs.
-        private mutating func unicodeEscape() throws -> [UInt8] {
-            var scalar = try hex4()
-            if (0xD800..<0xDC00).contains(scalar) {
-                // A high surrogate must be followed by `\u` and a low one.
-                guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                    throw failure("unpaired surrogate")
-                }
-                index += 2
-                let low = try hex4()
-                guard (0xDC00..<0xE000).contains(low) else { throw failure("unpaired surrogate") }
-                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-            }
-            guard let unicode = Unicode.Scalar(scalar) else { throw failure("invalid unicode escape") }
-            return Array(String(Character(unicode)).utf8)
-        }
-
-        private mutating func hex4() throws -> UInt32 {
-            var value: UInt32 = 0
-            for _ in 0..<4 {
-                let byte = try next()
-                let digit: UInt8
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-                default: throw failure("invalid unicode escape")
-                }
-                value = value << 4 | UInt32(digit)
-            }
-            return value
-        }
-
-        private mutating func number() throws -> JSONValue {
-            let start = index
-            var isInteger = true
-            while index < bytes.count {
-                switch bytes[index] {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"): break
-                case UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): isInteger = false
-                default:
-                    return try numberValue(start: start, isInteger: isInteger)
-                }
-                index += 1
-            }
-            return try numberValue(start: start, isInteger: isInteger)
-        }
-
-        private func numberValue(start: Int, isInteger: Bool) throws -> JSONValue {
-            guard index > start else { throw failure("unexpected character") }
-            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-            if isInteger, let int = Int(text) { return .int(int) }
-            guard let double = Double(text), double.isFinite else { throw failure("invalid number '\(text)'") }
-            return .double(double)
-        }
-
-        private mutating func literal(_ word: StaticString) throws {
-            let count = word.utf8CodeUnitCount
-            guard index + count <= bytes.count,
-                  UnsafeBufferPointer(start: word.utf8Start, count: count).elementsEqual(bytes[index..<index + count])
-            else { throw failure("unexpected character") }
-            index += count
-        }
-
-        mutating func skipWhitespace() {
-            while index < bytes.count {
-                switch bytes[index] {
-                case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"): index += 1
-                default: return
-                }
-            }
-        }
-
-        private func peek() throws -> UInt8 {
-            guard index < bytes.count else { throw failure("unexpected end") }
-            return bytes[index]
-        }
-
-        private mutating func next() throws -> UInt8 {
-            let byte = try peek()
-            index += 1
-            return byte
-        }
-
-        private mutating func expect(_ byte: UInt8) throws {
-            guard try next() == byte else { throw failure("expected '\(Character(Unicode.Scalar(byte)))'") }
-        }
-
-        func failure(_ reason: String) -> EasyJobsError {
-            EasyJobsError(.storeFailure, "Stored JSON is malformed at byte \(index): \(reason)")
-        }
-    }
-}

@@ -1,0 +1,64 @@
+import EasyJobsStore
+import Synchronization
+
+/// Group commit for enqueues: requests that arrive while a commit is in flight are stored
+/// together in the next one. An enqueue on an idle manager commits at once, alone; under load
+/// one transaction carries many jobs, which is what lets one SQLite file take thousands of
+/// enqueues a second. Every caller is answered only after its job is committed.
+final class EnqueueBatcher: Sendable {
+    private struct Pending {
+        let job: NewJob
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var pending: [Pending] = []
+        var flushing = false
+    }
+
+    private let state = Mutex(State())
+    private let store: any JobStore
+    private let maxBatch: Int
+
+    init(store: any JobStore, maxBatch: Int = 512) {
+        self.store = store
+        self.maxBatch = maxBatch
+    }
+
+    /// Returns once `job` is committed.
+    func enqueue(_ job: NewJob) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let startFlushing = state.withLock { state -> Bool in
+                state.pending.append(Pending(job: job, continuation: continuation))
+                guard !state.flushing else { return false }
+                state.flushing = true
+                return true
+            }
+            if startFlushing {
+                Task { await self.flush() }
+            }
+        }
+    }
+
+    private func flush() async {
+        while true {
+            let batch: [Pending] = state.withLock { state in
+                guard !state.pending.isEmpty else {
+                    state.flushing = false
+                    return []
+                }
+                let count = min(state.pending.count, maxBatch)
+                let batch = Array(state.pending.prefix(count))
+                state.pending.removeFirst(count)
+                return batch
+            }
+            if batch.isEmpty { return }
+            do {
+                try await store.enqueue(batch.map(\.job))
+                for pending in batch { pending.continuation.resume() }
+            } catch {
+                for pending in batch { pending.continuation.resume(throwing: error) }
+            }
+        }
+    }
+}
