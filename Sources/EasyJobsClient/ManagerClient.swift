@@ -20,12 +20,23 @@ public struct ManagerClient: Sendable {
     /// Header that carries the shared secret on host endpoints.
     public static let secretHeader = "X-EasyJobs-Secret"
 
-    public init(baseURL: String, secret: String? = nil, apiToken: String? = nil, httpClient: HTTPClient = .shared) {
+    public init(baseURL: String, secret: String? = nil, apiToken: String? = nil, httpClient: HTTPClient = ManagerClient.sharedHTTPClient) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.secret = secret
         self.apiToken = apiToken
         self.httpClient = httpClient
     }
+
+    /// The HTTP client used unless another is given: a manager that is down is reported at
+    /// once rather than retried until the request's deadline, since the host and the CLI have
+    /// their own retry policies.
+    public static let sharedHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 16
+        configuration.timeout.connect = .seconds(5)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     // MARK: Client API
 

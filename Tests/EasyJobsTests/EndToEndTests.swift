@@ -159,4 +159,24 @@ import Glibc
             #expect(view.attempts == 1)
         }
     }
+
+    @Test func aHostKeepsItsJobWhileTheManagerIsAwayAndReportsWhenItReturns() async throws {
+        try await withCluster(port: try freePort()) { cluster in
+            try await cluster.startHost(name: "patient", queue: "test", plugins: ["TestTasks"])
+            let id = try await cluster.client.enqueue(queue: "test", task: "sleep", arguments: ["seconds": 2])
+            try await waitUntil("the job runs") { try await cluster.client.viewResult(id: id).status == .running }
+            await cluster.manager.stop()
+            try await Task.sleep(for: .seconds(2.5))
+            try await cluster.startManager()
+            try await waitUntil("the result arrives after the manager is back") {
+                try await cluster.client.viewResult(id: id).status == .completed
+            }
+            let view = try await cluster.client.viewResult(id: id)
+            #expect(view.result == 2)
+            #expect(view.attempts == 1)
+            // The host went on claiming after it reconnected.
+            let next = try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": 20, "b": 22])
+            #expect(try await cluster.client.pullResult(id: next, wait: 20) == .completed(42))
+        }
+    }
 }

@@ -5,6 +5,10 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A manager on a free loopback port with a real SQLite file, and the hosts a test starts.
 final class TestCluster: @unchecked Sendable {
     let directory: TemporaryDirectory
@@ -16,7 +20,11 @@ final class TestCluster: @unchecked Sendable {
     private(set) var url = ""
     private(set) var hosts: [ChildProcess] = []
 
-    init(secret: String? = "test-secret", apiToken: String? = nil, managerArguments: [String] = []) async throws {
+    /// The manager's port: 0 picks a free one at each start; a fixed one survives restarts.
+    let port: Int
+
+    init(secret: String? = "test-secret", apiToken: String? = nil, managerArguments: [String] = [], port: Int = 0) async throws {
+        self.port = port
         directory = try TemporaryDirectory()
         dataDirectory = try directory.subdirectory("data")
         self.secret = secret
@@ -27,7 +35,7 @@ final class TestCluster: @unchecked Sendable {
 
     /// Starts (or restarts) the manager on the same data directory.
     func startManager() async throws {
-        var arguments = ["manager", "--port", "0", "--data-dir", dataDirectory.path] + managerArguments
+        var arguments = ["manager", "--port", "\(port)", "--data-dir", dataDirectory.path] + managerArguments
         if let secret { arguments += ["--secret", secret] }
         if let apiToken { arguments += ["--api-token", apiToken] }
         manager = try ChildProcess(label: "manager", arguments: arguments)
@@ -97,10 +105,10 @@ func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: @S
 
 /// Runs `body` with a fresh cluster and stops every process it started, whatever happens.
 func withCluster<T>(
-    secret: String? = "test-secret", apiToken: String? = nil, managerArguments: [String] = [],
+    secret: String? = "test-secret", apiToken: String? = nil, managerArguments: [String] = [], port: Int = 0,
     _ body: (TestCluster) async throws -> T
 ) async throws -> T {
-    let cluster = try await TestCluster(secret: secret, apiToken: apiToken, managerArguments: managerArguments)
+    let cluster = try await TestCluster(secret: secret, apiToken: apiToken, managerArguments: managerArguments, port: port)
     do {
         let result = try await body(cluster)
         await cluster.shutdown()
@@ -109,4 +117,23 @@ func withCluster<T>(
         await cluster.shutdown()
         throw error
     }
+}
+
+/// A loopback port that was free a moment ago, for a manager that must keep its port across a restart.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestFailure("socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+        }
+    }
+    guard bound else { throw TestFailure("cannot bind a free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }
