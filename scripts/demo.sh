@@ -17,7 +17,7 @@ mv .easyjobs/plugins/libETL.so.tmp .easyjobs/plugins/libETL.so
 
 (
     for _ in $(seq 1 100); do
-        curl -fsS http://127.0.0.1:8220/health >/dev/null 2>&1 && break
+        (echo >/dev/tcp/127.0.0.1/8220) 2>/dev/null && break
         sleep 0.1
     done
     echo "--- triggering extract: $bin/easyjobs run ETL extract --json '{\"url\": \"http://stats\"}' --wait"

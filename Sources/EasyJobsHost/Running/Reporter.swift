@@ -11,6 +11,7 @@ final class Reporter: Sendable {
         var pending: [JobReport] = []
         var waiter: CheckedContinuation<Void, Never>?
         var finishing = false
+        var finishRequested: ContinuousClock.Instant?
     }
     private let state = Mutex(State())
     private let client: ManagerClient
@@ -37,6 +38,7 @@ final class Reporter: Sendable {
     func finish() {
         state.withLock { state in
             state.finishing = true
+            state.finishRequested = .now
             let waiter = state.waiter
             state.waiter = nil
             return waiter
@@ -44,7 +46,9 @@ final class Reporter: Sendable {
     }
 
     /// Delivers reports until `finish` was called and nothing is pending, or the task is cancelled.
-    func run(maxDelay: Double) async {
+    /// After `finish`, it gives up on a manager that stays away for `shutdownGrace` seconds: those
+    /// jobs run again elsewhere once their leases run out.
+    func run(maxDelay: Double, shutdownGrace: Double = 10) async {
         var delay = 0.05
         while !Task.isCancelled {
             let batch: [JobReport]? = await nextBatch()
@@ -56,7 +60,16 @@ final class Reporter: Sendable {
                 }
                 delay = 0.05
             } catch {
-                state.withLock { $0.pending.insert(contentsOf: batch, at: 0) }
+                let givingUp = state.withLock { state -> Bool in
+                    state.pending.insert(contentsOf: batch, at: 0)
+                    guard let requested = state.finishRequested else { return false }
+                    return ContinuousClock.now - requested > .milliseconds(Int(shutdownGrace * 1000))
+                }
+                if givingUp {
+                    let lost = state.withLock { $0.pending.count }
+                    logger.error("stopping with \(lost) undelivered result(s): the manager is unreachable; those jobs will run again once their leases run out")
+                    return
+                }
                 logger.warning("cannot report \(batch.count) result(s), retrying in \(delay) s: \(error)")
                 try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
                 delay = min(delay * 2, maxDelay)
