@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "TestTasks", type: .dynamic, targets: ["TestTasks"]),
         .library(name: "IncompatibleABI", type: .dynamic, targets: ["IncompatibleABI"]),
         .library(name: "NotAPlugin", type: .dynamic, targets: ["NotAPlugin"]),
+        .library(name: "CyclicTasks", type: .dynamic, targets: ["CyclicTasks"]),
         .executable(name: "easyjobs-bench", targets: ["EasyJobsBench"]),
     ],
     dependencies: [
@@ -110,6 +111,7 @@ let package = Package(
         .target(name: "TestTasks", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/TestTasks", swiftSettings: swiftSettings),
         .target(name: "IncompatibleABI", dependencies: ["CEasyJobsABI"], path: "Plugins/Testing/IncompatibleABI"),
         .target(name: "NotAPlugin", path: "Plugins/Testing/NotAPlugin", swiftSettings: swiftSettings),
+        .target(name: "CyclicTasks", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/CyclicTasks", swiftSettings: swiftSettings),
 
         // MARK: Benchmarks and tests
         .executableTarget(

@@ -47,25 +47,28 @@ let etl = Plugin(name: "etl", version: "1.0.0") {
         return args.job_failed
     }
 
-    TaskDefinition("deploy_environment") { (_: NoArguments, context) in
+    TaskDefinition("deploy_environment") { (_: NoArguments, context) -> String in
         context.print("deploy_environment - started")
         try await Task.sleep(for: ETLTiming.step)
         context.print("deploy_environment - completed")
+        return "deploy_environment - completed"
     }
 
-    TaskDefinition("prepare_db") { (_: NoArguments, context) in
+    TaskDefinition("prepare_db") { (_: NoArguments, context) -> String in
         context.print("prepare_db - started")
         try await Task.sleep(for: ETLTiming.step)
         context.print("prepare_db - completed")
+        return "prepare_db - completed"
     }
 
     TaskDefinition(
         "configure_environment",
         options: TaskOptions(runBefore: ["deploy_environment", "prepare_db"])
-    ) { (_: NoArguments, context) in
+    ) { (_: NoArguments, context) -> String in
         context.print("configure_environment - starting")
         try await Task.sleep(for: ETLTiming.step)
         context.print("configure_environment - finished")
+        return "configure_environment - finished"
     }
 
     TaskDefinition(
@@ -78,6 +81,13 @@ let etl = Plugin(name: "etl", version: "1.0.0") {
         var result = args.data
         result["result"] = .string("I slept for \(ETLTiming.seconds.formatted) seconds - blocking - with data")
         return .object(result)
+    }
+
+    TaskDefinition("pipeline", description: "Calls compute and waits for its result.") { (_: NoArguments, context) -> JSONValue in
+        context.print("pipeline started")
+        let result = try await context.call("compute", ["data": ["test": "data"]])
+        context.print("pipeline - result is \(result) - finished")
+        return result
     }
 }
 

@@ -84,11 +84,15 @@ final class PluginRuntime: Sendable {
         let jobID = String(cString: run.job_id)
         let input = run.args.map { Data(bytes: $0, count: run.args_len) } ?? Data("{}".utf8)
         let info = run.context.flatMap { try? JSONDecoder().decode(RunInfo.self, from: Data(bytes: $0, count: run.context_len)) }
-        let sink = HostSink(context: run.host_ctx, log: run.log)
+        // ABI 1.1 added `call`; a 1.0 host's run struct ends before it.
+        let callOffset = MemoryLayout<easyjobs_run>.offset(of: \.call) ?? Int.max
+        let call = Int(run.struct_size) >= callOffset + MemoryLayout<easyjobs_call_fn?>.size ? run.call : nil
+        let sink = HostSink(context: run.host_ctx, log: run.log, call: call)
         let complete = CompletionFunction(function: run.complete)
         let runID = run.run_id
         let context = TaskContext(
-            jobID: jobID, queue: info?.queue ?? "", task: definition.name, attempt: info?.attempt ?? 1, sink: sink)
+            jobID: jobID, queue: info?.queue ?? "", task: definition.name, attempt: info?.attempt ?? 1,
+            dependencies: info?.dependencies ?? [:], sink: sink)
 
         state.withLock { state in
             // Created under the lock so the task cannot remove itself before it is registered.
@@ -133,6 +137,7 @@ final class PluginRuntime: Sendable {
 private struct RunInfo: Decodable {
     var queue: String?
     var attempt: Int?
+    var dependencies: [String: JSONValue]?
 }
 
 private struct RunFailure: Encodable {

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import CEasyJobsABI
 import Logging
 import Synchronization
@@ -16,13 +21,16 @@ public final class TaskContext: Sendable {
     public let attempt: Int
     /// Lines go to the host's log with this job's id attached.
     public let logger: Logger
+    /// The results of this task's `run_before` tasks, by task name.
+    public let dependencies: [String: JSONValue]
     let sink: HostSink
 
-    init(jobID: String, queue: String, task: String, attempt: Int, sink: HostSink) {
+    init(jobID: String, queue: String, task: String, attempt: Int, dependencies: [String: JSONValue], sink: HostSink) {
         self.jobID = jobID
         self.queue = queue
         self.task = task
         self.attempt = attempt
+        self.dependencies = dependencies
         self.sink = sink
         var logger = Logger(label: "easyjobs.task.\(task)") { _ in HostLogHandler(sink: sink) }
         logger[metadataKey: "job_id"] = .string(jobID)
@@ -36,6 +44,26 @@ public final class TaskContext: Sendable {
 
     /// Whether the job was asked to stop. Long loops should check it and return early.
     public var isCancelled: Bool { Task.isCancelled }
+
+    /// Runs `task` of this queue with keyword `arguments` as a job of its own and returns its
+    /// result. The host does not count this job as running while it waits, so awaiting another
+    /// task never deadlocks a host, however few slots it has.
+    ///
+    /// ```swift
+    /// let result = try await context.call("compute", ["data": ["test": "data"]])
+    /// ```
+    ///
+    /// - Throws: `TaskFailure` when the called job fails for good or cannot be created.
+    public func call(_ task: String, _ arguments: JSONValue = [:]) async throws -> JSONValue {
+        let bytes = try await sink.call(task: task, arguments: Array(JSONEncoder().encode(arguments)))
+        return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+    }
+
+    /// ``call(_:_:)`` with typed arguments and result.
+    public func call<Arguments: Encodable, Output: Decodable>(_ task: String, arguments: Arguments, as output: Output.Type) async throws -> Output {
+        let bytes = try await sink.call(task: task, arguments: Array(JSONEncoder().encode(arguments)))
+        return try JSONDecoder().decode(Output.self, from: Data(bytes))
+    }
 }
 
 /// The host's log callback for one run; closed when the run completes, since the host's
@@ -45,11 +73,42 @@ final class HostSink: Sendable {
         // The host's pointer; only used while `open`.
         var context: UnsafeMutableRawPointer?
         var log: easyjobs_log_fn?
+        var call: easyjobs_call_fn?
     }
     private let state: Mutex<State>
 
-    init(context: UnsafeMutableRawPointer?, log: easyjobs_log_fn) {
-        state = Mutex(State(context: context, log: log))
+    init(context: UnsafeMutableRawPointer?, log: easyjobs_log_fn, call: easyjobs_call_fn?) {
+        state = Mutex(State(context: context, log: log, call: call))
+    }
+
+    /// Asks the host to run `task` and waits for its reply.
+    func call(task: String, arguments: [UInt8]) async throws -> [UInt8] {
+        let (status, bytes) = await withCheckedContinuation { (continuation: CheckedContinuation<(Int32, [UInt8]), Never>) in
+            let reply = Unmanaged.passRetained(CallReply(continuation)).toOpaque()
+            let called = state.withLock { state -> Bool in
+                // Under the lock: the host's context is only valid until the run completes.
+                guard let call = state.call, state.log != nil else { return false }
+                task.withCString { name in
+                    arguments.withUnsafeBufferPointer { args in
+                        call(state.context, name, args.baseAddress, args.count, reply, CallReply.thunk)
+                    }
+                }
+                return true
+            }
+            if !called {
+                Unmanaged<CallReply>.fromOpaque(reply).release()
+                continuation.resume(returning: (-1, []))
+            }
+        }
+        switch status {
+        case Int32(EASYJOBS_STATUS_SUCCESS.rawValue):
+            return bytes
+        case -1:
+            throw TaskFailure("cannot call '\(task)': the host does not offer calls (it speaks ABI 1.0) or the run has ended", type: "CallUnavailable")
+        default:
+            let message = (try? JSONDecoder().decode([String: String].self, from: Data(bytes)))?["message"]
+            throw TaskFailure(message ?? String(decoding: bytes, as: UTF8.self), type: "CallFailed")
+        }
     }
 
     func send(level: easyjobs_log_level, _ message: String) {
@@ -62,11 +121,12 @@ final class HostSink: Sendable {
         }
     }
 
-    /// Completes the run through `complete`, exactly once; later log lines are dropped.
+    /// Completes the run through `complete`, exactly once; later log lines and calls are dropped.
     func complete(_ complete: easyjobs_complete_fn, status: easyjobs_status, _ bytes: [UInt8]) {
         let context: UnsafeMutableRawPointer? = state.withLock { state in
             let context = state.context
             state.log = nil
+            state.call = nil
             state.context = nil
             return context
         }
@@ -109,5 +169,21 @@ struct HostLogHandler: LogHandler {
         case .error: EASYJOBS_LOG_ERROR
         case .critical: EASYJOBS_LOG_CRITICAL
         }
+    }
+}
+
+/// Carries a call's continuation through the host as the C reply context.
+final class CallReply: Sendable {
+    let continuation: CheckedContinuation<(Int32, [UInt8]), Never>
+
+    init(_ continuation: CheckedContinuation<(Int32, [UInt8]), Never>) {
+        self.continuation = continuation
+    }
+
+    static let thunk: easyjobs_call_reply_fn = { context, status, bytes, length in
+        guard let context else { return }
+        let reply = Unmanaged<CallReply>.fromOpaque(context).takeRetainedValue()
+        let payload = bytes.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+        reply.continuation.resume(returning: (status, payload))
     }
 }

@@ -28,11 +28,15 @@ public struct TaskOptions: Sendable, Hashable {
     public var defaultArgs: [String: JSONValue]?
     /// Seconds a run may take.
     public var timeout: Double?
+    /// Runs allowed in all, refining the retry policy (`retry_always` has no limit without it).
+    public var maxAttempts: Int?
+    /// Seconds before the first retry (default 1); each later one waits twice as long, with jitter.
+    public var backoff: Double?
 
     public init(
         runBefore: [String] = [], runAfter: [String] = [], onFailure: String? = nil,
         retryPolicy: RetryPolicy = .retryOnce, subprocess: Bool = false, schedule: String? = nil,
-        defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil
+        defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil, maxAttempts: Int? = nil, backoff: Double? = nil
     ) {
         self.runBefore = runBefore
         self.runAfter = runAfter
@@ -42,6 +46,8 @@ public struct TaskOptions: Sendable, Hashable {
         self.schedule = schedule
         self.defaultArgs = defaultArgs
         self.timeout = timeout
+        self.maxAttempts = maxAttempts
+        self.backoff = backoff
     }
 
     var json: JSONValue {
@@ -55,6 +61,8 @@ public struct TaskOptions: Sendable, Hashable {
         if let schedule { object["schedule"] = .string(schedule) }
         if let defaultArgs { object["default_args"] = .object(defaultArgs) }
         if let timeout { object["timeout"] = .double(timeout) }
+        if let maxAttempts { object["max_attempts"] = .int(maxAttempts) }
+        if let backoff { object["backoff"] = .double(backoff) }
         return .object(object)
     }
 }

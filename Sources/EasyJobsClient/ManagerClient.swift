@@ -114,6 +114,24 @@ public struct ManagerClient: Sendable {
         try await send(.POST, "/hosts/unregister", body: WireCoding.makeEncoder().encode(request), auth: .host)
     }
 
+    /// A running job calls a task; returns the new job's id.
+    public func call(_ request: CallRequest) async throws -> String {
+        let response: EnqueueResponse = try await send(.POST, "/hosts/call", body: WireCoding.makeEncoder().encode(request), auth: .host)
+        return response.requestID
+    }
+
+    /// Waits up to `wait` seconds for a job to finish without consuming its result; `nil` if it has not.
+    public func awaitJob(_ request: AwaitRequest) async throws -> JobView? {
+        let (status, body) = try await raw(
+            .POST, "/hosts/await", body: WireCoding.makeEncoder().encode(request),
+            timeout: .milliseconds(Int64(request.wait * 1000) + 10_000), auth: .host)
+        switch status.code {
+        case 200: return try WireCoding.makeDecoder().decode(JobView.self, from: body)
+        case 202: return nil
+        default: throw Self.error(status: status, body: body)
+        }
+    }
+
     public func heartbeat(_ request: HeartbeatRequest) async throws -> HeartbeatResponse {
         try await send(.POST, "/hosts/heartbeat", body: WireCoding.makeEncoder().encode(request), auth: .host)
     }

@@ -136,12 +136,14 @@ public struct HostService: Service {
         guard let plugin = context.plugins.plugin(serving: job.task) else {
             return JobReport(jobID: job.jobID, outcome: .failed("host \(options.name) has no plugin serving task '\(job.task)'"))
         }
-        let runContext: JSONValue = [
+        var runContext: [String: JSONValue] = [
             "job_id": .string(job.jobID), "queue": .string(context.queue), "task": .string(job.task), "attempt": .int(job.attempt),
         ]
+        if !job.dependencies.isEmpty { runContext["dependencies"] = .object(job.dependencies) }
         let invocation = TaskInvocation(
-            jobID: job.jobID, arguments: JSONValue.object(job.args).encoded(), context: runContext.encoded(),
-            onLog: { [logger] line in Self.emit(line, logger: logger) })
+            jobID: job.jobID, arguments: JSONValue.object(job.args).encoded(), context: JSONValue.object(runContext).encoded(),
+            onLog: { [logger] line in Self.emit(line, logger: logger) },
+            onCall: { [logger] task, arguments in await call(task, arguments: arguments, from: job, context: context, logger: logger) })
         logger.debug("job started", metadata: ["attempt": "\(job.attempt)", "plugin": "\(plugin.info.name)@\(plugin.info.version)"])
         let outcome = await plugin.run(task: job.task, invocation: invocation)
         switch outcome {
@@ -157,6 +159,48 @@ public struct HostService: Service {
         case .cancelled(let message):
             return JobReport(jobID: job.jobID, outcome: .failed("cancelled: \(message)"))
         }
+    }
+
+    /// Runs a task that a running job calls, as a job of its own, and waits for it. The caller's
+    /// slot is free while it waits, so a host with one slot still runs what its job awaits.
+    private func call(_ task: String, arguments: Data, from job: ClaimedJob, context: RunContext, logger: Logger) async -> CallOutcome {
+        context.capacity.release()
+        // Taken back at once when the call returns: the caller resumes even if the host is full.
+        defer { context.capacity.take(1) }
+        let args: JSONValue
+        do {
+            args = try JSONValue.decode(arguments)
+        } catch {
+            return .failure("the arguments of the call to '\(task)' are not JSON: \(error.message)")
+        }
+        var delay = 0.1
+        var calledID: String?
+        while !Task.isCancelled {
+            do {
+                let id: String
+                if let calledID {
+                    id = calledID
+                } else {
+                    id = try await client.call(CallRequest(hostID: hostID, parentID: job.jobID, task: task, args: args))
+                    calledID = id
+                    logger.debug("called a task", metadata: ["called_task": "\(task)", "called_job": "\(id)"])
+                }
+                guard let finished = try await client.awaitJob(AwaitRequest(jobID: id, wait: 30)) else { continue }
+                switch finished.status {
+                case .completed:
+                    return .success((finished.result ?? .null).encoded())
+                default:
+                    return .failure("task '\(task)' (job \(id)) failed: \(finished.error ?? "unknown error")")
+                }
+            } catch let error as EasyJobsError where error.code == .managerUnavailable {
+                logger.warning("cannot reach the manager while calling '\(task)', retrying in \(delay) s")
+                try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                delay = min(delay * 2, options.maxReconnectDelay)
+            } catch {
+                return .failure("cannot call task '\(task)': \((error as? EasyJobsError)?.message ?? "\(error)")")
+            }
+        }
+        return .failure("the call to '\(task)' was cancelled")
     }
 
     private static func emit(_ line: LogLine, logger: Logger) {

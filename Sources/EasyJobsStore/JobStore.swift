@@ -19,8 +19,9 @@ public protocol JobStore: Sendable {
     /// Job counts by status, of one queue or of all.
     func counts(queue: String?) async throws -> [JobStatus: Int]
 
-    /// Atomically moves up to `limit` queued jobs of `queue` whose task is in `tasks` to running,
-    /// oldest first, leased to `hostID` until `now + leaseDuration`, and counts an attempt.
+    /// Atomically moves up to `limit` queued jobs of `queue` whose task is in `tasks` and whose
+    /// `runAt` has come to running, oldest first, leased to `hostID` until `now + leaseDuration`,
+    /// and counts an attempt.
     func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [Job]
 
     /// Records how runs ended, in one transaction, each only if `hostID` still holds the job's
@@ -29,6 +30,23 @@ public protocol JobStore: Sendable {
 
     /// Puts the running jobs of `hostID` back in the queue, for a host that left; returns them.
     func release(hostID: String) async throws -> [Job]
+
+    /// Puts a failed run back in the queue for another try at `runAt`, only if `hostID` still
+    /// holds the job. Returns the updated job, or `nil`.
+    func retry(jobID: String, hostID: String, error: String, runAt: Date) async throws -> Job?
+
+    /// Fails a job that waits for its dependencies (one of them failed). `nil` if it was not waiting.
+    func failWaiting(jobID: String, error: String, now: Date) async throws -> Job?
+
+    /// Queues waiting jobs whose `run_before` jobs have all completed: the one given, or every
+    /// such job when `jobID` is `nil` (a sweep that repairs anything a crash interrupted).
+    func releaseReady(jobID: String?) async throws -> [Job]
+
+    /// The jobs whose origin points at `parentID`, oldest first.
+    func children(of parentID: String) async throws -> [Job]
+
+    /// The results of the completed `run_before` jobs of each of `jobIDs`: job id → task → result.
+    func dependencyResults(of jobIDs: [String]) async throws -> [String: [String: JSONValue]]
 
     /// Extends the leases `hostID` holds on `jobIDs`; returns the ids it still holds.
     func renewLeases(hostID: String, jobIDs: [String], until: Date) async throws -> [String]
@@ -59,7 +77,7 @@ extension JobStore {
     @discardableResult
     public func enqueue(_ job: NewJob) async throws -> Job {
         try await enqueue([job])
-        return Job(id: job.id, queue: job.queue, task: job.task, args: job.args, createdAt: job.createdAt)
+        return job.job
     }
 
     /// Records how one run ended; `nil` when the host no longer holds the job.
@@ -75,13 +93,37 @@ public struct NewJob: Sendable {
     public var task: String
     public var args: [String: JSONValue]
     public var createdAt: Date
+    /// `.queued`, or `.waiting` for a job with `run_before` dependencies (also `.failed` for a job
+    /// that is born failed, such as a `run_after` whose input does not fit).
+    public var status: JobStatus
+    public var origin: JobOrigin
+    public var maxAttempts: Int?
+    /// How many `run_before` jobs it waits for.
+    public var dependencies: Int
+    /// Set when `status` is `.failed`.
+    public var error: String?
 
-    public init(id: String = Job.newID(), queue: String, task: String, args: [String: JSONValue], createdAt: Date = .now) {
+    public init(
+        id: String = Job.newID(), queue: String, task: String, args: [String: JSONValue], createdAt: Date = .now,
+        status: JobStatus = .queued, origin: JobOrigin = .api, maxAttempts: Int? = 2, dependencies: Int = 0, error: String? = nil
+    ) {
         self.id = id
         self.queue = queue
         self.task = task
         self.args = args
         self.createdAt = createdAt
+        self.status = status
+        self.origin = origin
+        self.maxAttempts = maxAttempts
+        self.dependencies = dependencies
+        self.error = error
+    }
+
+    /// The job as stored.
+    public var job: Job {
+        Job(
+            id: id, queue: queue, task: task, args: args, status: status, error: error, createdAt: createdAt,
+            finishedAt: status == .failed ? createdAt : nil, origin: origin, maxAttempts: maxAttempts, dependencies: dependencies)
     }
 }
 

@@ -74,7 +74,7 @@ import Glibc
                 return
             }
             let names = Set(tasks.compactMap { $0["name"]?.stringValue })
-            #expect(names == ["extract", "transform", "load", "failure_notify", "deploy_environment", "prepare_db", "configure_environment", "compute"])
+            #expect(names == ["extract", "transform", "load", "failure_notify", "deploy_environment", "prepare_db", "configure_environment", "compute", "pipeline"])
             let extract = tasks.first { $0["name"] == "extract" }
             #expect(extract?["parameters"] == [["name": "url", "type": "string", "required": true]])
             #expect(extract?["options"]?["run_after"] == ["transform"])

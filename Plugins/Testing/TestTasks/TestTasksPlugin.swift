@@ -26,11 +26,83 @@ let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
         throw TaskFailure(args.message)
     }
 
+    TaskDefinition("nest", description: "Calls itself `depth` times; returns the depth reached.") { (args: NestArguments, context) -> Int in
+        guard args.depth > 0 else { return 0 }
+        let inner = try await context.call("nest", ["depth": .int(args.depth - 1)])
+        guard case .int(let reached) = inner else { throw TaskFailure("nest returned \(inner)") }
+        return reached + 1
+    }
+
+    TaskDefinition("flaky", description: "Fails its first run, succeeds on the retry (retry_once).") { (_: NoArguments, context) -> Int in
+        if context.attempt == 1 { throw TaskFailure("first run fails on purpose") }
+        return context.attempt
+    }
+
+    TaskDefinition(
+        "always_fails", description: "Fails every run; retried with backoff up to 3 runs.",
+        options: TaskOptions(onFailure: "record_failure", retryPolicy: .retryAlways, maxAttempts: 3, backoff: 0.2)
+    ) { (_: NoArguments, context) -> Int in
+        throw TaskFailure("failure number \(context.attempt)")
+    }
+
+    TaskDefinition("boom", description: "Fails at once, never retried.", options: TaskOptions(retryPolicy: .never)) {
+        (_: NoArguments, _) -> Int in
+        throw TaskFailure("boom")
+    }
+
+    TaskDefinition("answer", description: "Returns 42 after `delay` seconds.", parameters: [.double("delay", default: 0)]) {
+        (args: DelayArguments, _) -> Int in
+        try await Task.sleep(for: .milliseconds(Int(args.delay * 1000)))
+        return 42
+    }
+
+    TaskDefinition(
+        "uses_dependencies", description: "Runs after answer and noop; returns what they returned.",
+        options: TaskOptions(runBefore: ["answer", "noop"])
+    ) { (_: NoArguments, context) -> JSONValue in
+        .object(context.dependencies)
+    }
+
+    TaskDefinition(
+        "guarded", description: "Needs boom and answer first; boom fails, so it fails.",
+        options: TaskOptions(runBefore: ["boom", "answer"], onFailure: "record_failure")
+    ) { (_: NoArguments, _) -> Int in 1 }
+
+    TaskDefinition("record_failure", description: "An on_failure handler: returns the failure it got.") {
+        (args: FailureArguments, context) -> JSONValue in
+        context.logger.warning("recorded failure of job \(args.job_failed)")
+        return args.job_failed
+    }
+
+    TaskDefinition("scalar", description: "Returns 7; its run_after needs an object.", options: TaskOptions(runAfter: ["add"])) {
+        (_: NoArguments, _) -> Int in 7
+    }
+
+    TaskDefinition("mismatch", description: "Returns an object that does not fit add.", options: TaskOptions(runAfter: ["add"])) {
+        (_: NoArguments, _) -> JSONValue in ["a": "one", "c": 3]
+    }
+
+    TaskDefinition("dangling", description: "Names a task nobody serves.", options: TaskOptions(runAfter: ["nowhere"])) {
+        (_: NoArguments, _) in
+    }
+
     TaskDefinition("typed", description: "Takes one argument of each type.") {
         (args: TypedArguments, context) -> TypedArguments in
         context.logger.info("typed called")
         return args
     }
+}
+
+struct NestArguments: Codable, Sendable {
+    var depth: Int
+}
+
+struct DelayArguments: Codable, Sendable {
+    var delay: Double
+}
+
+struct FailureArguments: Codable, Sendable {
+    var job_failed: JSONValue
 }
 
 struct EchoArguments: Codable, Sendable {

@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define EASYJOBS_ABI_MAJOR 1
-#define EASYJOBS_ABI_MINOR 0
+#define EASYJOBS_ABI_MINOR 1
 
 /* "EJOB" in ASCII: tells a descriptor from random memory. */
 #define EASYJOBS_DESCRIPTOR_MAGIC 0x454A4F42u
@@ -77,6 +77,25 @@ typedef void (*easyjobs_log_fn)(void *_Nullable host_ctx, int32_t level,
                                 const uint8_t *_Nullable message, size_t len);
 
 /*
+ * Answers a call (easyjobs_call_fn) exactly once, from any thread. status is an
+ * easyjobs_status; bytes are the called job's result (SUCCESS) or a JSON object
+ * {"message": string} (FAILURE), valid only during the call.
+ */
+typedef void (*easyjobs_call_reply_fn)(void *_Nullable reply_ctx, int32_t status,
+                                       const uint8_t *_Nullable bytes, size_t len);
+
+/*
+ * ABI 1.1. A running task calls another task of its queue by name with keyword
+ * arguments (a JSON object) and is answered through reply once that job has
+ * finished. The host frees the caller's run slot while it waits, so a task
+ * that awaits another can never deadlock a host. Only valid before the run's
+ * complete; task and args are valid only during the call.
+ */
+typedef void (*easyjobs_call_fn)(void *_Nullable host_ctx, const char *_Nonnull task,
+                                 const uint8_t *_Nullable args, size_t args_len,
+                                 void *_Nullable reply_ctx, easyjobs_call_reply_fn _Nonnull reply);
+
+/*
  * One run of one task, built by the host. Every pointer is valid only for the
  * duration of the start call: the plugin copies what it keeps.
  */
@@ -90,12 +109,16 @@ typedef struct easyjobs_run {
     const uint8_t *_Nullable args;
     size_t args_len;
     /* What the job knows about itself: a JSON object with at least
-       {"job_id", "queue", "task", "attempt"}. */
+       {"job_id", "queue", "task", "attempt"}, and "dependencies" (task name →
+       result of each run_before task) when it has any. */
     const uint8_t *_Nullable context;
     size_t context_len;
     void *_Nullable host_ctx;
     easyjobs_complete_fn _Nonnull complete;
     easyjobs_log_fn _Nonnull log;
+
+    /* ABI 1.1: read only when struct_size covers it. */
+    easyjobs_call_fn _Nullable call;
 } easyjobs_run;
 
 /*

@@ -20,12 +20,20 @@ public struct Job: Codable, Sendable, Hashable {
     public var leaseExpiresAt: Date?
     /// Set once the result was pulled; a pulled result is no longer served.
     public var pulledAt: Date?
+    public var origin: JobOrigin
+    /// Runs allowed in all; `nil` means no limit (`retry_always`).
+    public var maxAttempts: Int?
+    /// A queued job is not claimed before this time: its next try after a failure.
+    public var runAt: Date?
+    /// How many `run_before` jobs it waits for (or waited for).
+    public var dependencies: Int
 
     public init(
         id: String, queue: String, task: String, args: [String: JSONValue], status: JobStatus = .queued,
         attempts: Int = 0, result: JSONValue? = nil, error: String? = nil, createdAt: Date,
         startedAt: Date? = nil, finishedAt: Date? = nil, hostID: String? = nil,
-        leaseExpiresAt: Date? = nil, pulledAt: Date? = nil
+        leaseExpiresAt: Date? = nil, pulledAt: Date? = nil, origin: JobOrigin = .api, maxAttempts: Int? = 2,
+        runAt: Date? = nil, dependencies: Int = 0
     ) {
         self.id = id
         self.queue = queue
@@ -41,6 +49,10 @@ public struct Job: Codable, Sendable, Hashable {
         self.hostID = hostID
         self.leaseExpiresAt = leaseExpiresAt
         self.pulledAt = pulledAt
+        self.origin = origin
+        self.maxAttempts = maxAttempts
+        self.runAt = runAt
+        self.dependencies = dependencies
     }
 
     /// A new, random job id.

@@ -1,10 +1,13 @@
 /// Where a job is in its life.
 public enum JobStatus: String, Codable, Sendable, CaseIterable {
-    /// Waiting for a host to claim it.
+    /// Waiting for the tasks of its `run_before` to succeed.
+    case waiting
+    /// Waiting for a host to claim it (or, after a failure, for its next try).
     case queued
     /// Claimed by a host, under a lease.
     case running
     case completed
+    /// Failed for good: its retries are spent, or a dependency failed.
     case failed
 
     /// Whether the job will change no more.

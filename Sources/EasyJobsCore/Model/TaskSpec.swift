@@ -1,3 +1,5 @@
+import Foundation
+
 /// The type of a task parameter, as declared by the plugin.
 public enum ParameterType: String, Codable, Sendable, CaseIterable {
     case string, int, double, bool, object, array, any
@@ -50,11 +52,15 @@ public struct TaskOptions: Codable, Sendable, Hashable {
     public var defaultArgs: [String: JSONValue]?
     /// Seconds a run may take.
     public var timeout: Double?
+    /// Refines the retry policy: runs allowed in all (`retry_always` has no limit without it).
+    public var maxAttempts: Int?
+    /// Seconds before the first retry; each later one waits twice as long, with jitter, capped.
+    public var backoff: Double?
 
     public init(
         runBefore: [String] = [], runAfter: [String] = [], onFailure: String? = nil,
         retryPolicy: RetryPolicy = .retryOnce, subprocess: Bool = false, schedule: String? = nil,
-        defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil
+        defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil, maxAttempts: Int? = nil, backoff: Double? = nil
     ) {
         self.runBefore = runBefore
         self.runAfter = runAfter
@@ -64,11 +70,37 @@ public struct TaskOptions: Codable, Sendable, Hashable {
         self.schedule = schedule
         self.defaultArgs = defaultArgs
         self.timeout = timeout
+        self.maxAttempts = maxAttempts
+        self.backoff = backoff
     }
 
     enum CodingKeys: String, CodingKey {
         case runBefore = "run_before", runAfter = "run_after", onFailure = "on_failure"
         case retryPolicy = "retry_policy", subprocess, schedule, defaultArgs = "default_args", timeout
+        case maxAttempts = "max_attempts", backoff
+    }
+
+    /// Runs a job of this task gets in all; `nil` means no limit.
+    public var attemptLimit: Int? {
+        switch retryPolicy {
+        case .never: 1
+        case .retryOnce: maxAttempts ?? 2
+        case .retryAlways: maxAttempts
+        }
+    }
+
+    /// The longest wait between two tries.
+    public static let maxBackoff: Double = 300
+
+    /// How long to wait before the next try after `attempt` runs failed: exponential from
+    /// `backoff` (default 1 s), capped, with jitter so that jobs failing together do not retry
+    /// together.
+    public func retryDelay(afterAttempt attempt: Int, random: Double = .random(in: 0...1)) -> Double {
+        let base = max(backoff ?? 1, 0)
+        let exponential = base * pow(2, Double(max(attempt - 1, 0)))
+        let capped = min(exponential, Self.maxBackoff)
+        // Full jitter over the upper half: never less than half the nominal delay.
+        return capped * (0.5 + 0.5 * random)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -81,6 +113,8 @@ public struct TaskOptions: Codable, Sendable, Hashable {
         schedule = try c.decodeIfPresent(String.self, forKey: .schedule)
         defaultArgs = try c.decodeIfPresent([String: JSONValue].self, forKey: .defaultArgs)
         timeout = try c.decodeIfPresent(Double.self, forKey: .timeout)
+        maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts)
+        backoff = try c.decodeIfPresent(Double.self, forKey: .backoff)
     }
 }
 

@@ -22,8 +22,17 @@ public struct JobView: Codable, Sendable, Hashable {
     public var startedAt: Date?
     public var finishedAt: Date?
     public var leaseExpiresAt: Date?
+    public var origin: JobOrigin
+    /// Runs allowed in all; `nil` means no limit.
+    public var maxAttempts: Int?
+    /// When a job that failed is tried again.
+    public var nextTryAt: Date?
+    /// Jobs this one created: its `run_after`, `on_failure` and the tasks it called.
+    public var triggered: [JobLink]
+    /// Jobs this one waits for: its `run_before`.
+    public var waitsOn: [JobLink]
 
-    public init(_ job: Job, hostName: String? = nil) {
+    public init(_ job: Job, hostName: String? = nil, children: [Job] = []) {
         requestID = job.id
         queue = job.queue
         task = job.task
@@ -37,12 +46,60 @@ public struct JobView: Codable, Sendable, Hashable {
         startedAt = job.startedAt
         finishedAt = job.finishedAt
         leaseExpiresAt = job.leaseExpiresAt
+        origin = job.origin
+        maxAttempts = job.maxAttempts
+        nextTryAt = job.status == .queued ? job.runAt : nil
+        waitsOn = children.filter { $0.origin.kind == .runBefore }.map(JobLink.init)
+        triggered = children.filter { $0.origin.kind != .runBefore }.map(JobLink.init)
     }
 
     enum CodingKeys: String, CodingKey {
         case requestID = "request_id", queue, task, status, args, attempts, result, error, host
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
-        case leaseExpiresAt = "lease_expires_at"
+        case leaseExpiresAt = "lease_expires_at", origin, maxAttempts = "max_attempts", nextTryAt = "next_try_at"
+        case triggered, waitsOn = "waits_on"
+    }
+}
+
+/// Another job of the same pipeline, as a job view links to it.
+public struct JobLink: Codable, Sendable, Hashable {
+    public var requestID: String
+    public var task: String
+    public var status: JobStatus
+    public var origin: JobOrigin.Kind
+
+    public init(_ job: Job) {
+        requestID = job.id
+        task = job.task
+        status = job.status
+        origin = job.origin.kind
+    }
+
+    enum CodingKeys: String, CodingKey { case requestID = "request_id", task, status, origin }
+}
+
+/// A whole pipeline: every job reachable from one, with the edges that created them
+/// (`GET /job/view/graph`).
+public struct JobGraph: Codable, Sendable {
+    public struct Edge: Codable, Sendable, Hashable {
+        public var from: String
+        public var to: String
+        public var kind: JobOrigin.Kind
+        public init(from: String, to: String, kind: JobOrigin.Kind) {
+            self.from = from
+            self.to = to
+            self.kind = kind
+        }
+    }
+
+    public var root: String
+    public var jobs: [JobView]
+    public var edges: [Edge]
+
+    public init(root: String, jobs: [JobView], edges: [Edge]) {
+        self.root = root
+        self.jobs = jobs
+        self.edges = edges
     }
 }
 
@@ -67,13 +124,17 @@ public struct PendingResult: Codable, Sendable {
     enum CodingKeys: String, CodingKey { case requestID = "request_id", status }
 }
 
-/// One queue's registered tasks (`GET /tasks`).
+/// One queue's registered tasks (`GET /tasks`), with what is wrong with them.
 public struct QueueTasks: Codable, Sendable {
     public var queue: String
     public var tasks: [TaskSpec]
-    public init(queue: String, tasks: [TaskSpec]) {
+    /// Task name → problems found when the tasks were registered (unknown names, cycles).
+    public var problems: [String: [String]]
+
+    public init(queue: String, tasks: [TaskSpec], problems: [String: [String]] = [:]) {
         self.queue = queue
         self.tasks = tasks
+        self.problems = problems
     }
 }
 

@@ -89,17 +89,30 @@ public struct ClaimedJob: Codable, Sendable, Hashable {
     public var args: [String: JSONValue]
     public var attempt: Int
     public var leaseExpiresAt: Date
+    /// Results of the job's `run_before` tasks, by task name.
+    public var dependencies: [String: JSONValue]
 
-    public init(jobID: String, task: String, args: [String: JSONValue], attempt: Int, leaseExpiresAt: Date) {
+    public init(jobID: String, task: String, args: [String: JSONValue], attempt: Int, leaseExpiresAt: Date, dependencies: [String: JSONValue] = [:]) {
         self.jobID = jobID
         self.task = task
         self.args = args
         self.attempt = attempt
         self.leaseExpiresAt = leaseExpiresAt
+        self.dependencies = dependencies
     }
 
     enum CodingKeys: String, CodingKey {
-        case jobID = "job_id", task, args, attempt, leaseExpiresAt = "lease_expires_at"
+        case jobID = "job_id", task, args, attempt, leaseExpiresAt = "lease_expires_at", dependencies
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        jobID = try c.decode(String.self, forKey: .jobID)
+        task = try c.decode(String.self, forKey: .task)
+        args = try c.decode([String: JSONValue].self, forKey: .args)
+        attempt = try c.decode(Int.self, forKey: .attempt)
+        leaseExpiresAt = try c.decode(Date.self, forKey: .leaseExpiresAt)
+        dependencies = try c.decodeIfPresent([String: JSONValue].self, forKey: .dependencies) ?? [:]
     }
 }
 
@@ -209,8 +222,10 @@ public struct HostView: Codable, Sendable {
     public var refused: [RefusedPlugin]
     public var lastHeartbeat: Date
     public var online: Bool
+    /// What the manager found wrong with this host's tasks in its queue (unknown names, cycles).
+    public var problems: [String]
 
-    public init(hostID: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin], lastHeartbeat: Date, online: Bool) {
+    public init(hostID: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin], lastHeartbeat: Date, online: Bool, problems: [String] = []) {
         self.hostID = hostID
         self.name = name
         self.queue = queue
@@ -219,11 +234,12 @@ public struct HostView: Codable, Sendable {
         self.refused = refused
         self.lastHeartbeat = lastHeartbeat
         self.online = online
+        self.problems = problems
     }
 
     enum CodingKeys: String, CodingKey {
         case hostID = "host_id", name, queue, maxTasks = "max_tasks", plugins, refused
-        case lastHeartbeat = "last_heartbeat", online
+        case lastHeartbeat = "last_heartbeat", online, problems
     }
 }
 
@@ -238,4 +254,35 @@ public struct UnregisterRequest: Codable, Sendable {
 public struct UnregisterResponse: Codable, Sendable {
     public var released: [String]
     public init(released: [String]) { self.released = released }
+}
+
+/// `POST /hosts/call`: a running job calls a task of its queue and will await its result.
+public struct CallRequest: Codable, Sendable {
+    public var hostID: String
+    /// The calling job, which the new job's origin points to.
+    public var parentID: String
+    public var task: String
+    public var args: JSONValue
+
+    public init(hostID: String, parentID: String, task: String, args: JSONValue) {
+        self.hostID = hostID
+        self.parentID = parentID
+        self.task = task
+        self.args = args
+    }
+
+    enum CodingKeys: String, CodingKey { case hostID = "host_id", parentID = "parent_id", task, args }
+}
+
+/// `POST /hosts/await`: waits up to `wait` seconds for a job to finish, without consuming its result.
+public struct AwaitRequest: Codable, Sendable {
+    public var jobID: String
+    public var wait: Double
+
+    public init(jobID: String, wait: Double) {
+        self.jobID = jobID
+        self.wait = wait
+    }
+
+    enum CodingKeys: String, CodingKey { case jobID = "job_id", wait }
 }

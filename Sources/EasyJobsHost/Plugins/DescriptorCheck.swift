@@ -94,6 +94,11 @@ struct DescriptorCheck {
             }
             specs.append(spec)
         }
+        if let cycle = PipelineValidation.cycles(in: specs).first {
+            throw refusal(
+                "cycle through run_before/run_after: \((cycle + [cycle[0]]).joined(separator: " → "))",
+                ["field": "tasks_json", "task": cycle[0]])
+        }
         return specs
     }
 

@@ -40,7 +40,7 @@ public final class LoadedPlugin: Sendable {
         let descriptor = self.descriptor
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<RunOutcome, Never>) in
-                let box = RunBox(continuation: continuation, onLog: invocation.onLog)
+                let box = RunBox(continuation: continuation, onLog: invocation.onLog, onCall: invocation.onCall)
                 let context = Unmanaged.passRetained(box).toOpaque()
                 let started = invocation.jobID.withCString { jobID in
                     invocation.arguments.withUnsafeBytes { args in
@@ -55,7 +55,8 @@ public final class LoadedPlugin: Sendable {
                                 context_len: info.count,
                                 host_ctx: context,
                                 complete: RunCallbacks.complete,
-                                log: RunCallbacks.log)
+                                log: RunCallbacks.log,
+                                call: RunCallbacks.call)
                             return descriptor.pointer.pointee.start_task(index, &run)
                         }
                     }
@@ -80,13 +81,26 @@ public struct TaskInvocation: Sendable {
     public var context: Data
     /// Called for each log line of the run, from any thread.
     public var onLog: @Sendable (LogLine) -> Void
+    /// Runs a task the run calls (task name, arguments JSON) and returns its outcome.
+    public var onCall: @Sendable (String, Data) async -> CallOutcome
 
-    public init(jobID: String, arguments: Data, context: Data, onLog: @escaping @Sendable (LogLine) -> Void) {
+    public init(
+        jobID: String, arguments: Data, context: Data, onLog: @escaping @Sendable (LogLine) -> Void,
+        onCall: @escaping @Sendable (String, Data) async -> CallOutcome = { task, _ in .failure("this host cannot run '\(task)' for a task") }
+    ) {
         self.jobID = jobID
         self.arguments = arguments
         self.context = context
         self.onLog = onLog
+        self.onCall = onCall
     }
+}
+
+/// How a task called by a run ended.
+public enum CallOutcome: Sendable, Equatable {
+    /// The called job's result, JSON.
+    case success(Data)
+    case failure(String)
 }
 
 /// One line a task logged or printed.
@@ -124,10 +138,35 @@ enum RunIdentifiers {
 final class RunBox: Sendable {
     let continuation: CheckedContinuation<RunOutcome, Never>
     let onLog: @Sendable (LogLine) -> Void
+    let onCall: @Sendable (String, Data) async -> CallOutcome
 
-    init(continuation: CheckedContinuation<RunOutcome, Never>, onLog: @escaping @Sendable (LogLine) -> Void) {
+    init(
+        continuation: CheckedContinuation<RunOutcome, Never>, onLog: @escaping @Sendable (LogLine) -> Void,
+        onCall: @escaping @Sendable (String, Data) async -> CallOutcome
+    ) {
         self.continuation = continuation
         self.onLog = onLog
+        self.onCall = onCall
+    }
+}
+
+/// The plugin's reply pointer and function for one call: valid until `reply` is called once.
+private struct CallReplyTarget: @unchecked Sendable {
+    let context: UnsafeMutableRawPointer?
+    let reply: easyjobs_call_reply_fn
+
+    func send(_ outcome: CallOutcome) {
+        switch outcome {
+        case .success(let data):
+            data.withUnsafeBytes { bytes in
+                reply(context, Int32(EASYJOBS_STATUS_SUCCESS.rawValue), bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count)
+            }
+        case .failure(let message):
+            let data = JSONValue.object(["message": .string(message)]).encoded()
+            data.withUnsafeBytes { bytes in
+                reply(context, Int32(EASYJOBS_STATUS_FAILURE.rawValue), bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count)
+            }
+        }
     }
 }
 
@@ -145,6 +184,16 @@ enum RunCallbacks {
         let box = Unmanaged<RunBox>.fromOpaque(context).takeUnretainedValue()
         let text = message.map { String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
         box.onLog(LogLine(level: level, message: text))
+    }
+
+    static let call: easyjobs_call_fn = { context, task, args, length, replyContext, reply in
+        guard let context else { return }
+        let box = Unmanaged<RunBox>.fromOpaque(context).takeUnretainedValue()
+        let name = String(cString: task)
+        let arguments = args.map { Data(bytes: $0, count: length) } ?? Data("{}".utf8)
+        let target = CallReplyTarget(context: replyContext, reply: reply)
+        // The run's box stays alive until its complete, and a run awaits its calls before it completes.
+        Task { target.send(await box.onCall(name, arguments)) }
     }
 
     static func outcome(status: Int32, payload: Data) -> RunOutcome {

@@ -62,6 +62,14 @@ public struct PluginDirectory: Sendable {
                 logger.error("refused plugin: \(reason)", metadata: ["file": "\(file.lastPathComponent)"])
             }
         }
+        // Names no plugin here has may still be served by another host of the queue: the
+        // manager checks the whole queue; here they are only worth a warning.
+        let problems = PipelineValidation.problems(in: set.plugins.flatMap(\.info.tasks))
+        for task in problems.keys.sorted() {
+            for problem in problems[task]! {
+                logger.warning("pipeline problem in task '\(task)': \(problem)")
+            }
+        }
         return set
     }
 }

@@ -27,13 +27,13 @@ public struct Coordinator: Sendable {
 
     /// Checks the arguments against the task's signature, then stores the job; the job is
     /// committed when this returns.
-    public func enqueue(queue: String, task: String, arguments: JSONValue) async throws -> Job {
+    public func enqueue(queue: String, task: String, arguments: JSONValue, origin: JobOrigin = .api) async throws -> Job {
         let spec = try registry.spec(queue: queue, task: task)
         let bound = try spec.bind(arguments)
-        let job = NewJob(queue: queue, task: task, args: bound)
-        try await batcher.enqueue(job)
+        let jobs = try plan(queue: queue, spec: spec, arguments: bound, origin: origin)
+        try await batcher.enqueue(jobs)
         notifier.workArrived(in: queue)
-        return Job(id: job.id, queue: queue, task: task, args: bound, createdAt: job.createdAt)
+        return jobs[0].job
     }
 
     public func job(id: String) async throws -> Job {
@@ -92,6 +92,9 @@ public struct Coordinator: Sendable {
         for refused in registration.refused {
             logger.warning("host refused a plugin: \(refused.reason)", metadata: ["host": "\(registration.name)"])
         }
+        for problem in problems(of: record) {
+            logger.warning("pipeline problem: \(problem)", metadata: ["host": "\(registration.name)", "queue": "\(registration.queue)"])
+        }
         // A host may have been waiting for its tasks' queue to exist.
         notifier.workArrived(in: registration.queue)
         return HostRegistrationResponse(leaseSeconds: options.leaseSeconds, heartbeatSeconds: max(options.leaseSeconds / 3, 0.2))
@@ -105,6 +108,7 @@ public struct Coordinator: Sendable {
         }
         let tasks = Set(host.plugins.flatMap { $0.tasks.map(\.name) })
         let limit = min(max(request.max, 1), 256)
+        let queue = host.queue
         let deadline = ContinuousClock.now + .milliseconds(Int(min(max(request.wait, 0), options.maxWait) * 1000))
         while Self.shouldWait(isClientConnected) && !registry.isLeaving(hostID: host.id) {
             let version = notifier.version(of: host.queue)
@@ -112,8 +116,15 @@ public struct Coordinator: Sendable {
                 queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.leaseSeconds, now: .now)
             let remaining = deadline - .now
             if !jobs.isEmpty || remaining <= .zero {
+                let waited = jobs.filter { $0.dependencies > 0 }.map(\.id)
+                let dependencies = waited.isEmpty ? [:] : try await store.dependencyResults(of: waited)
+                for job in jobs where job.attempts > 1 {
+                    logger.info("retrying job", metadata: ["job_id": "\(job.id)", "task": "\(job.task)", "attempt": "\(job.attempts)", "queue": "\(queue)"])
+                }
                 return jobs.map {
-                    ClaimedJob(jobID: $0.id, task: $0.task, args: $0.args, attempt: $0.attempts, leaseExpiresAt: $0.leaseExpiresAt ?? .now)
+                    ClaimedJob(
+                        jobID: $0.id, task: $0.task, args: $0.args, attempt: $0.attempts, leaseExpiresAt: $0.leaseExpiresAt ?? .now,
+                        dependencies: dependencies[$0.id] ?? [:])
                 }
             }
             await cancelWhenGracefulShutdown {
@@ -124,9 +135,37 @@ public struct Coordinator: Sendable {
     }
 
     public func report(_ request: ReportRequest) async throws -> ReportResponse {
-        let finished = try await store.finish(request.reports, hostID: request.hostID, now: .now)
+        let now = Date()
+        var finals: [JobReport] = []
+        var retried: [Job] = []
+        for report in request.reports {
+            guard case .failed(let error) = report.outcome else {
+                finals.append(report)
+                continue
+            }
+            // A failure with tries left is a retry, not an end.
+            if let job = try await store.job(id: report.jobID), job.status == .running, job.hostID == request.hostID,
+                job.maxAttempts.map({ job.attempts < $0 }) ?? true
+            {
+                let spec = try? registry.spec(queue: job.queue, task: job.task)
+                let delay = (spec ?? TaskSpec(name: job.task)).options.retryDelay(afterAttempt: job.attempts)
+                if let retry = try await store.retry(jobID: job.id, hostID: request.hostID, error: error, runAt: now.addingTimeInterval(delay)) {
+                    retried.append(retry)
+                    logger.info(
+                        "job failed, will try again",
+                        metadata: [
+                            "job_id": "\(job.id)", "task": "\(job.task)", "attempt": "\(job.attempts)",
+                            "next_try_in": "\(String(format: "%.2f", delay)) s", "error": "\(error)",
+                        ])
+                    continue
+                }
+            }
+            finals.append(report)
+        }
+        let finished = try await store.finish(finals, hostID: request.hostID, now: now)
         for job in finished { notifier.jobFinished(job.id) }
-        let accepted = Set(finished.map(\.id))
+        try await followUp(finished)
+        let accepted = Set(finished.map(\.id) + retried.map(\.id))
         let rejected = request.reports.map(\.jobID).filter { !accepted.contains($0) }
         return ReportResponse(accepted: accepted.count, rejected: rejected)
     }
@@ -156,6 +195,13 @@ public struct Coordinator: Sendable {
         return HeartbeatResponse(renewed: renewed, lost: request.running.filter { !held.contains($0) })
     }
 
+    /// Queues waiting jobs whose dependencies all completed; repairs what a crash between a
+    /// dependency's report and its parent's release left behind.
+    public func releaseReadyJobs() async throws {
+        let released = try await store.releaseReady(jobID: nil)
+        for queue in Set(released.map(\.queue)) { notifier.workArrived(in: queue) }
+    }
+
     /// Hands jobs whose lease ran out back to their queues.
     public func requeueExpired() async throws -> [Job] {
         let jobs = try await store.requeueExpired(now: .now)
@@ -166,6 +212,13 @@ public struct Coordinator: Sendable {
                 metadata: ["job_id": "\(job.id)", "task": "\(job.task)", "attempts": "\(job.attempts)"])
         }
         return jobs
+    }
+
+    /// The problems found in the pipelines of the host's tasks, as `task: problem` lines.
+    public func problems(of host: HostRecord) -> [String] {
+        let problems = registry.problems(queue: host.queue)
+        let names = Set(host.plugins.flatMap { $0.tasks.map(\.name) })
+        return problems.keys.sorted().filter(names.contains).flatMap { task in problems[task]!.map { "\(task): \($0)" } }
     }
 
     /// A host is online while it heartbeats within two lease periods.

@@ -7,7 +7,8 @@ import Synchronization
 /// enqueues a second. Every caller is answered only after its job is committed.
 final class EnqueueBatcher: Sendable {
     private struct Pending {
-        let job: NewJob
+        /// Stored together: a job and the dependencies it waits for.
+        let jobs: [NewJob]
         let continuation: CheckedContinuation<Void, any Error>
     }
 
@@ -25,11 +26,11 @@ final class EnqueueBatcher: Sendable {
         self.maxBatch = maxBatch
     }
 
-    /// Returns once `job` is committed.
-    func enqueue(_ job: NewJob) async throws {
+    /// Returns once `jobs` are committed, all in one transaction.
+    func enqueue(_ jobs: [NewJob]) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let startFlushing = state.withLock { state -> Bool in
-                state.pending.append(Pending(job: job, continuation: continuation))
+                state.pending.append(Pending(jobs: jobs, continuation: continuation))
                 guard !state.flushing else { return false }
                 state.flushing = true
                 return true
@@ -54,7 +55,7 @@ final class EnqueueBatcher: Sendable {
             }
             if batch.isEmpty { return }
             do {
-                try await store.enqueue(batch.map(\.job))
+                try await store.enqueue(batch.flatMap(\.jobs))
                 for pending in batch { pending.continuation.resume() }
             } catch {
                 for pending in batch { pending.continuation.resume(throwing: error) }

@@ -14,6 +14,8 @@ public final class TaskRegistry: Sendable {
         var tasks: [String: [String: TaskSpec]] = [:]
         /// Hosts that said goodbye; a new registration clears it.
         var leaving: Set<String> = []
+        /// queue → task → what is wrong with how it refers to other tasks.
+        var problems: [String: [String: [String]]] = [:]
     }
 
     private let state = Mutex(State())
@@ -53,6 +55,11 @@ public final class TaskRegistry: Sendable {
         state.withLock { Array($0.hosts.values) }
     }
 
+    /// Task → problems of `queue`'s pipelines, found when its tasks were registered.
+    public func problems(queue: String) -> [String: [String]] {
+        state.withLock { $0.problems[queue] ?? [:] }
+    }
+
     public var queues: [String: [TaskSpec]] {
         state.withLock { $0.tasks.mapValues { Array($0.values).sorted { $0.name < $1.name } } }
     }
@@ -85,5 +92,6 @@ public final class TaskRegistry: Sendable {
                 state.tasks[host.queue, default: [:]][task.name] = task
             }
         }
+        state.problems[host.queue] = PipelineValidation.problems(in: Array((state.tasks[host.queue] ?? [:]).values))
     }
 }

@@ -11,6 +11,7 @@ struct ClientRoutes {
     func add(to router: some RouterMethods<Context>) {
         router.post("/:queue/task/:task", use: enqueue)
         router.get("/job/view/result", use: viewResult)
+        router.get("/job/view/graph", use: viewGraph)
         router.get("/job/pull/result", use: pullResult)
         router.get("/job/view/results") { request, _ in try await list(request, statuses: [.completed, .failed]) }
         router.get("/job/view/queued") { request, _ in try await list(request, statuses: [.queued]) }
@@ -32,7 +33,13 @@ struct ClientRoutes {
     @Sendable func viewResult(_ request: Request, context: Context) async throws -> Response {
         let job = try await coordinator.job(id: try requestID(request))
         if job.pulledAt != nil { throw consumed(job) }
-        return try JSONResponse.make(view(job))
+        let children = try await coordinator.store.children(of: job.id)
+        return try JSONResponse.make(JobView(job, hostName: hostName(job), children: children))
+    }
+
+    /// The whole pipeline reachable from a job: every job it created, and theirs.
+    @Sendable func viewGraph(_ request: Request, context: Context) async throws -> Response {
+        try JSONResponse.make(try await coordinator.graph(of: try requestID(request)))
     }
 
     @Sendable func pullResult(_ request: Request, context: Context) async throws -> Response {
@@ -75,13 +82,16 @@ struct ClientRoutes {
         let hosts = coordinator.registry.hosts.sorted { $0.name < $1.name }.map { host in
             HostView(
                 hostID: host.id, name: host.name, queue: host.queue, maxTasks: host.maxTasks, plugins: host.plugins,
-                refused: host.refused, lastHeartbeat: host.lastSeen, online: coordinator.isOnline(host, now: now))
+                refused: host.refused, lastHeartbeat: host.lastSeen, online: coordinator.isOnline(host, now: now),
+                problems: coordinator.problems(of: host))
         }
         return try JSONResponse.make(hosts)
     }
 
     @Sendable func tasks(_ request: Request, context: Context) async throws -> Response {
-        let queues = coordinator.registry.queues.sorted { $0.key < $1.key }.map { QueueTasks(queue: $0.key, tasks: $0.value) }
+        let queues = coordinator.registry.queues.sorted { $0.key < $1.key }.map {
+            QueueTasks(queue: $0.key, tasks: $0.value, problems: coordinator.registry.problems(queue: $0.key))
+        }
         return try JSONResponse.make(queues)
     }
 
@@ -94,7 +104,11 @@ struct ClientRoutes {
     }
 
     private func view(_ job: Job) -> JobView {
-        JobView(job, hostName: job.hostID.flatMap { coordinator.registry.host(id: $0)?.name })
+        JobView(job, hostName: hostName(job))
+    }
+
+    private func hostName(_ job: Job) -> String? {
+        job.hostID.flatMap { coordinator.registry.host(id: $0)?.name }
     }
 
     private func requestID(_ request: Request) throws(EasyJobsError) -> String {

@@ -30,6 +30,22 @@ struct HostRoutes {
             let released = try await coordinator.unregister(hostID: leaving.hostID)
             return try JSONResponse.make(UnregisterResponse(released: released.map(\.id)))
         }
+        router.post("/call") { request, _ in
+            var request = request
+            let call = try await request.decode(CallRequest.self, limit: coordinator.options.maxBodySize)
+            let job = try await coordinator.call(call)
+            return try JSONResponse.make(EnqueueResponse(requestID: job.id))
+        }
+        router.post("/await") { request, context in
+            var request = request
+            let wait = try await request.decode(AwaitRequest.self, limit: coordinator.options.maxBodySize)
+            let channel = context.channel
+            let job = try await coordinator.awaitFinish(id: wait.jobID, wait: wait.wait) { channel.isActive }
+            guard job.status.isFinished else {
+                return try JSONResponse.make(PendingResult(requestID: job.id, status: job.status), status: .accepted)
+            }
+            return try JSONResponse.make(JobView(job))
+        }
         router.post("/heartbeat") { request, _ in
             var request = request
             let heartbeat = try await request.decode(HeartbeatRequest.self, limit: coordinator.options.maxBodySize)

@@ -1,7 +1,8 @@
 import Logging
 import ServiceLifecycle
 
-/// Hands back the jobs of hosts that stopped heartbeating, once their lease runs out.
+/// Hands back the jobs of hosts that stopped heartbeating, once their lease runs out, and
+/// queues waiting jobs whose dependencies are done.
 struct LeaseReaper: Service {
     let coordinator: Coordinator
     let logger: Logger
@@ -11,6 +12,7 @@ struct LeaseReaper: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 _ = try await coordinator.requeueExpired()
+                try await coordinator.releaseReadyJobs()
             } catch {
                 logger.error("cannot hand back expired jobs: \(error)")
             }

@@ -63,16 +63,21 @@ public final class SQLiteJobStore: JobStore, Sendable {
     /// same id exists; then none is stored.
     public func enqueue(_ jobs: [NewJob]) async throws {
         guard !jobs.isEmpty else { return }
-        let rows = jobs.map { job in
-            (job.id, job.queue, job.task, String(decoding: JSONValue.object(job.args).encoded(), as: UTF8.self), job.createdAt.timeIntervalSince1970)
+        let rows: [StatementArguments] = jobs.map { job in
+            let created = job.createdAt.timeIntervalSince1970
+            return [
+                job.id, job.queue, job.task, String(decoding: JSONValue.object(job.args).encoded(), as: UTF8.self),
+                job.status.rawValue, created, job.origin.kind.rawValue, job.origin.parentID, job.maxAttempts,
+                job.dependencies, job.error, job.status == .failed ? created : nil,
+            ]
         }
         try await write("enqueue jobs", context: ["job_id": jobs[0].id, "count": "\(jobs.count)"]) { db in
             let statement = try db.cachedStatement(sql: """
-                INSERT INTO jobs (id, queue, task, args, status, attempts, created_at)
-                VALUES (?, ?, ?, ?, 'queued', 0, ?)
+                INSERT INTO jobs (id, queue, task, args, status, attempts, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at)
+                VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for row in rows {
-                try statement.execute(arguments: [row.0, row.1, row.2, row.3, row.4])
+                try statement.execute(arguments: row)
             }
         }
     }
@@ -107,7 +112,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
             SET status = 'running', host_id = ?, lease_expires_at = ?, started_at = ?, attempts = attempts + 1
             WHERE seq IN (
                 SELECT seq FROM jobs
-                WHERE queue = ? AND status = 'queued' AND task IN (\(Self.placeholders(tasks.count)))
+                WHERE queue = ? AND status = 'queued' AND task IN (\(Self.placeholders(tasks.count))) AND run_at <= ?
                 ORDER BY seq
                 LIMIT ?
             )
@@ -117,7 +122,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
             hostID, now.addingTimeInterval(leaseDuration).timeIntervalSince1970, now.timeIntervalSince1970, queue,
         ]
         arguments += StatementArguments(tasks)
-        arguments += [limit]
+        arguments += [now.timeIntervalSince1970, limit]
         return try await write("claim jobs", context: ["queue": queue, "host_id": hostID]) { [arguments] db in
             // RETURNING gives rows in no defined order; FIFO is restored from seq.
             try Self.fetchJobs(db, sql: sql, arguments: arguments).sorted { $0.seq < $1.seq }.map(\.job)
@@ -152,6 +157,68 @@ public final class SQLiteJobStore: JobStore, Sendable {
                 }
             }
             return finished
+        }
+    }
+
+    public func retry(jobID: String, hostID: String, error: String, runAt: Date) async throws -> Job? {
+        try await write("schedule a retry", context: ["job_id": jobID, "host_id": hostID]) { db in
+            try Self.fetchJobs(db, sql: """
+                UPDATE jobs SET status = 'queued', error = ?, run_at = ?, host_id = NULL, lease_expires_at = NULL
+                WHERE id = ? AND status = 'running' AND host_id = ?
+                RETURNING \(Self.jobColumns)
+                """, arguments: [error, runAt.timeIntervalSince1970, jobID, hostID]).first?.job
+        }
+    }
+
+    public func failWaiting(jobID: String, error: String, now: Date) async throws -> Job? {
+        try await write("fail a waiting job", context: ["job_id": jobID]) { db in
+            try Self.fetchJobs(db, sql: """
+                UPDATE jobs SET status = 'failed', error = ?, finished_at = ?
+                WHERE id = ? AND status = 'waiting'
+                RETURNING \(Self.jobColumns)
+                """, arguments: [error, now.timeIntervalSince1970, jobID]).first?.job
+        }
+    }
+
+    public func releaseReady(jobID: String?) async throws -> [Job] {
+        // One statement: the check that every dependency completed and the release are atomic.
+        let ready = """
+            status = 'waiting' AND NOT EXISTS (
+                SELECT 1 FROM jobs AS dependency
+                WHERE dependency.parent_id = jobs.id AND dependency.origin = 'run_before' AND dependency.status != 'completed')
+            """
+        return try await write("release ready jobs", context: ["job_id": jobID ?? "*"]) { db in
+            if let jobID {
+                return try Self.fetchJobs(db, sql: """
+                    UPDATE jobs SET status = 'queued' WHERE id = ? AND \(ready) RETURNING \(Self.jobColumns)
+                    """, arguments: [jobID]).map(\.job)
+            }
+            return try Self.fetchJobs(db, sql: """
+                UPDATE jobs SET status = 'queued' WHERE \(ready) RETURNING \(Self.jobColumns)
+                """, arguments: []).sorted { $0.seq < $1.seq }.map(\.job)
+        }
+    }
+
+    public func children(of parentID: String) async throws -> [Job] {
+        try await read("list a job's children", context: ["job_id": parentID]) { db in
+            try Self.fetchJobs(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE parent_id = ? ORDER BY seq", arguments: [parentID]).map(\.job)
+        }
+    }
+
+    public func dependencyResults(of jobIDs: [String]) async throws -> [String: [String: JSONValue]] {
+        guard !jobIDs.isEmpty else { return [:] }
+        let sql = """
+            SELECT parent_id, task, result FROM jobs
+            WHERE parent_id IN (\(Self.placeholders(jobIDs.count))) AND origin = 'run_before' AND status = 'completed'
+            """
+        return try await read("read dependency results") { db in
+            var results: [String: [String: JSONValue]] = [:]
+            for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(jobIDs)) {
+                let parent: String = row[0]
+                let text: String? = row[2]
+                results[parent, default: [:]][row[1]] = try text.map(JSONValue.parse) ?? .null
+            }
+            return results
         }
     }
 
@@ -353,7 +420,8 @@ public final class SQLiteJobStore: JobStore, Sendable {
     /// column-name lookup per value.
     private static let jobColumns = """
         seq, id, queue, task, args, status, attempts, result, error, \
-        created_at, started_at, finished_at, host_id, lease_expires_at, pulled_at
+        created_at, started_at, finished_at, host_id, lease_expires_at, pulled_at, \
+        origin, parent_id, max_attempts, run_at, dependencies
         """
 
     private static func fetchJobs(_ db: Database, sql: String, arguments: StatementArguments) throws -> [(seq: Int64, job: Job)] {
@@ -377,6 +445,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
             throw EasyJobsError(.storeFailure, "Job '\(id)' has an unknown status '\(statusText)'", context: ["job_id": id])
         }
         let result: String? = try row.decode(atIndex: 7)
+        let runAt: Double = try row.decode(atIndex: 18)
         let job = Job(
             id: id,
             queue: try row.decode(atIndex: 2),
@@ -391,7 +460,11 @@ public final class SQLiteJobStore: JobStore, Sendable {
             finishedAt: try date(row, 11),
             hostID: try row.decode(atIndex: 12),
             leaseExpiresAt: try date(row, 13),
-            pulledAt: try date(row, 14)
+            pulledAt: try date(row, 14),
+            origin: JobOrigin(JobOrigin.Kind(rawValue: try row.decode(atIndex: 15)) ?? .api, parent: try row.decode(atIndex: 16)),
+            maxAttempts: try row.decode(atIndex: 17),
+            runAt: runAt > 0 ? Date(timeIntervalSince1970: runAt) : nil,
+            dependencies: try row.decode(atIndex: 19)
         )
         return (try row.decode(atIndex: 0), job)
     }

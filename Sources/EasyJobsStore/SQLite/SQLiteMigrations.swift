@@ -21,7 +21,7 @@ enum SQLiteMigrations {
                     queue TEXT NOT NULL,
                     task TEXT NOT NULL,
                     args TEXT NOT NULL,
-                    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+                    status TEXT NOT NULL CHECK (status IN ('waiting', 'queued', 'running', 'completed', 'failed', 'cancelled')),
                     attempts INTEGER NOT NULL DEFAULT 0,
                     result TEXT,
                     error TEXT,
@@ -30,9 +30,15 @@ enum SQLiteMigrations {
                     finished_at REAL,
                     host_id TEXT,
                     lease_expires_at REAL,
-                    pulled_at REAL
+                    pulled_at REAL,
+                    origin TEXT NOT NULL DEFAULT 'api',
+                    parent_id TEXT,
+                    max_attempts INTEGER,
+                    run_at REAL NOT NULL DEFAULT 0,
+                    dependencies INTEGER NOT NULL DEFAULT 0
                 );
                 CREATE INDEX jobs_claim ON jobs (queue, status, seq);
+                CREATE INDEX jobs_parent ON jobs (parent_id);
                 CREATE INDEX jobs_lease_expiry ON jobs (status, lease_expires_at);
                 CREATE INDEX jobs_status ON jobs (status, seq);
 
