@@ -52,6 +52,11 @@ public struct ManagerClient: Sendable {
         try await send(.GET, "/job/view/result?request_id=\(Self.escape(id))")
     }
 
+    /// Every job reachable from `id`: the pipeline it started.
+    public func graph(id: String) async throws -> JobGraph {
+        try await send(.GET, "/job/view/graph?request_id=\(Self.escape(id))")
+    }
+
     /// What a pull returned.
     public enum PullResult: Sendable, Equatable {
         /// The job completed; its result is consumed.

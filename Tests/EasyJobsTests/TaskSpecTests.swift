@@ -59,3 +59,44 @@ import Testing
         #expect(WireCoding.parse("yesterday") == nil)
     }
 }
+
+@Suite struct PipelineValidationTests {
+    func task(_ name: String, before: [String] = [], after: [String] = [], onFailure: String? = nil, parameters: [TaskParameter] = []) -> TaskSpec {
+        TaskSpec(name: name, parameters: parameters, options: TaskOptions(runBefore: before, runAfter: after, onFailure: onFailure))
+    }
+
+    @Test func findsUnknownNamesAndDependenciesThatNeedArguments() {
+        let problems = PipelineValidation.problems(in: [
+            task("a", before: ["b", "ghost"], after: ["c"], onFailure: "handler"),
+            task("b", parameters: [TaskParameter(name: "x", type: .int)]),
+            task("c"),
+        ])
+        #expect(problems["a"] == [
+            "run_before names 'ghost', which no task of this queue has",
+            "on_failure names 'handler', which no task of this queue has",
+            "run_before task 'b' is started without arguments but requires x",
+        ])
+        #expect(problems["b"] == nil && problems["c"] == nil)
+    }
+
+    @Test func findsCyclesThroughEitherEdge() {
+        #expect(PipelineValidation.cycles(in: [task("a", after: ["b"]), task("b", before: ["a"])]) == [["a", "b"]])
+        #expect(PipelineValidation.cycles(in: [task("self", after: ["self"])]) == [["self"]])
+        #expect(PipelineValidation.cycles(in: [task("a", before: ["b", "c"]), task("b", before: ["c"]), task("c")]).isEmpty)
+        let seed = [task("extract", after: ["transform"]), task("transform", after: ["load"]), task("load", after: ["compute"]),
+                    task("compute", before: ["configure"]), task("configure", before: ["deploy", "prepare"]), task("deploy"), task("prepare")]
+        #expect(PipelineValidation.problems(in: seed).isEmpty)
+    }
+
+    @Test func retryLimitsAndBackoff() {
+        #expect(TaskOptions().attemptLimit == 2)
+        #expect(TaskOptions(retryPolicy: .never).attemptLimit == 1)
+        #expect(TaskOptions(retryPolicy: .retryAlways).attemptLimit == nil)
+        #expect(TaskOptions(retryPolicy: .retryAlways, maxAttempts: 4).attemptLimit == 4)
+        let options = TaskOptions(backoff: 2)
+        #expect(options.retryDelay(afterAttempt: 1, random: 1) == 2)
+        #expect(options.retryDelay(afterAttempt: 3, random: 1) == 8)
+        #expect(options.retryDelay(afterAttempt: 3, random: 0) == 4)
+        #expect(options.retryDelay(afterAttempt: 40, random: 1) == TaskOptions.maxBackoff)
+    }
+}

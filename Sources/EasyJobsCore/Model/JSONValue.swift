@@ -45,6 +45,11 @@ public enum JSONValue: Sendable, Hashable {
         objectValue?[key]
     }
 
+    public subscript(index: Int) -> JSONValue? {
+        guard case .array(let values) = self, values.indices.contains(index) else { return nil }
+        return values[index]
+    }
+
     /// Compact JSON bytes with sorted keys, so equal values encode equally.
     public func encoded() -> Data {
         Data(JSONWriter.write(self))

@@ -89,7 +89,7 @@ final class TestCluster: @unchecked Sendable {
 }
 
 /// Polls `condition` until it holds, failing after `timeout`.
-func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool) async throws {
+func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     var lastError: (any Error)?
     while ContinuousClock.now < deadline {
