@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "IncompatibleABI", type: .dynamic, targets: ["IncompatibleABI"]),
         .library(name: "NotAPlugin", type: .dynamic, targets: ["NotAPlugin"]),
         .library(name: "CyclicTasks", type: .dynamic, targets: ["CyclicTasks"]),
+        .library(name: "Crashers", type: .dynamic, targets: ["Crashers"]),
         .executable(name: "easyjobs-bench", targets: ["EasyJobsBench"]),
     ],
     dependencies: [
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         // MARK: SDK (depends on nothing of ours)
@@ -47,6 +49,7 @@ let package = Package(
 
         // MARK: Core, store, manager, host
         .target(name: "EasyJobsCore", swiftSettings: swiftSettings),
+        .target(name: "CHostSupport"),
         .target(
             name: "EasyJobsStore",
             dependencies: [
@@ -61,6 +64,7 @@ let package = Package(
                 "EasyJobsCore",
                 "EasyJobsStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -85,9 +89,11 @@ let package = Package(
                 "EasyJobsCore",
                 "EasyJobsClient",
                 "CEasyJobsABI",
+                "CHostSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -112,6 +118,7 @@ let package = Package(
         .target(name: "IncompatibleABI", dependencies: ["CEasyJobsABI"], path: "Plugins/Testing/IncompatibleABI"),
         .target(name: "NotAPlugin", path: "Plugins/Testing/NotAPlugin", swiftSettings: swiftSettings),
         .target(name: "CyclicTasks", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/CyclicTasks", swiftSettings: swiftSettings),
+        .target(name: "Crashers", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/Crashers", swiftSettings: swiftSettings),
 
         // MARK: Benchmarks and tests
         .executableTarget(

@@ -32,11 +32,16 @@ public struct TaskOptions: Sendable, Hashable {
     public var maxAttempts: Int?
     /// Seconds before the first retry (default 1); each later one waits twice as long, with jitter.
     public var backoff: Double?
+    /// For subprocess tasks: address space the child may use, in MiB.
+    public var memoryLimitMB: Int?
+    /// For subprocess tasks: CPU time the child may use, in seconds.
+    public var cpuLimitSeconds: Int?
 
     public init(
         runBefore: [String] = [], runAfter: [String] = [], onFailure: String? = nil,
         retryPolicy: RetryPolicy = .retryOnce, subprocess: Bool = false, schedule: String? = nil,
-        defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil, maxAttempts: Int? = nil, backoff: Double? = nil
+        defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil, maxAttempts: Int? = nil, backoff: Double? = nil,
+        memoryLimitMB: Int? = nil, cpuLimitSeconds: Int? = nil
     ) {
         self.runBefore = runBefore
         self.runAfter = runAfter
@@ -48,6 +53,8 @@ public struct TaskOptions: Sendable, Hashable {
         self.timeout = timeout
         self.maxAttempts = maxAttempts
         self.backoff = backoff
+        self.memoryLimitMB = memoryLimitMB
+        self.cpuLimitSeconds = cpuLimitSeconds
     }
 
     var json: JSONValue {
@@ -63,6 +70,8 @@ public struct TaskOptions: Sendable, Hashable {
         if let timeout { object["timeout"] = .double(timeout) }
         if let maxAttempts { object["max_attempts"] = .int(maxAttempts) }
         if let backoff { object["backoff"] = .double(backoff) }
+        if let memoryLimitMB { object["memory_limit_mb"] = .int(memoryLimitMB) }
+        if let cpuLimitSeconds { object["cpu_limit_s"] = .int(cpuLimitSeconds) }
         return .object(object)
     }
 }

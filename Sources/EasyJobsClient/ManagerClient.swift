@@ -137,6 +137,46 @@ public struct ManagerClient: Sendable {
         }
     }
 
+    public func appendLogs(_ request: LogsRequest) async throws {
+        let _: [String: Int] = try await send(.POST, "/hosts/logs", body: WireCoding.makeEncoder().encode(request), auth: .host)
+    }
+
+    /// Waits up to `request.wait` seconds for jobs to cancel.
+    public func events(_ request: EventsRequest) async throws -> EventsResponse {
+        try await send(
+            .POST, "/hosts/events", body: WireCoding.makeEncoder().encode(request), auth: .host,
+            timeout: .milliseconds(Int64(request.wait * 1000) + 10_000))
+    }
+
+    /// A subprocess child reports its job with the job's token, and nothing else.
+    public func childReport(_ report: ChildReport, token: String) async throws {
+        var request = HTTPClientRequest(url: baseURL + "/job/report")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "X-EasyJobs-Job-Token", value: token)
+        request.body = .bytes(ByteBuffer(bytes: try WireCoding.makeEncoder().encode(report)))
+        let response: HTTPClientResponse
+        do {
+            response = try await httpClient.execute(request, timeout: .seconds(30))
+        } catch {
+            throw EasyJobsError(.managerUnavailable, "cannot reach the manager at \(baseURL): \(error)", context: ["manager": baseURL])
+        }
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard (200..<300).contains(response.status.code) else {
+            throw Self.error(status: response.status, body: Data(body.readableBytesView))
+        }
+    }
+
+    /// Cancels a job; returns it as it is then.
+    public func cancel(id: String) async throws -> JobView {
+        try await send(.POST, "/job/cancel?request_id=\(Self.escape(id))")
+    }
+
+    /// A job's log lines.
+    public func log(id: String, limit: Int = 1000) async throws -> JobLog {
+        try await send(.GET, "/job/view/log?request_id=\(Self.escape(id))&limit=\(limit)")
+    }
+
     public func heartbeat(_ request: HeartbeatRequest) async throws -> HeartbeatResponse {
         try await send(.POST, "/hosts/heartbeat", body: WireCoding.makeEncoder().encode(request), auth: .host)
     }

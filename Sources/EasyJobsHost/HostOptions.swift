@@ -21,6 +21,13 @@ public struct HostOptions: Sendable {
     public var claimWait: Double
     /// Longest pause between reconnection attempts, in seconds. Default 5.
     public var maxReconnectDelay: Double
+    /// On a graceful stop, how long running jobs may go on before they are stopped and handed
+    /// back to the queue, in seconds. Default 30.
+    public var shutdownGrace: Double
+    /// Between SIGTERM and SIGKILL when a subprocess child must stop, in seconds. Default 5.
+    public var killGrace: Double
+    /// The `easyjobs` executable that runs subprocess tasks (`run-task`). Default: this process's own.
+    public var executable: String
 
     public init(
         managerURL: String = "http://127.0.0.1:8220",
@@ -31,7 +38,10 @@ public struct HostOptions: Sendable {
         name: String? = nil,
         cacheDirectory: URL? = nil,
         claimWait: Double = 30,
-        maxReconnectDelay: Double = 5
+        maxReconnectDelay: Double = 5,
+        shutdownGrace: Double = 30,
+        killGrace: Double = 5,
+        executable: String? = nil
     ) {
         self.managerURL = managerURL
         self.secret = secret
@@ -42,5 +52,8 @@ public struct HostOptions: Sendable {
         self.cacheDirectory = cacheDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("easyjobs-plugin-cache")
         self.claimWait = claimWait
         self.maxReconnectDelay = maxReconnectDelay
+        self.shutdownGrace = shutdownGrace
+        self.killGrace = killGrace
+        self.executable = executable ?? (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }

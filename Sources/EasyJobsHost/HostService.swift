@@ -44,20 +44,30 @@ public struct HostService: Service {
 
         let running = RunningJobs()
         let reporter = Reporter(client: client, hostID: hostID, logger: logger)
+        let shipper = LogShipper(client: client, hostID: hostID, logger: logger)
         let capacity = Capacity(slots: options.maxTasks)
-        let context = RunContext(plugins: plugins, queue: options.queue, running: running, reporter: reporter, capacity: capacity, logger: logger)
+        let context = RunContext(
+            plugins: plugins, queue: options.queue, running: running, reporter: reporter, shipper: shipper, capacity: capacity,
+            logger: logger)
 
         await withTaskGroup(of: Void.self) { background in
             background.addTask { await reporter.run(maxDelay: options.maxReconnectDelay) }
             background.addTask {
                 await heartbeats(every: session.heartbeatSeconds, running: running, registration: registration, logger: logger)
             }
+            background.addTask { await listenForEvents(running: running, logger: logger) }
+            background.addTask { await shipper.run() }
             await withDiscardingTaskGroup { jobs in
                 await claimLoop(into: &jobs, context: context, registration: registration, logger: logger)
+                if !running.isEmpty {
+                    logger.info("stopped claiming; waiting up to \(options.shutdownGrace.formatted) s for \(running.snapshot().count) running job(s)")
+                    jobs.addTask { await stopStragglers(running: running, logger: logger) }
+                }
             }
-            logger.info("stopped claiming; running jobs finished, delivering their results")
+            logger.info("stopped claiming; delivering the results of finished jobs")
             reporter.finish()
             await background.next()
+            await shipper.flush()
             background.cancelAll()
         }
         do {
@@ -120,44 +130,109 @@ public struct HostService: Service {
             for job in claimed {
                 context.running.insert(job.jobID)
                 jobs.addTask {
-                    let report = await execute(job, context: context)
+                    // A task of its own, so one job can be stopped without touching the others.
+                    let run = Task { await supervise(job, context: context) }
+                    context.running.attach(job.jobID, task: run)
+                    await withTaskCancellationHandler { await run.value } onCancel: { run.cancel() }
                     context.running.remove(job.jobID)
                     context.capacity.release()
-                    context.reporter.add(report)
                 }
             }
         }
     }
 
-    private func execute(_ job: ClaimedJob, context: RunContext) async -> JobReport {
+    /// Runs a job under its timeout and reports its outcome, unless it goes back to the queue.
+    private func supervise(_ job: ClaimedJob, context: RunContext) async {
+        let timeout = context.plugins.plugin(serving: job.task)?.spec(of: job.task)?.options.timeout
+        let watchdog = timeout.map { seconds in
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+                if !Task.isCancelled { context.running.stop(job.jobID, reason: .timedOut(seconds: seconds)) }
+            }
+        }
+        let outcome = await execute(job, context: context)
+        watchdog?.cancel()
+        if let outcome { context.reporter.add(JobReport(jobID: job.jobID, outcome: outcome)) }
+    }
+
+    /// After the grace period of a graceful stop, stops what still runs; those jobs go back to the queue.
+    private func stopStragglers(running: RunningJobs, logger: Logger) async {
+        let deadline = ContinuousClock.now + .milliseconds(Int(options.shutdownGrace * 1000))
+        while !running.isEmpty && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if !running.isEmpty {
+            logger.warning("grace period over: stopping \(running.snapshot().count) job(s) and handing them back to the queue")
+            running.stopAll(reason: .shutdown)
+        }
+    }
+
+    /// Listens for what the manager asks of this host: running jobs to cancel.
+    private func listenForEvents(running: RunningJobs, logger: Logger) async {
+        var delay = 0.1
+        while !Task.isCancelled {
+            do {
+                let events = try await client.events(EventsRequest(hostID: hostID, seen: running.cancelling, wait: options.claimWait))
+                for id in events.cancel where running.stop(id, reason: .cancelled) {
+                    logger.info("cancelling a running job", metadata: ["job_id": "\(id)"])
+                }
+                delay = 0.1
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("events poll failed, retrying in \(delay) s: \(error)")
+                try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                delay = min(delay * 2, options.maxReconnectDelay)
+            }
+        }
+    }
+
+    /// Runs the job in the host or in a child process; returns the outcome to report, or `nil`
+    /// when there is none to report (the child reported it, or the job goes back to the queue).
+    private func execute(_ job: ClaimedJob, context: RunContext) async -> JobOutcome? {
         var logger = context.logger
         logger[metadataKey: "job_id"] = "\(job.jobID)"
         logger[metadataKey: "task"] = "\(job.task)"
-        guard let plugin = context.plugins.plugin(serving: job.task) else {
-            return JobReport(jobID: job.jobID, outcome: .failed("host \(options.name) has no plugin serving task '\(job.task)'"))
+        guard let plugin = context.plugins.plugin(serving: job.task), let spec = plugin.spec(of: job.task) else {
+            return .failed("host \(options.name) has no plugin serving task '\(job.task)'")
         }
         var runContext: [String: JSONValue] = [
             "job_id": .string(job.jobID), "queue": .string(context.queue), "task": .string(job.task), "attempt": .int(job.attempt),
         ]
         if !job.dependencies.isEmpty { runContext["dependencies"] = .object(job.dependencies) }
+        logger.debug("job started", metadata: ["attempt": "\(job.attempt)", "plugin": "\(plugin.info.name)@\(plugin.info.version)"])
+        if spec.options.subprocess {
+            let runner = SubprocessRunner(
+                executable: options.executable, manager: options.managerURL, killGrace: .milliseconds(Int(options.killGrace * 1000)),
+                logger: logger)
+            let outcome = await runner.run(
+                job, plugin: plugin, spec: spec, context: .object(runContext),
+                stopReason: { context.running.reason(job.jobID) },
+                onLine: { stream, line in context.shipper.append(jobID: job.jobID, stream: stream, line: line) })
+            if case .failed(let message) = outcome { logger.info("job failed: \(message)") }
+            return outcome
+        }
         let invocation = TaskInvocation(
             jobID: job.jobID, arguments: JSONValue.object(job.args).encoded(), context: JSONValue.object(runContext).encoded(),
             onLog: { [logger] line in Self.emit(line, logger: logger) },
             onCall: { [logger] task, arguments in await call(task, arguments: arguments, from: job, context: context, logger: logger) })
-        logger.debug("job started", metadata: ["attempt": "\(job.attempt)", "plugin": "\(plugin.info.name)@\(plugin.info.version)"])
         let outcome = await plugin.run(task: job.task, invocation: invocation)
         switch outcome {
         case .success(let bytes):
             guard let result = try? JSONValue.decode(bytes) else {
-                return JobReport(jobID: job.jobID, outcome: .failed("task '\(job.task)' returned a result that is not JSON"))
+                return .failed("task '\(job.task)' returned a result that is not JSON")
             }
             logger.debug("job completed")
-            return JobReport(jobID: job.jobID, outcome: .completed(result))
+            return .completed(result)
         case .failure(let message, let type):
             logger.info("job failed: \(message)", metadata: ["error_type": "\(type)"])
-            return JobReport(jobID: job.jobID, outcome: .failed(message))
+            return .failed(message)
         case .cancelled(let message):
-            return JobReport(jobID: job.jobID, outcome: .failed("cancelled: \(message)"))
+            // The run saw the cancellation; why it was asked for decides what it means.
+            switch context.running.reason(job.jobID) {
+            case .timedOut(let seconds): return .failed("timed out after \(seconds.formatted) s")
+            case .shutdown: return nil
+            default: return .cancelled("cancelled while running: \(message)")
+            }
         }
     }
 
@@ -251,14 +326,7 @@ struct RunContext: Sendable {
     let queue: String
     let running: RunningJobs
     let reporter: Reporter
+    let shipper: LogShipper
     let capacity: Capacity
     let logger: Logger
-}
-
-/// The ids of the jobs this host runs now, for heartbeats.
-final class RunningJobs: Sendable {
-    private let ids = Mutex(Set<String>())
-    func insert(_ id: String) { ids.withLock { _ = $0.insert(id) } }
-    func remove(_ id: String) { ids.withLock { _ = $0.remove(id) } }
-    func snapshot() -> [String] { ids.withLock { Array($0) } }
 }

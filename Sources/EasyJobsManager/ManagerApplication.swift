@@ -1,6 +1,7 @@
 import EasyJobsCore
 import EasyJobsStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -13,6 +14,8 @@ import ServiceLifecycle
 /// let app = try await ManagerApplication.make(options: options, store: store, logger: logger)
 /// try await app.runService()   // until SIGTERM or SIGINT
 /// ```
+private let jobTokenHeader = HTTPField.Name("X-EasyJobs-Job-Token")!
+
 public enum ManagerApplication {
     /// Builds the application. `onListening` receives the bound URL (useful with port 0).
     public static func make(
@@ -23,7 +26,8 @@ public enum ManagerApplication {
     ) async throws -> some ApplicationProtocol & Service {
         try options.validate()
         let registry = TaskRegistry(hosts: try await store.hosts())
-        let coordinator = Coordinator(store: store, registry: registry, options: options, logger: logger)
+        let tokens = try JobTokens.load(from: options.dataDirectory)
+        let coordinator = Coordinator(store: store, registry: registry, tokens: tokens, options: options, logger: logger)
 
         let router = Router(context: ManagerRequestContext.self)
         router.add(middleware: ErrorMiddleware())
@@ -31,6 +35,13 @@ public enum ManagerApplication {
             try JSONResponse.make(["status": "ok"])
         }
         ClientRoutes(coordinator: coordinator).add(to: router.group().add(middleware: BearerTokenMiddleware(token: options.apiToken)))
+        // A subprocess child holds only its job's token: neither the secret nor the API token.
+        router.post("/job/report") { request, _ in
+            var request = request
+            let report = try await request.decode(ChildReport.self, limit: 64 << 20)
+            try await coordinator.childReport(report, token: request.headers[jobTokenHeader])
+            return try JSONResponse.make(["accepted": report.jobID])
+        }
         HostRoutes(coordinator: coordinator).add(to: router.group("hosts").add(middleware: SecretMiddleware(secret: options.secret)))
 
         let host = options.host

@@ -45,6 +45,19 @@ public protocol JobStore: Sendable {
     /// The jobs whose origin points at `parentID`, oldest first.
     func children(of parentID: String) async throws -> [Job]
 
+    /// Cancels a job: one that waits or is queued ends `cancelled` at once; for a running one
+    /// the cancellation is recorded for its host to act on. Returns the job after; `nil` if unknown.
+    func cancel(jobID: String, now: Date) async throws -> Job?
+
+    /// Running jobs of `hostID` whose cancellation was asked for.
+    func cancelRequested(hostID: String) async throws -> [String]
+
+    /// Appends lines to jobs' logs.
+    func appendLogs(_ lines: [String: [JobLogLine]]) async throws
+
+    /// A job's log, oldest line first, at most `limit` lines from the end.
+    func logs(jobID: String, limit: Int) async throws -> [JobLogLine]
+
     /// The results of the completed `run_before` jobs of each of `jobIDs`: job id → task → result.
     func dependencyResults(of jobIDs: [String]) async throws -> [String: [String: JSONValue]]
 

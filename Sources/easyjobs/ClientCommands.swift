@@ -91,3 +91,41 @@ struct ResultCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct CancelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel", abstract: "Cancel a job: a queued one never starts, a running one is stopped.")
+
+    @Argument(help: "The request id.") var id: String
+    @OptionGroup var flags: ClientFlags
+
+    func run() async throws {
+        do {
+            let job = try await flags.client().cancel(id: id)
+            switch (job.status, job.cancelRequested) {
+            case (.cancelled, _): print("cancelled")
+            case (.running, true): print("cancelling: its host is stopping it")
+            default: print("not cancelled: the job is already \(job.status.rawValue)")
+            }
+        } catch {
+            fail(error)
+        }
+    }
+}
+
+struct LogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Print the log of a subprocess job.")
+
+    @Argument(help: "The request id.") var id: String
+    @OptionGroup var flags: ClientFlags
+
+    func run() async throws {
+        do {
+            for line in try await flags.client().log(id: id).lines {
+                print(line.stream == .stderr ? "[stderr] \(line.line)" : line.line)
+            }
+        } catch {
+            fail(error)
+        }
+    }
+}

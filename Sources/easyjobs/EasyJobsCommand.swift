@@ -7,6 +7,7 @@ struct EasyJobsCommand: AsyncParsableCommand {
         commandName: "easyjobs",
         abstract: "A job system whose tasks come from Swift plugins.",
         subcommands: [
-            ManagerCommand.self, HostCommand.self, UpCommand.self, RunCommand.self, ResultCommand.self,
+            ManagerCommand.self, HostCommand.self, UpCommand.self, RunCommand.self, ResultCommand.self, CancelCommand.self,
+            LogCommand.self, RunTaskCommand.self,
         ])
 }

@@ -33,11 +33,25 @@ struct HostFlags: ParsableArguments {
     @Option(help: "The queue to serve (EASYJOBS_QUEUE).") var queue: String?
     @Option(name: .customLong("max-tasks"), help: "Jobs run at once.") var maxTasks = 5
     @Option(help: "The host's name in the manager's views.") var name: String?
+    @Option(name: .customLong("shutdown-grace"), help: "On SIGTERM, seconds running jobs may go on before they are handed back.")
+    var shutdownGrace: Double = 30
 
     func resolve(manager: String, secret: String?, defaultPlugins: String?) -> HostOptions {
         let directory = plugins ?? Environment.value("EASYJOBS_PLUGINS") ?? defaultPlugins ?? "plugins"
         return HostOptions(
             managerURL: manager, secret: secret, pluginsDirectory: URL(fileURLWithPath: directory),
-            queue: queue ?? Environment.value("EASYJOBS_QUEUE") ?? "default", maxTasks: maxTasks, name: name)
+            queue: queue ?? Environment.value("EASYJOBS_QUEUE") ?? "default", maxTasks: maxTasks, name: name,
+            shutdownGrace: shutdownGrace)
+    }
+}
+
+/// The child of a subprocess task, started by a host with its request on standard input.
+struct RunTaskCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run-task", abstract: "Run one subprocess job (started by a host).", shouldDisplay: false)
+
+    func run() async throws {
+        let status = await TaskChild.main()
+        if status != 0 { throw ExitCode(status) }
     }
 }

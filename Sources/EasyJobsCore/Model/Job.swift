@@ -27,13 +27,15 @@ public struct Job: Codable, Sendable, Hashable {
     public var runAt: Date?
     /// How many `run_before` jobs it waits for (or waited for).
     public var dependencies: Int
+    /// Cancellation was asked for while the job ran; its host is stopping it.
+    public var cancelRequested: Bool
 
     public init(
         id: String, queue: String, task: String, args: [String: JSONValue], status: JobStatus = .queued,
         attempts: Int = 0, result: JSONValue? = nil, error: String? = nil, createdAt: Date,
         startedAt: Date? = nil, finishedAt: Date? = nil, hostID: String? = nil,
         leaseExpiresAt: Date? = nil, pulledAt: Date? = nil, origin: JobOrigin = .api, maxAttempts: Int? = 2,
-        runAt: Date? = nil, dependencies: Int = 0
+        runAt: Date? = nil, dependencies: Int = 0, cancelRequested: Bool = false
     ) {
         self.id = id
         self.queue = queue
@@ -53,6 +55,7 @@ public struct Job: Codable, Sendable, Hashable {
         self.maxAttempts = maxAttempts
         self.runAt = runAt
         self.dependencies = dependencies
+        self.cancelRequested = cancelRequested
     }
 
     /// A new, random job id.

@@ -9,7 +9,9 @@ public enum JobStatus: String, Codable, Sendable, CaseIterable {
     case completed
     /// Failed for good: its retries are spent, or a dependency failed.
     case failed
+    /// Stopped on request: never started, or stopped while it ran.
+    case cancelled
 
     /// Whether the job will change no more.
-    public var isFinished: Bool { self == .completed || self == .failed }
+    public var isFinished: Bool { self == .completed || self == .failed || self == .cancelled }
 }

@@ -56,11 +56,16 @@ public struct TaskOptions: Codable, Sendable, Hashable {
     public var maxAttempts: Int?
     /// Seconds before the first retry; each later one waits twice as long, with jitter, capped.
     public var backoff: Double?
+    /// Address space a subprocess run may use, in MiB.
+    public var memoryLimit: Int?
+    /// CPU time a subprocess run may use, in seconds.
+    public var cpuLimit: Int?
 
     public init(
         runBefore: [String] = [], runAfter: [String] = [], onFailure: String? = nil,
         retryPolicy: RetryPolicy = .retryOnce, subprocess: Bool = false, schedule: String? = nil,
-        defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil, maxAttempts: Int? = nil, backoff: Double? = nil
+        defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil, maxAttempts: Int? = nil, backoff: Double? = nil,
+        memoryLimit: Int? = nil, cpuLimit: Int? = nil
     ) {
         self.runBefore = runBefore
         self.runAfter = runAfter
@@ -72,12 +77,14 @@ public struct TaskOptions: Codable, Sendable, Hashable {
         self.timeout = timeout
         self.maxAttempts = maxAttempts
         self.backoff = backoff
+        self.memoryLimit = memoryLimit
+        self.cpuLimit = cpuLimit
     }
 
     enum CodingKeys: String, CodingKey {
         case runBefore = "run_before", runAfter = "run_after", onFailure = "on_failure"
         case retryPolicy = "retry_policy", subprocess, schedule, defaultArgs = "default_args", timeout
-        case maxAttempts = "max_attempts", backoff
+        case maxAttempts = "max_attempts", backoff, memoryLimit = "memory_limit_mb", cpuLimit = "cpu_limit_s"
     }
 
     /// Runs a job of this task gets in all; `nil` means no limit.
@@ -115,6 +122,8 @@ public struct TaskOptions: Codable, Sendable, Hashable {
         timeout = try c.decodeIfPresent(Double.self, forKey: .timeout)
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts)
         backoff = try c.decodeIfPresent(Double.self, forKey: .backoff)
+        memoryLimit = try c.decodeIfPresent(Int.self, forKey: .memoryLimit)
+        cpuLimit = try c.decodeIfPresent(Int.self, forKey: .cpuLimit)
     }
 }
 

@@ -31,6 +31,8 @@ public struct JobView: Codable, Sendable, Hashable {
     public var triggered: [JobLink]
     /// Jobs this one waits for: its `run_before`.
     public var waitsOn: [JobLink]
+    /// Cancellation was asked for while it ran; its host is stopping it.
+    public var cancelRequested: Bool
 
     public init(_ job: Job, hostName: String? = nil, children: [Job] = []) {
         requestID = job.id
@@ -51,13 +53,14 @@ public struct JobView: Codable, Sendable, Hashable {
         nextTryAt = job.status == .queued ? job.runAt : nil
         waitsOn = children.filter { $0.origin.kind == .runBefore }.map(JobLink.init)
         triggered = children.filter { $0.origin.kind != .runBefore }.map(JobLink.init)
+        cancelRequested = job.cancelRequested
     }
 
     enum CodingKeys: String, CodingKey {
         case requestID = "request_id", queue, task, status, args, attempts, result, error, host
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
         case leaseExpiresAt = "lease_expires_at", origin, maxAttempts = "max_attempts", nextTryAt = "next_try_at"
-        case triggered, waitsOn = "waits_on"
+        case triggered, waitsOn = "waits_on", cancelRequested = "cancel_requested"
     }
 }
 

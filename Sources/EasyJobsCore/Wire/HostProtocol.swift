@@ -91,18 +91,24 @@ public struct ClaimedJob: Codable, Sendable, Hashable {
     public var leaseExpiresAt: Date
     /// Results of the job's `run_before` tasks, by task name.
     public var dependencies: [String: JSONValue]
+    /// For subprocess tasks: the credential that lets the child report this job's result, and nothing else.
+    public var token: String?
 
-    public init(jobID: String, task: String, args: [String: JSONValue], attempt: Int, leaseExpiresAt: Date, dependencies: [String: JSONValue] = [:]) {
+    public init(
+        jobID: String, task: String, args: [String: JSONValue], attempt: Int, leaseExpiresAt: Date,
+        dependencies: [String: JSONValue] = [:], token: String? = nil
+    ) {
         self.jobID = jobID
         self.task = task
         self.args = args
         self.attempt = attempt
         self.leaseExpiresAt = leaseExpiresAt
         self.dependencies = dependencies
+        self.token = token
     }
 
     enum CodingKeys: String, CodingKey {
-        case jobID = "job_id", task, args, attempt, leaseExpiresAt = "lease_expires_at", dependencies
+        case jobID = "job_id", task, args, attempt, leaseExpiresAt = "lease_expires_at", dependencies, token
     }
 
     public init(from decoder: any Decoder) throws {
@@ -113,6 +119,7 @@ public struct ClaimedJob: Codable, Sendable, Hashable {
         attempt = try c.decode(Int.self, forKey: .attempt)
         leaseExpiresAt = try c.decode(Date.self, forKey: .leaseExpiresAt)
         dependencies = try c.decodeIfPresent([String: JSONValue].self, forKey: .dependencies) ?? [:]
+        token = try c.decodeIfPresent(String.self, forKey: .token)
     }
 }
 
@@ -126,6 +133,8 @@ public struct ClaimResponse: Codable, Sendable {
 public enum JobOutcome: Codable, Sendable, Hashable {
     case completed(JSONValue)
     case failed(String)
+    /// Stopped on request; the message says how.
+    case cancelled(String)
 
     enum CodingKeys: String, CodingKey { case status, result, error }
 
@@ -134,9 +143,10 @@ public enum JobOutcome: Codable, Sendable, Hashable {
         switch try c.decode(String.self, forKey: .status) {
         case "completed": self = .completed(try c.decodeIfPresent(JSONValue.self, forKey: .result) ?? .null)
         case "failed": self = .failed(try c.decode(String.self, forKey: .error))
+        case "cancelled": self = .cancelled(try c.decodeIfPresent(String.self, forKey: .error) ?? "cancelled")
         case let other:
             throw DecodingError.dataCorruptedError(
-                forKey: .status, in: c, debugDescription: "status must be 'completed' or 'failed', got '\(other)'")
+                forKey: .status, in: c, debugDescription: "status must be 'completed', 'failed' or 'cancelled', got '\(other)'")
         }
     }
 
@@ -149,6 +159,9 @@ public enum JobOutcome: Codable, Sendable, Hashable {
         case .failed(let error):
             try c.encode("failed", forKey: .status)
             try c.encode(error, forKey: .error)
+        case .cancelled(let reason):
+            try c.encode("cancelled", forKey: .status)
+            try c.encode(reason, forKey: .error)
         }
     }
 }
@@ -285,4 +298,82 @@ public struct AwaitRequest: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey { case jobID = "job_id", wait }
+}
+
+/// `POST /hosts/events`: a long poll for what the manager asks of the host: the running jobs to cancel.
+public struct EventsRequest: Codable, Sendable {
+    public var hostID: String
+    /// Cancellations the host already acts on; the poll waits while nothing else is asked.
+    public var seen: [String]
+    public var wait: Double
+
+    public init(hostID: String, seen: [String], wait: Double) {
+        self.hostID = hostID
+        self.seen = seen
+        self.wait = wait
+    }
+
+    enum CodingKeys: String, CodingKey { case hostID = "host_id", seen, wait }
+}
+
+/// Answer of `POST /hosts/events`.
+public struct EventsResponse: Codable, Sendable {
+    /// Running jobs of this host to stop.
+    public var cancel: [String]
+    public init(cancel: [String]) { self.cancel = cancel }
+}
+
+/// One line a job wrote, kept as its log.
+public struct JobLogLine: Codable, Sendable, Hashable {
+    public enum Stream: String, Codable, Sendable { case stdout, stderr }
+    public var stream: Stream
+    public var line: String
+    public var at: Date
+
+    public init(stream: Stream, line: String, at: Date) {
+        self.stream = stream
+        self.line = line
+        self.at = at
+    }
+}
+
+/// `POST /hosts/logs`: lines of running jobs, several jobs at a time.
+public struct LogsRequest: Codable, Sendable {
+    public var hostID: String
+    /// Job id → its new lines, in order.
+    public var lines: [String: [JobLogLine]]
+
+    public init(hostID: String, lines: [String: [JobLogLine]]) {
+        self.hostID = hostID
+        self.lines = lines
+    }
+
+    enum CodingKeys: String, CodingKey { case hostID = "host_id", lines }
+}
+
+/// `GET /job/view/log`: a job's log.
+public struct JobLog: Codable, Sendable {
+    public var requestID: String
+    public var lines: [JobLogLine]
+
+    public init(requestID: String, lines: [JobLogLine]) {
+        self.requestID = requestID
+        self.lines = lines
+    }
+
+    enum CodingKeys: String, CodingKey { case requestID = "request_id", lines }
+}
+
+/// `POST /job/report`: a subprocess child reports its one job, with the job's token in
+/// `X-EasyJobs-Job-Token`.
+public struct ChildReport: Codable, Sendable {
+    public var jobID: String
+    public var outcome: JobOutcome
+
+    public init(jobID: String, outcome: JobOutcome) {
+        self.jobID = jobID
+        self.outcome = outcome
+    }
+
+    enum CodingKeys: String, CodingKey { case jobID = "job_id", outcome }
 }

@@ -64,12 +64,14 @@ public struct DynamicLibraryLoader: PluginLoader {
             sha256: sha256,
             abi: "\(d.abi_major).\(d.abi_minor)",
             tasks: tasks)
-        return LoadedPlugin(info: info, file: file, descriptor: descriptor, sdkVersion: String(cString: d.sdk_version))
+        return LoadedPlugin(info: info, file: file, copy: copy, descriptor: descriptor, sdkVersion: String(cString: d.sdk_version))
     }
 
     private func contentAddressedCopy(of contents: Data, sha256: String, name: String, check: DescriptorCheck) throws(EasyJobsError) -> URL {
         let stem = name.hasSuffix(".so") ? String(name.dropLast(3)) : name
-        let copy = cacheDirectory.appendingPathComponent("\(stem)-\(sha256.prefix(16)).so")
+        let suffix = "-\(sha256.prefix(16))"
+        // A copy made earlier (a subprocess child loads the host's) is already content-addressed.
+        let copy = stem.hasSuffix(suffix) ? cacheDirectory.appendingPathComponent(name) : cacheDirectory.appendingPathComponent("\(stem)\(suffix).so")
         do {
             try FileManager.default.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
             if !FileManager.default.fileExists(atPath: copy.path) {

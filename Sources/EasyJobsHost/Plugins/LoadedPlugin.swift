@@ -7,6 +7,8 @@ public final class LoadedPlugin: Sendable {
     public let info: PluginInfo
     /// The file in the plugin directory it was loaded from.
     public let file: URL
+    /// The content-addressed copy that was opened: what subprocess runs of this version load.
+    public let copy: URL
     public let sdkVersion: String
     private let descriptor: Descriptor
     private let taskIndex: [String: UInt32]
@@ -16,9 +18,10 @@ public final class LoadedPlugin: Sendable {
         let pointer: UnsafePointer<easyjobs_plugin_descriptor>
     }
 
-    init(info: PluginInfo, file: URL, descriptor: UnsafePointer<easyjobs_plugin_descriptor>, sdkVersion: String) {
+    init(info: PluginInfo, file: URL, copy: URL, descriptor: UnsafePointer<easyjobs_plugin_descriptor>, sdkVersion: String) {
         self.info = info
         self.file = file
+        self.copy = copy
         self.sdkVersion = sdkVersion
         self.descriptor = Descriptor(pointer: descriptor)
         var index: [String: UInt32] = [:]
@@ -27,6 +30,10 @@ public final class LoadedPlugin: Sendable {
     }
 
     public func hasTask(_ name: String) -> Bool { taskIndex[name] != nil }
+
+    public func spec(of task: String) -> TaskSpec? {
+        taskIndex[task].map { info.tasks[Int($0)] }
+    }
 
     /// Runs started in the plugin and not completed.
     public var inFlight: UInt64 { descriptor.pointer.pointee.in_flight() }

@@ -47,6 +47,8 @@ extension Coordinator {
             case .failed:
                 try await onFailure(job)
                 if let parent = try await failParent(of: job) { pending.append(parent) }
+            case .cancelled:
+                if let parent = try await failParent(of: job) { pending.append(parent) }
             default:
                 break
             }
@@ -101,7 +103,10 @@ extension Coordinator {
     /// A `run_before` job failed for good: its parent fails, naming it. Returns the parent.
     private func failParent(of job: Job) async throws -> Job? {
         guard job.origin.kind == .runBefore, let parent = job.origin.parentID else { return nil }
-        let reason = "run_before task '\(job.task)' (job \(job.id)) failed: \(job.error ?? "unknown error")"
+        let reason =
+            job.status == .cancelled
+            ? "run_before task '\(job.task)' (job \(job.id)) was cancelled"
+            : "run_before task '\(job.task)' (job \(job.id)) failed: \(job.error ?? "unknown error")"
         guard let failed = try await store.failWaiting(jobID: parent, error: reason, now: .now) else { return nil }
         notifier.jobFinished(failed.id)
         logger.info("job failed: a dependency failed", metadata: ["job_id": "\(failed.id)", "task": "\(failed.task)", "dependency": "\(job.id)"])

@@ -13,11 +13,16 @@ public struct Coordinator: Sendable {
     public let options: ManagerOptions
     let logger: Logger
     let batcher: EnqueueBatcher
+    let tokens: JobTokens
 
-    public init(store: any JobStore, registry: TaskRegistry, notifier: JobNotifier = JobNotifier(), options: ManagerOptions, logger: Logger) {
+    public init(
+        store: any JobStore, registry: TaskRegistry, notifier: JobNotifier = JobNotifier(), tokens: JobTokens, options: ManagerOptions,
+        logger: Logger
+    ) {
         self.store = store
         self.registry = registry
         self.notifier = notifier
+        self.tokens = tokens
         self.options = options
         self.logger = logger
         batcher = EnqueueBatcher(store: store)
@@ -121,10 +126,12 @@ public struct Coordinator: Sendable {
                 for job in jobs where job.attempts > 1 {
                     logger.info("retrying job", metadata: ["job_id": "\(job.id)", "task": "\(job.task)", "attempt": "\(job.attempts)", "queue": "\(queue)"])
                 }
-                return jobs.map {
-                    ClaimedJob(
-                        jobID: $0.id, task: $0.task, args: $0.args, attempt: $0.attempts, leaseExpiresAt: $0.leaseExpiresAt ?? .now,
-                        dependencies: dependencies[$0.id] ?? [:])
+                return jobs.map { job in
+                    let subprocess = (try? registry.spec(queue: queue, task: job.task))?.options.subprocess ?? false
+                    return ClaimedJob(
+                        jobID: job.id, task: job.task, args: job.args, attempt: job.attempts, leaseExpiresAt: job.leaseExpiresAt ?? .now,
+                        dependencies: dependencies[job.id] ?? [:],
+                        token: subprocess ? tokens.token(jobID: job.id, attempt: job.attempts) : nil)
                 }
             }
             await cancelWhenGracefulShutdown {
@@ -202,10 +209,78 @@ public struct Coordinator: Sendable {
         for queue in Set(released.map(\.queue)) { notifier.workArrived(in: queue) }
     }
 
+    // MARK: Cancellation, children, logs
+
+    /// Cancels a job. A queued or waiting job ends at once; a running one is stopped by its host,
+    /// which the host hears through its events poll.
+    public func cancel(id: String) async throws -> Job {
+        guard let job = try await store.cancel(jobID: id, now: .now) else {
+            throw EasyJobsError(.jobNotFound, "no job with request id '\(id)'", context: ["request_id": id])
+        }
+        if job.status == .cancelled && job.cancelRequested == false {
+            notifier.jobFinished(job.id)
+            try await followUp([job])
+        } else if job.status == .running, let host = job.hostID {
+            notifier.workArrived(in: Self.eventsKey(host))
+        }
+        logger.info("cancellation asked", metadata: ["job_id": "\(id)", "status": "\(job.status.rawValue)"])
+        return job
+    }
+
+    /// Waits up to `wait` seconds for something to ask of the host: jobs to cancel that it has not seen.
+    public func events(_ request: EventsRequest, isClientConnected: @Sendable () -> Bool = { true }) async throws -> EventsResponse {
+        guard registry.host(id: request.hostID) != nil else {
+            throw EasyJobsError(.hostNotFound, "unknown host '\(request.hostID)': register first", context: ["host_id": request.hostID])
+        }
+        let seen = Set(request.seen)
+        let key = Self.eventsKey(request.hostID)
+        let deadline = ContinuousClock.now + .milliseconds(Int(min(max(request.wait, 0), options.maxWait) * 1000))
+        while true {
+            let version = notifier.version(of: key)
+            let cancel = try await store.cancelRequested(hostID: request.hostID).filter { !seen.contains($0) }
+            let remaining = deadline - .now
+            if !cancel.isEmpty || remaining <= .zero || !Self.shouldWait(isClientConnected) {
+                return EventsResponse(cancel: cancel)
+            }
+            await cancelWhenGracefulShutdown {
+                await notifier.waitForWork(in: key, after: version, timeout: min(remaining, Self.waitSlice))
+            }
+        }
+    }
+
+    static func eventsKey(_ hostID: String) -> String { "host-events:\(hostID)" }
+
+    /// A subprocess child reports its job with the job's token.
+    public func childReport(_ report: ChildReport, token: String?) async throws {
+        guard let token, let attempt = tokens.verify(token, jobID: report.jobID) else {
+            throw EasyJobsError(.forbidden, "the job token is missing or not valid for job '\(report.jobID)'", context: ["request_id": report.jobID])
+        }
+        guard let job = try await store.job(id: report.jobID), job.status == .running, job.attempts == attempt, let host = job.hostID else {
+            throw EasyJobsError(
+                .forbidden, "the job token of job '\(report.jobID)' is no longer valid: that run has ended",
+                context: ["request_id": report.jobID])
+        }
+        let response = try await self.report(ReportRequest(hostID: host, reports: [JobReport(jobID: job.id, outcome: report.outcome)]))
+        guard response.rejected.isEmpty else {
+            throw EasyJobsError(.forbidden, "the run of job '\(report.jobID)' has ended", context: ["request_id": report.jobID])
+        }
+    }
+
+    /// Stores lines of running jobs' logs sent by their host.
+    public func appendLogs(_ request: LogsRequest) async throws {
+        guard registry.host(id: request.hostID) != nil else {
+            throw EasyJobsError(.hostNotFound, "unknown host '\(request.hostID)': register first", context: ["host_id": request.hostID])
+        }
+        try await store.appendLogs(request.lines)
+    }
+
     /// Hands jobs whose lease ran out back to their queues.
     public func requeueExpired() async throws -> [Job] {
         let jobs = try await store.requeueExpired(now: .now)
         for queue in Set(jobs.map(\.queue)) { notifier.workArrived(in: queue) }
+        let cancelled = jobs.filter { $0.status == .cancelled }
+        for job in cancelled { notifier.jobFinished(job.id) }
+        try await followUp(cancelled)
         for job in jobs {
             logger.warning(
                 "lease ran out: job handed back to the queue",

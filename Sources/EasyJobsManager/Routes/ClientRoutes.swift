@@ -12,6 +12,8 @@ struct ClientRoutes {
         router.post("/:queue/task/:task", use: enqueue)
         router.get("/job/view/result", use: viewResult)
         router.get("/job/view/graph", use: viewGraph)
+        router.get("/job/view/log", use: viewLog)
+        router.post("/job/cancel", use: cancel)
         router.get("/job/pull/result", use: pullResult)
         router.get("/job/view/results") { request, _ in try await list(request, statuses: [.completed, .failed]) }
         router.get("/job/view/queued") { request, _ in try await list(request, statuses: [.queued]) }
@@ -35,6 +37,19 @@ struct ClientRoutes {
         if job.pulledAt != nil { throw consumed(job) }
         let children = try await coordinator.store.children(of: job.id)
         return try JSONResponse.make(JobView(job, hostName: hostName(job), children: children))
+    }
+
+    /// A job's log: the lines its subprocess wrote.
+    @Sendable func viewLog(_ request: Request, context: Context) async throws -> Response {
+        let job = try await coordinator.job(id: try requestID(request))
+        let limit = min(max(request.query("limit").flatMap(Int.init) ?? 1000, 1), 100_000)
+        return try JSONResponse.make(JobLog(requestID: job.id, lines: try await coordinator.store.logs(jobID: job.id, limit: limit)))
+    }
+
+    /// Cancels a job; answers the job as it is then (`cancelled`, or `running` with `cancel_requested`).
+    @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
+        let job = try await coordinator.cancel(id: try requestID(request))
+        return try JSONResponse.make(view(job))
     }
 
     /// The whole pipeline reachable from a job: every job it created, and theirs.

@@ -46,6 +46,18 @@ struct HostRoutes {
             }
             return try JSONResponse.make(JobView(job))
         }
+        router.post("/events") { request, context in
+            var request = request
+            let events = try await request.decode(EventsRequest.self, limit: coordinator.options.maxBodySize)
+            let channel = context.channel
+            return try JSONResponse.make(try await coordinator.events(events) { channel.isActive })
+        }
+        router.post("/logs") { request, _ in
+            var request = request
+            let logs = try await request.decode(LogsRequest.self, limit: 16 << 20)
+            try await coordinator.appendLogs(logs)
+            return try JSONResponse.make(["accepted": logs.lines.values.reduce(0) { $0 + $1.count }])
+        }
         router.post("/heartbeat") { request, _ in
             var request = request
             let heartbeat = try await request.decode(HeartbeatRequest.self, limit: coordinator.options.maxBodySize)

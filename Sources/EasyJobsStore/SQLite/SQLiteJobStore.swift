@@ -140,6 +140,8 @@ public final class SQLiteJobStore: JobStore, Sendable {
                 return (JobStatus.completed.rawValue, String(decoding: value.encoded(), as: UTF8.self), nil, report.jobID)
             case .failed(let message):
                 return (JobStatus.failed.rawValue, nil, message, report.jobID)
+            case .cancelled(let message):
+                return (JobStatus.cancelled.rawValue, nil, message, report.jobID)
             }
         }
         let finishedAt = now.timeIntervalSince1970
@@ -199,6 +201,54 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
+    public func cancel(jobID: String, now: Date) async throws -> Job? {
+        try await write("cancel a job", context: ["job_id": jobID]) { db in
+            if let cancelled = try Self.fetchJobs(db, sql: """
+                UPDATE jobs SET status = 'cancelled', finished_at = ?, error = 'cancelled before it ran'
+                WHERE id = ? AND status IN ('queued', 'waiting')
+                RETURNING \(Self.jobColumns)
+                """, arguments: [now.timeIntervalSince1970, jobID]).first {
+                return cancelled.job
+            }
+            if let running = try Self.fetchJobs(db, sql: """
+                UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = 'running' RETURNING \(Self.jobColumns)
+                """, arguments: [jobID]).first {
+                return running.job
+            }
+            return try Self.fetchJobs(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE id = ?", arguments: [jobID]).first?.job
+        }
+    }
+
+    public func cancelRequested(hostID: String) async throws -> [String] {
+        try await read("read cancellations", context: ["host_id": hostID]) { db in
+            try String.fetchAll(
+                db.cachedStatement(sql: "SELECT id FROM jobs WHERE host_id = ? AND status = 'running' AND cancel_requested = 1"),
+                arguments: [hostID])
+        }
+    }
+
+    public func appendLogs(_ lines: [String: [JobLogLine]]) async throws {
+        guard !lines.isEmpty else { return }
+        try await write("append job logs") { db in
+            let statement = try db.cachedStatement(sql: "INSERT INTO job_logs (job_id, stream, line, at) VALUES (?, ?, ?, ?)")
+            for (jobID, jobLines) in lines {
+                for line in jobLines {
+                    try statement.execute(arguments: [jobID, line.stream.rawValue, line.line, line.at.timeIntervalSince1970])
+                }
+            }
+        }
+    }
+
+    public func logs(jobID: String, limit: Int) async throws -> [JobLogLine] {
+        try await read("read a job's log", context: ["job_id": jobID]) { db in
+            try Row.fetchAll(
+                db, sql: "SELECT stream, line, at FROM job_logs WHERE job_id = ? ORDER BY seq DESC LIMIT ?", arguments: [jobID, max(limit, 0)]
+            ).reversed().map { row in
+                JobLogLine(stream: JobLogLine.Stream(rawValue: row[0]) ?? .stdout, line: row[1], at: Date(timeIntervalSince1970: row[2]))
+            }
+        }
+    }
+
     public func children(of parentID: String) async throws -> [Job] {
         try await read("list a job's children", context: ["job_id": parentID]) { db in
             try Self.fetchJobs(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE parent_id = ? ORDER BY seq", arguments: [parentID]).map(\.job)
@@ -253,10 +303,15 @@ public final class SQLiteJobStore: JobStore, Sendable {
     public func requeueExpired(now: Date) async throws -> [Job] {
         try await write("requeue expired jobs") { db in
             try Self.fetchJobs(db, sql: """
-                UPDATE jobs SET status = 'queued', host_id = NULL, lease_expires_at = NULL
+                UPDATE jobs SET
+                    status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END,
+                    finished_at = CASE WHEN cancel_requested = 1 THEN ? ELSE NULL END,
+                    error = CASE WHEN cancel_requested = 1 THEN 'cancelled: its host stopped answering' ELSE error END,
+                    host_id = CASE WHEN cancel_requested = 1 THEN host_id ELSE NULL END,
+                    lease_expires_at = NULL
                 WHERE status = 'running' AND lease_expires_at < ?
                 RETURNING \(Self.jobColumns)
-                """, arguments: [now.timeIntervalSince1970]).sorted { $0.seq < $1.seq }.map(\.job)
+                """, arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970]).sorted { $0.seq < $1.seq }.map(\.job)
         }
     }
 
@@ -421,7 +476,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
     private static let jobColumns = """
         seq, id, queue, task, args, status, attempts, result, error, \
         created_at, started_at, finished_at, host_id, lease_expires_at, pulled_at, \
-        origin, parent_id, max_attempts, run_at, dependencies
+        origin, parent_id, max_attempts, run_at, dependencies, cancel_requested
         """
 
     private static func fetchJobs(_ db: Database, sql: String, arguments: StatementArguments) throws -> [(seq: Int64, job: Job)] {
@@ -464,7 +519,8 @@ public final class SQLiteJobStore: JobStore, Sendable {
             origin: JobOrigin(JobOrigin.Kind(rawValue: try row.decode(atIndex: 15)) ?? .api, parent: try row.decode(atIndex: 16)),
             maxAttempts: try row.decode(atIndex: 17),
             runAt: runAt > 0 ? Date(timeIntervalSince1970: runAt) : nil,
-            dependencies: try row.decode(atIndex: 19)
+            dependencies: try row.decode(atIndex: 19),
+            cancelRequested: try row.decode(atIndex: 20)
         )
         return (try row.decode(atIndex: 0), job)
     }

@@ -35,12 +35,22 @@ enum SQLiteMigrations {
                     parent_id TEXT,
                     max_attempts INTEGER,
                     run_at REAL NOT NULL DEFAULT 0,
-                    dependencies INTEGER NOT NULL DEFAULT 0
+                    dependencies INTEGER NOT NULL DEFAULT 0,
+                    cancel_requested INTEGER NOT NULL DEFAULT 0
                 );
                 CREATE INDEX jobs_claim ON jobs (queue, status, seq);
                 CREATE INDEX jobs_parent ON jobs (parent_id);
                 CREATE INDEX jobs_lease_expiry ON jobs (status, lease_expires_at);
                 CREATE INDEX jobs_status ON jobs (status, seq);
+
+                CREATE TABLE job_logs (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    job_id TEXT NOT NULL,
+                    stream TEXT NOT NULL,
+                    line TEXT NOT NULL,
+                    at REAL NOT NULL
+                );
+                CREATE INDEX job_logs_job ON job_logs (job_id, seq);
 
                 CREATE TABLE hosts (
                     id TEXT NOT NULL PRIMARY KEY,

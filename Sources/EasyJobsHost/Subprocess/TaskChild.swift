@@ -1,0 +1,93 @@
+import CHostSupport
+import EasyJobsClient
+import EasyJobsCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The child side of a subprocess task (`easyjobs run-task`, started by a host): reads its
+/// request from standard input, loads the plugin copy the host loaded, runs the one task and
+/// reports the outcome to the manager with the job's token.
+public enum TaskChild {
+    /// Runs the child and returns its exit status.
+    public static func main() async -> Int32 {
+        let input = FileHandle.standardInput.readDataToEndOfFile()
+        let request: ChildRequest
+        do {
+            request = try WireCoding.makeDecoder().decode(ChildRequest.self, from: input)
+        } catch {
+            printError("run-task: the request on standard input is not valid: \(error)\n")
+            return ChildExit.badRequest.rawValue
+        }
+        // Die with the host, even if it is killed: no orphan outlives it.
+        _ = easyjobs_set_parent_death_signal(SIGKILL)
+        if getppid() != request.parentPID { return ChildExit.orphaned.rawValue }
+        applyLimits(request)
+
+        let plugin: LoadedPlugin
+        do {
+            let copy = URL(fileURLWithPath: request.plugin)
+            plugin = try DynamicLibraryLoader(cacheDirectory: copy.deletingLastPathComponent()).load(file: copy)
+        } catch {
+            printError("run-task: cannot load the plugin: \(error.message)\n")
+            return ChildExit.pluginUnavailable.rawValue
+        }
+        let invocation = TaskInvocation(
+            jobID: request.jobID, arguments: JSONValue.object(request.args).encoded(), context: request.context.encoded(),
+            onLog: { line in
+                if line.isOutput {
+                    TaskOutput.write(line.message)
+                } else {
+                    printError("\(LogLine.levelName(line.level)): \(line.message)\n")
+                }
+            },
+            onCall: { task, _ in .failure("a subprocess task cannot call '\(task)': calls run only in the host") })
+        let outcome: JobOutcome =
+            switch await plugin.run(task: request.task, invocation: invocation) {
+            case .success(let bytes):
+                (try? JSONValue.decode(bytes)).map(JobOutcome.completed) ?? .failed("task '\(request.task)' returned a result that is not JSON")
+            case .failure(let message, _): .failed(message)
+            case .cancelled(let message): .cancelled(message)
+            }
+
+        let client = ManagerClient(baseURL: request.manager)
+        for attempt in 1...5 {
+            do {
+                try await client.childReport(ChildReport(jobID: request.jobID, outcome: outcome), token: request.token)
+                return ChildExit.reported.rawValue
+            } catch let error as EasyJobsError where error.code == .managerUnavailable {
+                printError("run-task: cannot reach the manager (try \(attempt) of 5): \(error.message)\n")
+                try? await Task.sleep(for: .milliseconds(200 * attempt))
+            } catch {
+                printError("run-task: the manager refused the report: \((error as? EasyJobsError)?.message ?? "\(error)")\n")
+                return ChildExit.reportRefused.rawValue
+            }
+        }
+        return ChildExit.managerUnreachable.rawValue
+    }
+
+    private static func applyLimits(_ request: ChildRequest) {
+        if let megabytes = request.memoryLimitMB {
+            var limit = rlimit(rlim_cur: rlim_t(megabytes) << 20, rlim_max: rlim_t(megabytes) << 20)
+            setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit)
+        }
+        if let seconds = request.cpuLimitSeconds {
+            // SIGXCPU at the soft limit, SIGKILL a second later if it is ignored.
+            var limit = rlimit(rlim_cur: rlim_t(seconds), rlim_max: rlim_t(seconds + 1))
+            setrlimit(__rlimit_resource_t(RLIMIT_CPU.rawValue), &limit)
+        }
+    }
+}
+
+private func printError(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
+}
+
+extension LogLine {
+    static func levelName(_ level: Int32) -> String {
+        ["trace", "debug", "info", "notice", "warning", "error", "critical"].indices.contains(Int(level))
+            ? ["trace", "debug", "info", "notice", "warning", "error", "critical"][Int(level)] : "info"
+    }
+}
