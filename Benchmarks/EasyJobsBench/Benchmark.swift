@@ -23,6 +23,7 @@ struct Benchmark: AsyncParsableCommand {
     @Option(name: .customLong("max-tasks"), help: "The host's --max-tasks.") var maxTasks = 64
     @Option(help: "Sequential jobs in the latency run.") var samples = 200
     @Option(help: "Repetitions of the throughput run (the median is reported).") var runs = 3
+    @Option(name: .customLong("subprocess-samples"), help: "Sequential no-op subprocess jobs in the latency run.") var subprocessSamples = 50
 
     func run() async throws {
         let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -51,24 +52,11 @@ struct Benchmark: AsyncParsableCommand {
         // Idle figures first, on a quiet system.
         try await Task.sleep(for: .seconds(1))
         print(String(format: "idle RSS: manager %.1f MiB, host %.1f MiB", manager.rssMiB, host.rssMiB))
-        var waits: [Double] = []
-        var roundTrips: [Double] = []
-        for _ in 0..<samples {
-            let sent = ContinuousClock.now
-            let id = try await client.enqueue(queue: "bench", task: "noop")
-            var view = try await client.viewResult(id: id)
-            while !view.status.isFinished {
-                try await Task.sleep(for: .milliseconds(2))
-                view = try await client.viewResult(id: id)
-            }
-            roundTrips.append((ContinuousClock.now - sent).milliseconds)
-            if let started = view.startedAt {
-                waits.append(started.timeIntervalSince(view.createdAt) * 1000)
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        print(String(format: "idle enqueue-to-start latency over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps)", waits.count, waits.percentile(50), waits.percentile(95)))
-        print(String(format: "idle enqueue-to-finished as seen by a polling client: p50 %.2f ms, p95 %.2f ms", roundTrips.percentile(50), roundTrips.percentile(95)))
+        let inHost = try await latencies(client: client, task: "noop", samples: samples)
+        print(String(format: "idle enqueue-to-start latency over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps)", inHost.waits.count, inHost.waits.percentile(50), inHost.waits.percentile(95)))
+        print(String(format: "idle enqueue-to-finished as seen by a polling client: p50 %.2f ms, p95 %.2f ms", inHost.roundTrips.percentile(50), inHost.roundTrips.percentile(95)))
+        let child = try await latencies(client: client, task: "noop_subprocess", samples: subprocessSamples)
+        print(String(format: "subprocess no-op, enqueue to stored result over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps: created → finished)", child.finished.count, child.finished.percentile(50), child.finished.percentile(95)))
 
         var rates: [Double] = []
         for run in 1...runs {
@@ -79,6 +67,28 @@ struct Benchmark: AsyncParsableCommand {
         print(String(format: "throughput median of %d runs: %.0f jobs/s end to end (enqueue over HTTP → host → result stored)", runs, rates.percentile(50)))
         print(String(format: "RSS after the runs: manager %.1f MiB, host %.1f MiB", manager.rssMiB, host.rssMiB))
         try await http.shutdown()
+    }
+
+    /// Runs `samples` jobs of `task` one at a time on an idle system.
+    func latencies(client: ManagerClient, task: String, samples: Int) async throws -> (waits: [Double], roundTrips: [Double], finished: [Double]) {
+        var waits: [Double] = []
+        var roundTrips: [Double] = []
+        var finished: [Double] = []
+        for _ in 0..<samples {
+            let sent = ContinuousClock.now
+            let id = try await client.enqueue(queue: "bench", task: task)
+            var view = try await client.viewResult(id: id)
+            while !view.status.isFinished {
+                try await Task.sleep(for: .milliseconds(2))
+                view = try await client.viewResult(id: id)
+            }
+            guard view.status == .completed else { throw ValidationError("\(task) job \(id) ended \(view.status.rawValue): \(view.error ?? "")") }
+            roundTrips.append((ContinuousClock.now - sent).milliseconds)
+            if let started = view.startedAt { waits.append(started.timeIntervalSince(view.createdAt) * 1000) }
+            if let end = view.finishedAt { finished.append(end.timeIntervalSince(view.createdAt) * 1000) }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return (waits, roundTrips, finished)
     }
 
     /// Enqueues `jobs` no-ops from `clients` concurrent clients and waits until all are stored as completed.

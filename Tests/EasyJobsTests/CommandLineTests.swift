@@ -20,8 +20,11 @@ import Testing
         let manager = "http://127.0.0.1:\(port)"
         let up = try ChildProcess(
             label: "up",
-            arguments: ["up", "--port", "\(port)", "--data-dir", directory.url.appendingPathComponent("data").path, "--plugins", plugins.path, "--queue", "ETL"],
-            environment: ["EASYJOBS_ETL_SLEEP": "0.01"])
+            arguments: [
+                "up", "--port", "\(port)", "--data-dir", directory.url.appendingPathComponent("data").path, "--plugins", plugins.path,
+                "--queue", "ETL", "--shutdown-grace", "1",
+            ],
+            environment: ["EASYJOBS_ETL_SLEEP": "2"])
         defer { Task { await up.stop() } }
         _ = try await up.waitForOutput("EasyJobs is up: API at (http://\\S+),")
         try await waitUntil("the embedded host registers") {
@@ -43,6 +46,15 @@ import Testing
         let (viewStatus, _, viewError) = try await easyjobs(["result", requestID, "--manager", manager])
         #expect(viewStatus == 1)
         #expect(viewError.contains("already pulled"))
+
+        // cancel: a job that waits for its dependencies is cancelled at once.
+        let (_, waiting, _) = try await easyjobs(["run", "ETL", "configure_environment", "--manager", manager])
+        let (cancelStatus, cancelOutput, _) = try await easyjobs(["cancel", waiting.trimmingCharacters(in: .whitespacesAndNewlines), "--manager", manager])
+        #expect(cancelStatus == 0)
+        #expect(cancelOutput == "cancelled\n")
+        let (missingStatus, _, missingError) = try await easyjobs(["cancel", "no-such-job", "--manager", manager])
+        #expect(missingStatus == 1)
+        #expect(missingError == "error: no job with request id 'no-such-job'\n")
 
         let (badStatus, _, badError) = try await easyjobs(["run", "ETL", "extract", "--json", #"{"url": 5}"#, "--manager", manager])
         #expect(badStatus == 1)

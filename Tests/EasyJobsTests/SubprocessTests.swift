@@ -18,7 +18,8 @@ import Glibc
 
     @Test func misbehavingChildrenEndWithTheRightReasonAndTheHostKeepsServing() async throws {
         try await withCluster { cluster in
-            let host = try await cluster.startHost(name: "crashers", queue: "c", plugins: ["Crashers"])
+            let host = try await cluster.startHost(
+                name: "crashers", queue: "c", plugins: ["Crashers"], environment: ["EASYJOBS_SECRET": cluster.secret!])
             let unwrap = try await cluster.client.enqueue(queue: "c", task: "unwrap_nil")
             let null = try await cluster.client.enqueue(queue: "c", task: "write_null")
             let hang = try await cluster.client.enqueue(queue: "c", task: "hang")
@@ -60,6 +61,9 @@ import Glibc
             }
             #expect(childPID != host.pid)
             try await waitUntil("the child has exited") { !isAlive(Int32(childPID)) }
+            // The child never sees the host's secret, even when the host got it from its environment.
+            let secret = try await cluster.client.enqueue(queue: "c", task: "sees_secret")
+            #expect(try await cluster.client.pullResult(id: secret, wait: 30) == .completed(false))
             try await waitUntil("no child is left") { childProcesses(of: host.pid).isEmpty }
         }
     }

@@ -55,6 +55,10 @@ let crashers = Plugin(name: "crashers", version: "1.0.0") {
         throw TaskFailure("failed inside the child")
     }
 
+    TaskDefinition("sees_secret", options: TaskOptions(subprocess: true)) { (_: NoArguments, _) -> Bool in
+        getenv("EASYJOBS_SECRET") != nil
+    }
+
     TaskDefinition("pid", options: TaskOptions(subprocess: true)) { (_: NoArguments, _) -> Int in
         Int(getpid())
     }

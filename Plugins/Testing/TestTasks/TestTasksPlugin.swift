@@ -4,6 +4,10 @@ import EasyJobsSDK
 let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
     TaskDefinition("noop", description: "Does nothing; measures the system's own cost.") { (_: NoArguments, _) in }
 
+    TaskDefinition("noop_subprocess", description: "Does nothing, in a child process.", options: TaskOptions(subprocess: true)) {
+        (_: NoArguments, _) in
+    }
+
     TaskDefinition("echo", description: "Returns its arguments.") { (args: EchoArguments, _) -> EchoArguments in
         args
     }

@@ -53,7 +53,11 @@ struct SubprocessRunner: Sendable {
         do {
             let result = try await Subprocess.run(
                 .path(FilePath(executable)), arguments: ["run-task"],
-                environment: .inherit.updating(["SWIFT_BACKTRACE": "enable=yes,interactive=no,color=no,threads=crashed,registers=none,images=none,limit=32,top=8"]),
+                environment: .inherit.updating([
+                    // The child holds its job token only: never the host's credentials.
+                    "EASYJOBS_SECRET": nil, "EASYJOBS_API_TOKEN": nil,
+                    "SWIFT_BACKTRACE": "enable=yes,interactive=no,color=no,threads=crashed,registers=none,images=none,limit=32,top=8",
+                ]),
                 platformOptions: options, input: .data(input), output: .sequence, error: .sequence
             ) { execution in
                 await withTaskGroup(of: Void.self) { group in
