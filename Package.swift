@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "NotAPlugin", type: .dynamic, targets: ["NotAPlugin"]),
         .library(name: "CyclicTasks", type: .dynamic, targets: ["CyclicTasks"]),
         .library(name: "Crashers", type: .dynamic, targets: ["Crashers"]),
+        .library(name: "Versioned", type: .dynamic, targets: ["Versioned"]),
         .executable(name: "easyjobs-bench", targets: ["EasyJobsBench"]),
     ],
     dependencies: [
@@ -119,6 +120,8 @@ let package = Package(
         .target(name: "NotAPlugin", path: "Plugins/Testing/NotAPlugin", swiftSettings: swiftSettings),
         .target(name: "CyclicTasks", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/CyclicTasks", swiftSettings: swiftSettings),
         .target(name: "Crashers", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/Crashers", swiftSettings: swiftSettings),
+        .target(name: "VersionedMarker", path: "Plugins/Testing/VersionedMarker"),
+        .target(name: "Versioned", dependencies: ["EasyJobsSDK", "VersionedMarker"], path: "Plugins/Testing/Versioned", swiftSettings: swiftSettings),
 
         // MARK: Benchmarks and tests
         .executableTarget(

@@ -41,9 +41,9 @@ public struct ManagerClient: Sendable {
     // MARK: Client API
 
     /// Enqueues `task` with keyword `arguments`; returns the request id.
-    public func enqueue(queue: String, task: String, arguments: JSONValue = [:]) async throws -> String {
+    public func enqueue(queue: String, task: String, arguments: JSONValue = [:], queueAnyway: Bool = false) async throws -> String {
         let response: EnqueueResponse = try await send(
-            .POST, "/\(Self.escape(queue))/task/\(Self.escape(task))", body: arguments.encoded())
+            .POST, "/\(Self.escape(queue))/task/\(Self.escape(task))" + (queueAnyway ? "?queue_anyway=true" : ""), body: arguments.encoded())
         return response.requestID
     }
 
@@ -175,6 +175,11 @@ public struct ManagerClient: Sendable {
     /// A job's log lines.
     public func log(id: String, limit: Int = 1000) async throws -> JobLog {
         try await send(.GET, "/job/view/log?request_id=\(Self.escape(id))&limit=\(limit)")
+    }
+
+    /// Hands back claimed jobs the host will not run.
+    public func release(_ request: ReleaseRequest) async throws -> UnregisterResponse {
+        try await send(.POST, "/hosts/release", body: WireCoding.makeEncoder().encode(request), auth: .host)
     }
 
     public func heartbeat(_ request: HeartbeatRequest) async throws -> HeartbeatResponse {

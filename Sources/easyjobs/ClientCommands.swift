@@ -23,6 +23,7 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "The task.") var task: String
     @Option(help: "The keyword arguments as a JSON object.") var json = "{}"
     @Flag(help: "Wait for the result and print it.") var wait = false
+    @Flag(name: .customLong("queue-anyway"), help: "Queue the job even if no host serves the task now.") var queueAnyway = false
     @Option(help: "With --wait: give up after this many seconds.") var timeout: Double = 300
     @OptionGroup var flags: ClientFlags
 
@@ -35,7 +36,7 @@ struct RunCommand: AsyncParsableCommand {
                 throw ValidationError("--json is not valid JSON: \(error)")
             }
             let client = flags.client()
-            let id = try await client.enqueue(queue: queue, task: task, arguments: arguments)
+            let id = try await client.enqueue(queue: queue, task: task, arguments: arguments, queueAnyway: queueAnyway)
             guard wait else {
                 print(id)
                 return

@@ -114,11 +114,15 @@ import Glibc
             try await waitUntil("add completes") { try await cluster.client.viewResult(id: done).status == .completed }
             await host.stop()
 
-            // No host now: these stay queued across the restart.
+            // No host serves the task now: refused, unless asked to queue anyway.
+            await #expect(throws: EasyJobsError.self) {
+                _ = try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": 1, "b": 1])
+            }
             var queued: [String] = []
             for index in 0..<3 {
-                queued.append(try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": .int(index), "b": 10]))
+                queued.append(try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": .int(index), "b": 10], queueAnyway: true))
             }
+            #expect(try await cluster.client.viewResult(id: queued[0]).note == "no host serves this task")
             await cluster.manager.stop()
             try await cluster.startManager()
 

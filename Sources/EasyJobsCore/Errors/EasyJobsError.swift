@@ -18,6 +18,8 @@ public struct EasyJobsError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let invalidArguments = Code(rawValue: "invalid_arguments")
         public static let unknownQueue = Code(rawValue: "unknown_queue")
         public static let unknownTask = Code(rawValue: "unknown_task")
+        /// The task is known but no host serves it now.
+        public static let taskUnavailable = Code(rawValue: "task_unavailable")
         public static let jobNotFound = Code(rawValue: "job_not_found")
         public static let hostNotFound = Code(rawValue: "host_not_found")
         /// The result was already pulled and is no longer served.

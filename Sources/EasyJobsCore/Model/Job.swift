@@ -29,13 +29,15 @@ public struct Job: Codable, Sendable, Hashable {
     public var dependencies: Int
     /// Cancellation was asked for while the job ran; its host is stopping it.
     public var cancelRequested: Bool
+    /// The plugin build that ran it last.
+    public var plugin: PluginRef?
 
     public init(
         id: String, queue: String, task: String, args: [String: JSONValue], status: JobStatus = .queued,
         attempts: Int = 0, result: JSONValue? = nil, error: String? = nil, createdAt: Date,
         startedAt: Date? = nil, finishedAt: Date? = nil, hostID: String? = nil,
         leaseExpiresAt: Date? = nil, pulledAt: Date? = nil, origin: JobOrigin = .api, maxAttempts: Int? = 2,
-        runAt: Date? = nil, dependencies: Int = 0, cancelRequested: Bool = false
+        runAt: Date? = nil, dependencies: Int = 0, cancelRequested: Bool = false, plugin: PluginRef? = nil
     ) {
         self.id = id
         self.queue = queue
@@ -56,6 +58,7 @@ public struct Job: Codable, Sendable, Hashable {
         self.runAt = runAt
         self.dependencies = dependencies
         self.cancelRequested = cancelRequested
+        self.plugin = plugin
     }
 
     /// A new, random job id.

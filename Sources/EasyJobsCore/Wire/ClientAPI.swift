@@ -33,6 +33,10 @@ public struct JobView: Codable, Sendable, Hashable {
     public var waitsOn: [JobLink]
     /// Cancellation was asked for while it ran; its host is stopping it.
     public var cancelRequested: Bool
+    /// The plugin build that ran it.
+    public var plugin: PluginRef?
+    /// Why a queued job does not move, such as "no host serves this task".
+    public var note: String?
 
     public init(_ job: Job, hostName: String? = nil, children: [Job] = []) {
         requestID = job.id
@@ -54,13 +58,15 @@ public struct JobView: Codable, Sendable, Hashable {
         waitsOn = children.filter { $0.origin.kind == .runBefore }.map(JobLink.init)
         triggered = children.filter { $0.origin.kind != .runBefore }.map(JobLink.init)
         cancelRequested = job.cancelRequested
+        plugin = job.plugin
+        note = nil
     }
 
     enum CodingKeys: String, CodingKey {
         case requestID = "request_id", queue, task, status, args, attempts, result, error, host
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
         case leaseExpiresAt = "lease_expires_at", origin, maxAttempts = "max_attempts", nextTryAt = "next_try_at"
-        case triggered, waitsOn = "waits_on", cancelRequested = "cancel_requested"
+        case triggered, waitsOn = "waits_on", cancelRequested = "cancel_requested", plugin, note
     }
 }
 

@@ -18,6 +18,23 @@ public struct PluginInfo: Codable, Sendable, Hashable {
     }
 }
 
+/// The exact plugin build that ran a job.
+public struct PluginRef: Codable, Sendable, Hashable {
+    public var name: String
+    public var version: String
+    public var sha256: String
+
+    public init(name: String, version: String, sha256: String) {
+        self.name = name
+        self.version = version
+        self.sha256 = sha256
+    }
+}
+
+extension PluginInfo {
+    public var ref: PluginRef { PluginRef(name: name, version: version, sha256: sha256) }
+}
+
 /// A plugin file the host refused, with the reason.
 public struct RefusedPlugin: Codable, Sendable, Hashable {
     public var file: String
@@ -170,13 +187,30 @@ public enum JobOutcome: Codable, Sendable, Hashable {
 public struct JobReport: Codable, Sendable, Hashable {
     public var jobID: String
     public var outcome: JobOutcome
+    /// The plugin build that ran it, when one did.
+    public var plugin: PluginRef?
 
-    public init(jobID: String, outcome: JobOutcome) {
+    public init(jobID: String, outcome: JobOutcome, plugin: PluginRef? = nil) {
         self.jobID = jobID
         self.outcome = outcome
+        self.plugin = plugin
     }
 
-    enum CodingKeys: String, CodingKey { case jobID = "job_id", outcome }
+    enum CodingKeys: String, CodingKey { case jobID = "job_id", outcome, plugin }
+}
+
+/// `POST /hosts/release`: jobs the host claimed but will not run (no plugin serves them any
+/// more); they go back to the queue as if never claimed.
+public struct ReleaseRequest: Codable, Sendable {
+    public var hostID: String
+    public var jobIDs: [String]
+
+    public init(hostID: String, jobIDs: [String]) {
+        self.hostID = hostID
+        self.jobIDs = jobIDs
+    }
+
+    enum CodingKeys: String, CodingKey { case hostID = "host_id", jobIDs = "job_ids" }
 }
 
 /// `POST /hosts/report`: results and failures, several at a time.
@@ -369,11 +403,13 @@ public struct JobLog: Codable, Sendable {
 public struct ChildReport: Codable, Sendable {
     public var jobID: String
     public var outcome: JobOutcome
+    public var plugin: PluginRef?
 
-    public init(jobID: String, outcome: JobOutcome) {
+    public init(jobID: String, outcome: JobOutcome, plugin: PluginRef? = nil) {
         self.jobID = jobID
         self.outcome = outcome
+        self.plugin = plugin
     }
 
-    enum CodingKeys: String, CodingKey { case jobID = "job_id", outcome }
+    enum CodingKeys: String, CodingKey { case jobID = "job_id", outcome, plugin }
 }

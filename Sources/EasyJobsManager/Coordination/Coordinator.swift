@@ -32,8 +32,16 @@ public struct Coordinator: Sendable {
 
     /// Checks the arguments against the task's signature, then stores the job; the job is
     /// committed when this returns.
-    public func enqueue(queue: String, task: String, arguments: JSONValue, origin: JobOrigin = .api) async throws -> Job {
+    /// A client's enqueue of a task that no host serves now is refused unless `queueAnyway`;
+    /// jobs a pipeline creates are always queued.
+    public func enqueue(queue: String, task: String, arguments: JSONValue, origin: JobOrigin = .api, queueAnyway: Bool = false) async throws -> Job {
         let spec = try registry.spec(queue: queue, task: task)
+        if origin.kind == .api && !queueAnyway && !isServed(queue: queue, task: task) {
+            throw EasyJobsError(
+                .taskUnavailable,
+                "no host serves task '\(task)' in queue '\(queue)' now; add ?queue_anyway=true to queue the job until one does",
+                context: ["queue": queue, "task": task])
+        }
         let bound = try spec.bind(arguments)
         let jobs = try plan(queue: queue, spec: spec, arguments: bound, origin: origin)
         try await batcher.enqueue(jobs)
@@ -184,7 +192,7 @@ public struct Coordinator: Sendable {
             throw EasyJobsError(.hostNotFound, "unknown host '\(hostID)'", context: ["host_id": hostID])
         }
         registry.markLeaving(hostID: hostID)
-        let released = try await store.release(hostID: hostID)
+        let released = try await store.release(hostID: hostID, jobIDs: nil)
         for queue in Set(released.map(\.queue)) { notifier.workArrived(in: queue) }
         logger.info("host left", metadata: ["host_id": "\(hostID)", "released_jobs": "\(released.count)"])
         return released
@@ -260,7 +268,8 @@ public struct Coordinator: Sendable {
                 .forbidden, "the job token of job '\(report.jobID)' is no longer valid: that run has ended",
                 context: ["request_id": report.jobID])
         }
-        let response = try await self.report(ReportRequest(hostID: host, reports: [JobReport(jobID: job.id, outcome: report.outcome)]))
+        let response = try await self.report(
+            ReportRequest(hostID: host, reports: [JobReport(jobID: job.id, outcome: report.outcome, plugin: report.plugin)]))
         guard response.rejected.isEmpty else {
             throw EasyJobsError(.forbidden, "the run of job '\(report.jobID)' has ended", context: ["request_id": report.jobID])
         }
@@ -294,6 +303,17 @@ public struct Coordinator: Sendable {
         let problems = registry.problems(queue: host.queue)
         let names = Set(host.plugins.flatMap { $0.tasks.map(\.name) })
         return problems.keys.sorted().filter(names.contains).flatMap { task in problems[task]!.map { "\(task): \($0)" } }
+    }
+
+    public func isServed(queue: String, task: String) -> Bool {
+        registry.isServed(queue: queue, task: task, onlineSince: Date().addingTimeInterval(-options.leaseSeconds * 2))
+    }
+
+    /// Puts back jobs a host claimed but will not run: no plugin of it serves them any more.
+    public func release(_ request: ReleaseRequest) async throws -> [Job] {
+        let released = try await store.release(hostID: request.hostID, jobIDs: request.jobIDs)
+        for queue in Set(released.map(\.queue)) { notifier.workArrived(in: queue) }
+        return released
     }
 
     /// A host is online while it heartbeats within two lease periods.

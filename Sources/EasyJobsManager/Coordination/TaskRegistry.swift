@@ -36,7 +36,20 @@ public final class TaskRegistry: Sendable {
     }
 
     public func markLeaving(hostID: String) {
-        state.withLock { _ = $0.leaving.insert(hostID) }
+        state.withLock { state in
+            state.leaving.insert(hostID)
+            if let queue = state.hosts[hostID]?.queue { Self.recomputeProblems(queue: queue, in: &state) }
+        }
+    }
+
+    /// Whether a host that is not leaving, and was seen since `onlineSince`, offers `task` in `queue`.
+    public func isServed(queue: String, task: String, onlineSince: Date) -> Bool {
+        state.withLock { state in
+            state.hosts.values.contains { host in
+                host.queue == queue && host.lastSeen >= onlineSince && !state.leaving.contains(host.id)
+                    && host.plugins.contains { $0.tasks.contains { $0.name == task } }
+            }
+        }
     }
 
     public func isLeaving(hostID: String) -> Bool {
@@ -85,6 +98,8 @@ public final class TaskRegistry: Sendable {
         return spec
     }
 
+    /// Tasks stay known after their hosts stop serving them, so queued jobs keep their
+    /// signature; pipeline problems are computed from what is served.
     private static func add(_ host: HostRecord, to state: inout State) {
         state.hosts[host.id] = host
         for plugin in host.plugins {
@@ -92,6 +107,14 @@ public final class TaskRegistry: Sendable {
                 state.tasks[host.queue, default: [:]][task.name] = task
             }
         }
-        state.problems[host.queue] = PipelineValidation.problems(in: Array((state.tasks[host.queue] ?? [:]).values))
+        recomputeProblems(queue: host.queue, in: &state)
+    }
+
+    private static func recomputeProblems(queue: String, in state: inout State) {
+        var served: [String: TaskSpec] = [:]
+        for host in state.hosts.values where host.queue == queue && !state.leaving.contains(host.id) {
+            for task in host.plugins.flatMap(\.tasks) { served[task.name] = task }
+        }
+        state.problems[queue] = PipelineValidation.problems(in: Array(served.values))
     }
 }

@@ -9,7 +9,7 @@ extension EasyJobsError.Code {
         case .invalidArguments, .jobFailed: .unprocessableContent
         case .unknownQueue, .unknownTask, .jobNotFound, .hostNotFound, .notFound: .notFound
         case .resultConsumed: .gone
-        case .leaseLost: .conflict
+        case .leaseLost, .taskUnavailable: .conflict
         case .unauthorized: .unauthorized
         case .forbidden: .forbidden
         case .payloadTooLarge: .contentTooLarge

@@ -28,7 +28,8 @@ struct ClientRoutes {
         let queue = try context.parameters.require("queue")
         let task = try context.parameters.require("task")
         let arguments = try await request.jsonBody(limit: coordinator.options.maxBodySize)
-        let job = try await coordinator.enqueue(queue: queue, task: task, arguments: arguments)
+        let queueAnyway = ["true", "1", "yes"].contains(request.query("queue_anyway")?.lowercased() ?? "")
+        let job = try await coordinator.enqueue(queue: queue, task: task, arguments: arguments, queueAnyway: queueAnyway)
         return try JSONResponse.make(EnqueueResponse(requestID: job.id))
     }
 
@@ -36,7 +37,11 @@ struct ClientRoutes {
         let job = try await coordinator.job(id: try requestID(request))
         if job.pulledAt != nil { throw consumed(job) }
         let children = try await coordinator.store.children(of: job.id)
-        return try JSONResponse.make(JobView(job, hostName: hostName(job), children: children))
+        var view = JobView(job, hostName: hostName(job), children: children)
+        if job.status == .queued && !coordinator.isServed(queue: job.queue, task: job.task) {
+            view.note = "no host serves this task"
+        }
+        return try JSONResponse.make(view)
     }
 
     /// A job's log: the lines its subprocess wrote.
@@ -119,7 +124,11 @@ struct ClientRoutes {
     }
 
     private func view(_ job: Job) -> JobView {
-        JobView(job, hostName: hostName(job))
+        var view = JobView(job, hostName: hostName(job))
+        if job.status == .queued && !coordinator.isServed(queue: job.queue, task: job.task) {
+            view.note = "no host serves this task"
+        }
+        return view
     }
 
     private func hostName(_ job: Job) -> String? {

@@ -58,6 +58,12 @@ struct HostRoutes {
             try await coordinator.appendLogs(logs)
             return try JSONResponse.make(["accepted": logs.lines.values.reduce(0) { $0 + $1.count }])
         }
+        router.post("/release") { request, _ in
+            var request = request
+            let release = try await request.decode(ReleaseRequest.self, limit: coordinator.options.maxBodySize)
+            let released = try await coordinator.release(release)
+            return try JSONResponse.make(UnregisterResponse(released: released.map(\.id)))
+        }
         router.post("/heartbeat") { request, _ in
             var request = request
             let heartbeat = try await request.decode(HeartbeatRequest.self, limit: coordinator.options.maxBodySize)

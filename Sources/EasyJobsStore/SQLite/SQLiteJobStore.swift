@@ -134,27 +134,31 @@ public final class SQLiteJobStore: JobStore, Sendable {
     /// any result. The host id is kept so a finished job still says where it ran.
     public func finish(_ reports: [JobReport], hostID: String, now: Date) async throws -> [Job] {
         guard !reports.isEmpty else { return [] }
-        let rows: [(String, String?, String?, String)] = reports.map { report in
+        let rows: [(String, String?, String?, String, PluginRef?)] = reports.map { report in
             switch report.outcome {
             case .completed(let value):
-                return (JobStatus.completed.rawValue, String(decoding: value.encoded(), as: UTF8.self), nil, report.jobID)
+                return (JobStatus.completed.rawValue, String(decoding: value.encoded(), as: UTF8.self), nil, report.jobID, report.plugin)
             case .failed(let message):
-                return (JobStatus.failed.rawValue, nil, message, report.jobID)
+                return (JobStatus.failed.rawValue, nil, message, report.jobID, report.plugin)
             case .cancelled(let message):
-                return (JobStatus.cancelled.rawValue, nil, message, report.jobID)
+                return (JobStatus.cancelled.rawValue, nil, message, report.jobID, report.plugin)
             }
         }
         let finishedAt = now.timeIntervalSince1970
         return try await write("record job outcomes", context: ["host_id": hostID, "count": "\(reports.count)"]) { db in
             let sql = """
                 UPDATE jobs
-                SET status = ?, result = ?, error = ?, finished_at = ?, lease_expires_at = NULL
+                SET status = ?, result = ?, error = ?, finished_at = ?, lease_expires_at = NULL,
+                    plugin_name = COALESCE(?, plugin_name), plugin_version = COALESCE(?, plugin_version), plugin_sha256 = COALESCE(?, plugin_sha256)
                 WHERE id = ? AND status = 'running' AND host_id = ?
                 RETURNING \(Self.jobColumns)
                 """
             var finished: [Job] = []
             for row in rows {
-                if let job = try Self.fetchJobs(db, sql: sql, arguments: [row.0, row.1, row.2, finishedAt, row.3, hostID]).first?.job {
+                let arguments: StatementArguments = [
+                    row.0, row.1, row.2, finishedAt, row.4?.name, row.4?.version, row.4?.sha256, row.3, hostID,
+                ]
+                if let job = try Self.fetchJobs(db, sql: sql, arguments: arguments).first?.job {
                     finished.append(job)
                 }
             }
@@ -272,13 +276,22 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
-    public func release(hostID: String) async throws -> [Job] {
-        try await write("release a host's jobs", context: ["host_id": hostID]) { db in
-            try Self.fetchJobs(db, sql: """
-                UPDATE jobs SET status = 'queued', host_id = NULL, lease_expires_at = NULL
-                WHERE host_id = ? AND status = 'running'
-                RETURNING \(Self.jobColumns)
-                """, arguments: [hostID]).map(\.job)
+    public func release(hostID: String, jobIDs: [String]?) async throws -> [Job] {
+        var sql = """
+            UPDATE jobs SET status = 'queued', host_id = NULL, lease_expires_at = NULL,
+                attempts = CASE WHEN ? THEN MAX(attempts - 1, 0) ELSE attempts END
+            WHERE host_id = ? AND status = 'running'
+            """
+        // Jobs released by id were never started: their claim does not count as a try.
+        var arguments: StatementArguments = [jobIDs != nil, hostID]
+        if let jobIDs {
+            guard !jobIDs.isEmpty else { return [] }
+            sql += " AND id IN (\(Self.placeholders(jobIDs.count)))"
+            arguments += StatementArguments(jobIDs)
+        }
+        sql += " RETURNING \(Self.jobColumns)"
+        return try await write("release a host's jobs", context: ["host_id": hostID]) { [arguments, sql] db in
+            try Self.fetchJobs(db, sql: sql, arguments: arguments).map(\.job)
         }
     }
 
@@ -476,7 +489,8 @@ public final class SQLiteJobStore: JobStore, Sendable {
     private static let jobColumns = """
         seq, id, queue, task, args, status, attempts, result, error, \
         created_at, started_at, finished_at, host_id, lease_expires_at, pulled_at, \
-        origin, parent_id, max_attempts, run_at, dependencies, cancel_requested
+        origin, parent_id, max_attempts, run_at, dependencies, cancel_requested, \
+        plugin_name, plugin_version, plugin_sha256
         """
 
     private static func fetchJobs(_ db: Database, sql: String, arguments: StatementArguments) throws -> [(seq: Int64, job: Job)] {
@@ -520,9 +534,15 @@ public final class SQLiteJobStore: JobStore, Sendable {
             maxAttempts: try row.decode(atIndex: 17),
             runAt: runAt > 0 ? Date(timeIntervalSince1970: runAt) : nil,
             dependencies: try row.decode(atIndex: 19),
-            cancelRequested: try row.decode(atIndex: 20)
+            cancelRequested: try row.decode(atIndex: 20),
+            plugin: try Self.pluginRef(row)
         )
         return (try row.decode(atIndex: 0), job)
+    }
+
+    private static func pluginRef(_ row: Row) throws -> PluginRef? {
+        guard let name: String = try row.decode(atIndex: 21) else { return nil }
+        return PluginRef(name: name, version: try row.decode(atIndex: 22) ?? "", sha256: try row.decode(atIndex: 23) ?? "")
     }
 
     private static func date(_ row: Row, _ index: Int) throws -> Date? {

@@ -36,7 +36,10 @@ enum SQLiteMigrations {
                     max_attempts INTEGER,
                     run_at REAL NOT NULL DEFAULT 0,
                     dependencies INTEGER NOT NULL DEFAULT 0,
-                    cancel_requested INTEGER NOT NULL DEFAULT 0
+                    cancel_requested INTEGER NOT NULL DEFAULT 0,
+                    plugin_name TEXT,
+                    plugin_version TEXT,
+                    plugin_sha256 TEXT
                 );
                 CREATE INDEX jobs_claim ON jobs (queue, status, seq);
                 CREATE INDEX jobs_parent ON jobs (parent_id);
