@@ -28,6 +28,10 @@ public struct HostOptions: Sendable {
     public var killGrace: Double
     /// The `easyjobs` executable that runs subprocess tasks (`run-task`). Default: this process's own.
     public var executable: String
+    /// Plugin reloads after which the host recycles itself (0: never). Default 100.
+    public var recycleAfterReloads: Int
+    /// Resident memory, in MiB, above which the host recycles itself after a reload (0: never). Default 1024.
+    public var recycleAboveRSSMB: Int
 
     public init(
         managerURL: String = "http://127.0.0.1:8220",
@@ -41,7 +45,9 @@ public struct HostOptions: Sendable {
         maxReconnectDelay: Double = 5,
         shutdownGrace: Double = 30,
         killGrace: Double = 5,
-        executable: String? = nil
+        executable: String? = nil,
+        recycleAfterReloads: Int = 100,
+        recycleAboveRSSMB: Int = 1024
     ) {
         self.managerURL = managerURL
         self.secret = secret
@@ -54,6 +60,8 @@ public struct HostOptions: Sendable {
         self.maxReconnectDelay = maxReconnectDelay
         self.shutdownGrace = shutdownGrace
         self.killGrace = killGrace
+        self.recycleAfterReloads = recycleAfterReloads
+        self.recycleAboveRSSMB = recycleAboveRSSMB
         self.executable = executable ?? (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }

@@ -22,43 +22,47 @@ public struct HostService: Service {
     let client: ManagerClient
     let logger: Logger
     let loader: any PluginLoader
-    /// Stable for the life of this process, so the manager recognises a reconnecting host.
-    let hostID = Job.newID()
+    /// Stable for the life of this process (and across its recycling), so the manager recognises
+    /// a reconnecting host.
+    let hostID = ProcessInfo.processInfo.environment["EASYJOBS_HOST_ID"] ?? Job.newID()
 
     public init(options: HostOptions, logger: Logger, client: ManagerClient? = nil, loader: (any PluginLoader)? = nil) {
         self.options = options
         self.logger = logger
         self.client = client ?? ManagerClient(baseURL: options.managerURL, secret: options.secret)
-        self.loader = loader ?? DynamicLibraryLoader(cacheDirectory: options.cacheDirectory)
+        self.loader = loader ?? DynamicLibraryLoader(cacheDirectory: options.cacheDirectory, probe: PluginProbe(executable: options.executable))
     }
 
     public func run() async throws {
         var hostLogger = self.logger
         hostLogger[metadataKey: "host"] = "\(options.name)"
         let logger = hostLogger
-        let plugins = PluginDirectory(directory: options.pluginsDirectory, loader: loader).loadAll(logger: logger)
-        let registration = HostRegistration(
-            hostID: hostID, name: options.name, queue: options.queue, maxTasks: options.maxTasks,
-            plugins: plugins.plugins.map(\.info), refused: plugins.refused)
-        guard let session = await register(registration, logger: logger) else { return }
+        let directory = PluginDirectory(directory: options.pluginsDirectory, loader: loader)
+        let catalog = await directory.loadAll(logger: logger)
+        let registrar = Registrar(client: client, hostID: hostID, options: options, catalog: catalog, logger: logger)
+        guard let session = await registrar.register() else { return }
+        let recycler = Recycler(maxReloads: options.recycleAfterReloads, maxRSSMB: options.recycleAboveRSSMB)
 
         let running = RunningJobs()
         let reporter = Reporter(client: client, hostID: hostID, logger: logger)
         let shipper = LogShipper(client: client, hostID: hostID, logger: logger)
         let capacity = Capacity(slots: options.maxTasks)
         let context = RunContext(
-            plugins: plugins, queue: options.queue, running: running, reporter: reporter, shipper: shipper, capacity: capacity,
+            plugins: catalog, queue: options.queue, running: running, reporter: reporter, shipper: shipper, capacity: capacity,
             logger: logger)
 
         await withTaskGroup(of: Void.self) { background in
             background.addTask { await reporter.run(maxDelay: options.maxReconnectDelay) }
             background.addTask {
-                await heartbeats(every: session.heartbeatSeconds, running: running, registration: registration, logger: logger)
+                await heartbeats(every: session.heartbeatSeconds, running: running, registrar: registrar, logger: logger)
+            }
+            background.addTask {
+                await watchPlugins(directory: directory, catalog: catalog, registrar: registrar, recycler: recycler, logger: logger)
             }
             background.addTask { await listenForEvents(running: running, logger: logger) }
             background.addTask { await shipper.run() }
             await withDiscardingTaskGroup { jobs in
-                await claimLoop(into: &jobs, context: context, registration: registration, logger: logger)
+                await claimLoop(into: &jobs, context: context, registrar: registrar, recycler: recycler, logger: logger)
                 if !running.isEmpty {
                     logger.info("stopped claiming; waiting up to \(options.shutdownGrace.formatted) s for \(running.snapshot().count) running job(s)")
                     jobs.addTask { await stopStragglers(running: running, logger: logger) }
@@ -70,6 +74,11 @@ public struct HostService: Service {
             await shipper.flush()
             background.cancelAll()
         }
+        if recycler.isRequested && !Task.isShuttingDownGracefully {
+            logger.notice("recycling: executing a fresh host process with the same identity")
+            let error = recycler.execute(hostID: hostID)
+            logger.error("could not execute a fresh host process (errno \(error)); stopping instead")
+        }
         do {
             let response = try await client.unregister(UnregisterRequest(hostID: hostID))
             logger.info("left the manager", metadata: ["released_jobs": "\(response.released.count)"])
@@ -78,56 +87,43 @@ public struct HostService: Service {
         }
     }
 
-    /// Registers until the manager accepts, backing off while it is away. `nil` on shutdown.
-    private func register(_ registration: HostRegistration, logger: Logger) async -> HostRegistrationResponse? {
-        var delay = 0.1
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                let response = try await client.register(registration)
-                logger.info(
-                    "registered with the manager",
-                    metadata: [
-                        "manager": "\(options.managerURL)", "queue": "\(options.queue)",
-                        "tasks": "\(registration.plugins.flatMap(\.tasks).map(\.name).sorted().joined(separator: ","))",
-                    ])
-                return response
-            } catch let error as EasyJobsError where error.code != .managerUnavailable {
-                logger.error("the manager refused the registration: \(error.message); retrying in \(delay) s")
-            } catch {
-                logger.warning("cannot reach the manager, retrying in \(delay) s: \(error)")
-            }
-            try? await gracefulSleep(delay)
-            delay = min(delay * 2, options.maxReconnectDelay)
-        }
-        return nil
-    }
-
-    private func claimLoop(into jobs: inout DiscardingTaskGroup, context: RunContext, registration: HostRegistration, logger: Logger) async {
+    private func claimLoop(
+        into jobs: inout DiscardingTaskGroup, context: RunContext, registrar: Registrar, recycler: Recycler, logger: Logger
+    ) async {
         var delay = 0.05
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully && !recycler.isRequested {
             let free = await cancelWhenGracefulShutdown { await context.capacity.waitForFree() }
             guard free > 0 else { break }
             let claimed: [ClaimedJob]
             do {
                 claimed = try await cancelWhenGracefulShutdown {
-                    try await client.claim(ClaimRequest(hostID: hostID, max: free, wait: options.claimWait)).jobs
+                    try await recycler.interruptible {
+                        try await client.claim(ClaimRequest(hostID: hostID, max: free, wait: options.claimWait)).jobs
+                    }
                 }
                 delay = 0.05
             } catch is CancellationError {
                 break
             } catch let error as EasyJobsError where error.code == .hostNotFound {
                 logger.warning("the manager does not know this host any more; registering again")
-                _ = await register(registration, logger: logger)
+                await registrar.register()
                 continue
             } catch {
-                if Task.isShuttingDownGracefully { break }
+                if Task.isShuttingDownGracefully || recycler.isRequested { break }
                 logger.warning("claim failed, retrying in \(delay) s: \(error)")
                 try? await gracefulSleep(delay)
                 delay = min(delay * 2, options.maxReconnectDelay)
                 continue
             }
-            context.capacity.take(claimed.count)
-            for job in claimed {
+            // A job for a task this host no longer serves (its plugin was just removed) goes back untouched.
+            let unserved = claimed.filter { context.plugins.plugin(serving: $0.task) == nil }.map(\.jobID)
+            if !unserved.isEmpty {
+                logger.info("handing back \(unserved.count) job(s) for tasks this host no longer serves")
+                _ = try? await client.release(ReleaseRequest(hostID: hostID, jobIDs: unserved))
+            }
+            let runnable = claimed.filter { !unserved.contains($0.jobID) }
+            context.capacity.take(runnable.count)
+            for job in runnable {
                 context.running.insert(job.jobID)
                 jobs.addTask {
                     // A task of its own, so one job can be stopped without touching the others.
@@ -150,9 +146,10 @@ public struct HostService: Service {
                 if !Task.isCancelled { context.running.stop(job.jobID, reason: .timedOut(seconds: seconds)) }
             }
         }
-        let outcome = await execute(job, context: context)
+        let plugin = context.plugins.plugin(serving: job.task)
+        let outcome = await execute(job, plugin: plugin, context: context)
         watchdog?.cancel()
-        if let outcome { context.reporter.add(JobReport(jobID: job.jobID, outcome: outcome)) }
+        if let outcome { context.reporter.add(JobReport(jobID: job.jobID, outcome: outcome, plugin: plugin?.info.ref)) }
     }
 
     /// After the grace period of a graceful stop, stops what still runs; those jobs go back to the queue.
@@ -188,11 +185,11 @@ public struct HostService: Service {
 
     /// Runs the job in the host or in a child process; returns the outcome to report, or `nil`
     /// when there is none to report (the child reported it, or the job goes back to the queue).
-    private func execute(_ job: ClaimedJob, context: RunContext) async -> JobOutcome? {
+    private func execute(_ job: ClaimedJob, plugin: LoadedPlugin?, context: RunContext) async -> JobOutcome? {
         var logger = context.logger
         logger[metadataKey: "job_id"] = "\(job.jobID)"
         logger[metadataKey: "task"] = "\(job.task)"
-        guard let plugin = context.plugins.plugin(serving: job.task), let spec = plugin.spec(of: job.task) else {
+        guard let plugin, let spec = plugin.spec(of: job.task) else {
             return .failed("host \(options.name) has no plugin serving task '\(job.task)'")
         }
         var runContext: [String: JSONValue] = [
@@ -296,7 +293,56 @@ public struct HostService: Service {
         logger.log(level: level, "\(line.message)")
     }
 
-    private func heartbeats(every seconds: Double, running: RunningJobs, registration: HostRegistration, logger: Logger) async {
+    /// Applies plugin files added, replaced or removed while the host runs, one at a time, off the
+    /// claim and run paths: a reload never holds up jobs of other plugins.
+    private func watchPlugins(
+        directory: PluginDirectory, catalog: PluginCatalog, registrar: Registrar, recycler: Recycler, logger: Logger
+    ) async {
+        let events: AsyncStream<PluginFileEvent>
+        let watcher = PluginWatcher(directory: options.pluginsDirectory)
+        do {
+            events = try watcher.events()
+        } catch {
+            logger.error("cannot watch the plugin directory; plugins load only at start: \(error)")
+            return
+        }
+        await withTaskCancellationHandler {
+            for await event in events {
+                switch event {
+                case .changed(let name):
+                    let file = options.pluginsDirectory.appendingPathComponent(name)
+                    let before = catalog.current(file: name)
+                    let started = ContinuousClock.now
+                    guard let plugin = await directory.load(file: file, into: catalog, logger: logger) else {
+                        await registrar.register()  // the refusal is visible in the manager
+                        continue
+                    }
+                    if let before, before.info.sha256 == plugin.info.sha256 { continue }
+                    await registrar.register()
+                    PluginDirectory.warnAboutPipelines(of: catalog, logger: logger)
+                    logger.notice(
+                        "plugin \(before == nil ? "added" : "replaced")",
+                        metadata: [
+                            "file": "\(name)", "plugin": "\(plugin.info.name)",
+                            "version": "\(before.map { "\($0.info.version) → " } ?? "")\(plugin.info.version)",
+                            "took_ms": "\(String(format: "%.1f", Double((ContinuousClock.now - started).components.attoseconds) / 1e15 + Double((ContinuousClock.now - started).components.seconds) * 1000))",
+                        ])
+                    if before != nil, let reason = recycler.reloaded() {
+                        logger.notice("recycling the host after \(reason)")
+                        recycler.request()
+                    }
+                case .removed(let name):
+                    guard let removed = catalog.remove(file: name) else { continue }
+                    await registrar.register()
+                    logger.notice("plugin removed", metadata: ["file": "\(name)", "plugin": "\(removed.info.name)", "version": "\(removed.info.version)"])
+                }
+            }
+        } onCancel: {
+            watcher.stop()
+        }
+    }
+
+    private func heartbeats(every seconds: Double, running: RunningJobs, registrar: Registrar, logger: Logger) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
             if Task.isCancelled { return }
@@ -306,7 +352,7 @@ public struct HostService: Service {
                     logger.warning("lost the lease of a running job: the manager handed it back to the queue", metadata: ["job_id": "\(id)"])
                 }
             } catch let error as EasyJobsError where error.code == .hostNotFound {
-                _ = await register(registration, logger: logger)
+                await registrar.register()
             } catch {
                 logger.debug("heartbeat failed: \(error)")
             }
@@ -322,7 +368,7 @@ public struct HostService: Service {
 
 /// What every run of this host shares.
 struct RunContext: Sendable {
-    let plugins: PluginSet
+    let plugins: PluginCatalog
     let queue: String
     let running: RunningJobs
     let reporter: Reporter

@@ -130,3 +130,26 @@ struct LogCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct PluginsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugins", abstract: "List the plugins each host serves, and those it refused with the reason.")
+
+    @OptionGroup var flags: ClientFlags
+
+    func run() async throws {
+        do {
+            for host in try await flags.client().hosts() {
+                print("\(host.name) (queue \(host.queue), \(host.online ? "online" : "offline"))")
+                for plugin in host.plugins {
+                    print("  \(plugin.name) \(plugin.version)  sha256 \(plugin.sha256.prefix(12))  tasks: \(plugin.tasks.map(\.name).joined(separator: ", "))")
+                }
+                for refused in host.refused {
+                    print("  refused \(refused.file): \(refused.reason)")
+                }
+            }
+        } catch {
+            fail(error)
+        }
+    }
+}

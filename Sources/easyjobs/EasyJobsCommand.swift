@@ -8,6 +8,6 @@ struct EasyJobsCommand: AsyncParsableCommand {
         abstract: "A job system whose tasks come from Swift plugins.",
         subcommands: [
             ManagerCommand.self, HostCommand.self, UpCommand.self, RunCommand.self, ResultCommand.self, CancelCommand.self,
-            LogCommand.self, RunTaskCommand.self,
+            LogCommand.self, PluginsCommand.self, RunTaskCommand.self, DescribePluginCommand.self,
         ])
 }

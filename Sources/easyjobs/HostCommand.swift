@@ -1,4 +1,5 @@
 import ArgumentParser
+import EasyJobsCore
 import EasyJobsHost
 import Foundation
 import ServiceLifecycle
@@ -35,13 +36,17 @@ struct HostFlags: ParsableArguments {
     @Option(help: "The host's name in the manager's views.") var name: String?
     @Option(name: .customLong("shutdown-grace"), help: "On SIGTERM, seconds running jobs may go on before they are handed back.")
     var shutdownGrace: Double = 30
+    @Option(name: .customLong("recycle-after-reloads"), help: "Plugin reloads after which the host re-executes itself (0: never).")
+    var recycleAfterReloads = 100
+    @Option(name: .customLong("recycle-above-rss-mb"), help: "Resident MiB above which the host re-executes itself after a reload (0: never).")
+    var recycleAboveRSSMB = 1024
 
     func resolve(manager: String, secret: String?, defaultPlugins: String?) -> HostOptions {
         let directory = plugins ?? Environment.value("EASYJOBS_PLUGINS") ?? defaultPlugins ?? "plugins"
         return HostOptions(
             managerURL: manager, secret: secret, pluginsDirectory: URL(fileURLWithPath: directory),
             queue: queue ?? Environment.value("EASYJOBS_QUEUE") ?? "default", maxTasks: maxTasks, name: name,
-            shutdownGrace: shutdownGrace)
+            shutdownGrace: shutdownGrace, recycleAfterReloads: recycleAfterReloads, recycleAboveRSSMB: recycleAboveRSSMB)
     }
 }
 
@@ -53,5 +58,24 @@ struct RunTaskCommand: AsyncParsableCommand {
     func run() async throws {
         let status = await TaskChild.main()
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// Opens a plugin in this throwaway process and prints its description: how a host checks a
+/// plugin before it opens it itself.
+struct DescribePluginCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "describe-plugin", abstract: "Describe a plugin file as a host would load it.", shouldDisplay: false)
+
+    @Argument(help: "The plugin file.") var file: String
+    @Option(help: "The file name refusals give.") var name: String?
+
+    func run() async throws {
+        do {
+            let description = try PluginDescription.describe(file: URL(fileURLWithPath: file), name: name)
+            print(String(decoding: try WireCoding.makeEncoder().encode(description), as: UTF8.self))
+        } catch {
+            fail(error)
+        }
     }
 }

@@ -151,6 +151,9 @@ import Testing
             between: Date(timeIntervalSince1970: 1_700_000_007.5), and: Date(timeIntervalSince1970: 1_700_000_060), limit: 100)
         #expect(a == (1...6).map { Date(timeIntervalSince1970: 1_700_000_000 + Double($0) * 10) })
         #expect(a == b)
+        // Before 1970 the multiples are still those of the epoch.
+        #expect(schedule.nextFire(after: Date(timeIntervalSince1970: -15)) == Date(timeIntervalSince1970: -10))
+        #expect(schedule.nextFire(after: Date(timeIntervalSince1970: -10)) == Date(timeIntervalSince1970: 0))
     }
 
     @Test func everyWithCompoundDurations() throws {

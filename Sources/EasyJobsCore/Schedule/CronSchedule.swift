@@ -75,7 +75,8 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         var fires: [Date] = []
         guard limit > 0 else { return fires }
         var cursor = start
-        while fires.count < limit, let next = nextFire(after: cursor), next <= end {
+        // `next > cursor` is a backstop: a time that failed to move on would repeat until the limit.
+        while fires.count < limit, let next = nextFire(after: cursor), next <= end, next > cursor {
             fires.append(next)
             cursor = next
         }

@@ -92,6 +92,20 @@ struct DescriptorCheck {
             guard seen.insert(spec.name).inserted else {
                 throw refusal("task '\(spec.name)' is declared twice", ["field": "tasks_json", "task": spec.name])
             }
+            if let schedule = spec.options.schedule {
+                do {
+                    _ = try CronSchedule(parsing: schedule)
+                } catch {
+                    throw refusal("task '\(spec.name)': \(error.message)", ["field": "schedule", "task": spec.name])
+                }
+            }
+            if let defaults = spec.options.defaultArgs {
+                do {
+                    _ = try spec.bind(.object(defaults))
+                } catch {
+                    throw refusal("task '\(spec.name)': default_args do not fit its signature: \(error.message)", ["field": "default_args", "task": spec.name])
+                }
+            }
             specs.append(spec)
         }
         if let cycle = PipelineValidation.cycles(in: specs).first {

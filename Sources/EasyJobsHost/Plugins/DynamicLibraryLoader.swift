@@ -17,12 +17,30 @@ import Glibc
 public struct DynamicLibraryLoader: PluginLoader {
     /// Where the content-addressed copies go.
     public let cacheDirectory: URL
+    /// Checks a copy in another process before this one opens it; `nil` opens it directly.
+    public let probe: PluginProbe?
 
-    public init(cacheDirectory: URL) {
+    public init(cacheDirectory: URL, probe: PluginProbe? = nil) {
         self.cacheDirectory = cacheDirectory
+        self.probe = probe
     }
 
-    public func load(file: URL) throws(EasyJobsError) -> LoadedPlugin {
+    public func load(file: URL) async throws(EasyJobsError) -> LoadedPlugin {
+        let (copy, sha256) = try prepare(file: file)
+        // A plugin that crashes while it describes itself must not take this process with it.
+        try await probe?.check(copy: copy, file: file.lastPathComponent)
+        return try open(copy: copy, file: file, sha256: sha256)
+    }
+
+    /// Opens a plugin in this process, with no probe first. `name` is the file name refusals
+    /// give (a probe opens the copy of a file named otherwise).
+    public func loadInProcess(file: URL, name: String? = nil) throws(EasyJobsError) -> LoadedPlugin {
+        let (copy, sha256) = try prepare(file: file)
+        return try open(copy: copy, file: file, sha256: sha256, name: name)
+    }
+
+    /// Reads the file, computes its hash and makes its content-addressed copy.
+    func prepare(file: URL) throws(EasyJobsError) -> (URL, String) {
         let check = DescriptorCheck(file: file.lastPathComponent)
         let contents: Data
         do {
@@ -32,7 +50,11 @@ public struct DynamicLibraryLoader: PluginLoader {
         }
         let sha256 = SHA256.hash(data: contents).map { String(format: "%02x", $0) }.joined()
         let copy = try contentAddressedCopy(of: contents, sha256: sha256, name: file.lastPathComponent, check: check)
+        return (copy, sha256)
+    }
 
+    func open(copy: URL, file: URL, sha256: String, name: String? = nil) throws(EasyJobsError) -> LoadedPlugin {
+        let check = DescriptorCheck(file: name ?? file.lastPathComponent)
         guard let handle = dlopen(copy.path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             throw check.refusal("not a loadable shared library (\(reason))", ["field": "file"])

@@ -2,21 +2,6 @@ import EasyJobsCore
 import Foundation
 import Logging
 
-/// The plugins found in a directory: those that loaded and those refused, with reasons.
-public struct PluginSet: Sendable {
-    public var plugins: [LoadedPlugin]
-    public var refused: [RefusedPlugin]
-
-    /// The plugin serving `task`.
-    public func plugin(serving task: String) -> LoadedPlugin? {
-        plugins.first { $0.hasTask(task) }
-    }
-
-    public var taskNames: Set<String> {
-        Set(plugins.flatMap { $0.info.tasks.map(\.name) })
-    }
-}
-
 /// Loads every `*.so` of a plugin directory. A refused plugin is reported and skipped; it
 /// never stops the host.
 public struct PluginDirectory: Sendable {
@@ -28,48 +13,56 @@ public struct PluginDirectory: Sendable {
         self.loader = loader
     }
 
-    public func loadAll(logger: Logger) -> PluginSet {
-        var set = PluginSet(plugins: [], refused: [])
-        let files: [URL]
+    /// The `*.so` files of the directory, in name order; hidden files (half-copied by tools) are skipped.
+    public func pluginFiles() -> [URL] {
+        (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil))?
+            .filter { Self.isPluginFile($0.lastPathComponent) }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent } ?? []
+    }
+
+    static func isPluginFile(_ name: String) -> Bool {
+        name.hasSuffix(".so") && !name.hasPrefix(".")
+    }
+
+    /// Loads one file into the catalog, or records why it is refused. Returns the plugin loaded.
+    @discardableResult
+    public func load(file: URL, into catalog: PluginCatalog, logger: Logger) async -> LoadedPlugin? {
         do {
-            files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
-                .filter { $0.pathExtension == "so" && !$0.lastPathComponent.hasPrefix(".") }
-                .sorted { $0.lastPathComponent < $1.lastPathComponent }
+            let plugin = try await loader.load(file: file)
+            try catalog.install(plugin, file: file.lastPathComponent)
+            logger.info(
+                "loaded plugin",
+                metadata: [
+                    "plugin": "\(plugin.info.name)", "version": "\(plugin.info.version)", "file": "\(file.lastPathComponent)",
+                    "sha256": "\(plugin.info.sha256.prefix(12))", "tasks": "\(plugin.info.tasks.map(\.name).joined(separator: ","))",
+                ])
+            return plugin
         } catch {
-            logger.error("cannot read the plugin directory", metadata: ["directory": "\(directory.path)", "error": "\(error)"])
-            return set
+            let reason = error.message
+            catalog.refuse(file: file.lastPathComponent, reason: reason)
+            logger.error("refused plugin: \(reason)", metadata: ["file": "\(file.lastPathComponent)"])
+            return nil
         }
-        for file in files {
-            do {
-                let plugin = try loader.load(file: file)
-                if let clash = plugin.info.tasks.first(where: { set.plugin(serving: $0.name) != nil }) {
-                    let owner = set.plugin(serving: clash.name)!
-                    throw EasyJobsError(
-                        .pluginRefused,
-                        "\(file.lastPathComponent): task '\(clash.name)' is already served by plugin \(owner.info.name) (\(owner.file.lastPathComponent))",
-                        context: ["file": file.lastPathComponent, "task": clash.name])
-                }
-                set.plugins.append(plugin)
-                logger.info(
-                    "loaded plugin",
-                    metadata: [
-                        "plugin": "\(plugin.info.name)", "version": "\(plugin.info.version)", "file": "\(file.lastPathComponent)",
-                        "sha256": "\(plugin.info.sha256.prefix(12))", "tasks": "\(plugin.info.tasks.map(\.name).joined(separator: ","))",
-                    ])
-            } catch {
-                let reason = (error as? EasyJobsError)?.message ?? "\(file.lastPathComponent): \(error)"
-                set.refused.append(RefusedPlugin(file: file.lastPathComponent, reason: reason))
-                logger.error("refused plugin: \(reason)", metadata: ["file": "\(file.lastPathComponent)"])
-            }
+    }
+
+    /// Loads every plugin file into a new catalog.
+    public func loadAll(logger: Logger) async -> PluginCatalog {
+        let catalog = PluginCatalog()
+        for file in pluginFiles() {
+            await load(file: file, into: catalog, logger: logger)
         }
-        // Names no plugin here has may still be served by another host of the queue: the
-        // manager checks the whole queue; here they are only worth a warning.
-        let problems = PipelineValidation.problems(in: set.plugins.flatMap(\.info.tasks))
+        Self.warnAboutPipelines(of: catalog, logger: logger)
+        return catalog
+    }
+
+    /// Names no plugin here has may still be served by another host of the queue: the manager
+    /// checks the whole queue; here they are only worth a warning.
+    static func warnAboutPipelines(of catalog: PluginCatalog, logger: Logger) {
+        let problems = PipelineValidation.problems(in: catalog.plugins.flatMap(\.info.tasks))
         for task in problems.keys.sorted() {
             for problem in problems[task]! {
                 logger.warning("pipeline problem in task '\(task)': \(problem)")
             }
         }
-        return set
     }
 }

@@ -29,7 +29,7 @@ public enum TaskChild {
         let plugin: LoadedPlugin
         do {
             let copy = URL(fileURLWithPath: request.plugin)
-            plugin = try DynamicLibraryLoader(cacheDirectory: copy.deletingLastPathComponent()).load(file: copy)
+            plugin = try DynamicLibraryLoader(cacheDirectory: copy.deletingLastPathComponent()).loadInProcess(file: copy)
         } catch {
             printError("run-task: cannot load the plugin: \(error.message)\n")
             return ChildExit.pluginUnavailable.rawValue
@@ -55,7 +55,7 @@ public enum TaskChild {
         let client = ManagerClient(baseURL: request.manager)
         for attempt in 1...5 {
             do {
-                try await client.childReport(ChildReport(jobID: request.jobID, outcome: outcome), token: request.token)
+                try await client.childReport(ChildReport(jobID: request.jobID, outcome: outcome, plugin: plugin.info.ref), token: request.token)
                 return ChildExit.reported.rawValue
             } catch let error as EasyJobsError where error.code == .managerUnavailable {
                 printError("run-task: cannot reach the manager (try \(attempt) of 5): \(error.message)\n")
