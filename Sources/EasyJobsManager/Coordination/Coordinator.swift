@@ -119,12 +119,13 @@ public struct Coordinator: Sendable {
         guard let host = registry.host(id: request.hostID), !registry.isLeaving(hostID: host.id) else {
             throw EasyJobsError(.hostNotFound, "unknown host '\(request.hostID)': register first", context: ["host_id": request.hostID])
         }
-        let tasks = Set(host.plugins.flatMap { $0.tasks.map(\.name) })
         let limit = min(max(request.max, 1), 256)
         let queue = host.queue
         let deadline = ContinuousClock.now + .milliseconds(Int(min(max(request.wait, 0), options.maxWait) * 1000))
         while Self.shouldWait(isClientConnected) && !registry.isLeaving(hostID: host.id) {
             let version = notifier.version(of: host.queue)
+            // Read each round: a host that reloaded a plugin re-registers while its poll waits.
+            let tasks = Set((registry.host(id: host.id) ?? host).plugins.flatMap { $0.tasks.map(\.name) })
             let jobs = try await store.claim(
                 queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.leaseSeconds, now: .now)
             let remaining = deadline - .now
