@@ -24,6 +24,7 @@ struct Benchmark: AsyncParsableCommand {
     @Option(help: "Sequential jobs in the latency run.") var samples = 200
     @Option(help: "Repetitions of the throughput run (the median is reported).") var runs = 3
     @Option(name: .customLong("subprocess-samples"), help: "Sequential no-op subprocess jobs in the latency run.") var subprocessSamples = 50
+    @Option(help: "Plugin replacements in the reload run.") var reloads = 100
 
     func run() async throws {
         let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -31,6 +32,8 @@ struct Benchmark: AsyncParsableCommand {
         let plugins = work.appendingPathComponent("plugins")
         try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: build.appendingPathComponent("libTestTasks.so"), to: plugins.appendingPathComponent("libTestTasks.so"))
+        let versioned = try Data(contentsOf: build.appendingPathComponent("libVersioned.so"))
+        try VersionedPlugin.install(versioned, version: 1, in: plugins)
         defer { try? FileManager.default.removeItem(at: work) }
 
         let http = HTTPClient(
@@ -40,7 +43,9 @@ struct Benchmark: AsyncParsableCommand {
         let manager = try Child(build.appendingPathComponent("easyjobs"), ["manager", "--port", "0", "--data-dir", work.appendingPathComponent("data").path, "--log-level", "warning"])
         defer { manager.stop() }
         let url = try await manager.waitForLine(prefix: "EasyJobs manager listening on ").replacingOccurrences(of: "EasyJobs manager listening on ", with: "")
-        let host = try Child(build.appendingPathComponent("easyjobs"), ["host", "--manager", url, "--plugins", plugins.path, "--queue", "bench", "--max-tasks", "\(maxTasks)", "--name", "bench-host", "--log-level", "warning"])
+        let host = try Child(build.appendingPathComponent("easyjobs"), ["host", "--manager", url, "--plugins", plugins.path, "--queue", "bench", "--max-tasks", "\(maxTasks)", "--name", "bench-host", "--log-level", "warning",
+            // Measure what reloads cost in memory, not what recycling gives back.
+            "--recycle-after-reloads", "0", "--recycle-above-rss-mb", "0"])
         defer { host.stop() }
         let client = ManagerClient(baseURL: url, httpClient: http)
         try await until { try await client.hosts().contains { $0.name == "bench-host" } }
@@ -66,6 +71,27 @@ struct Benchmark: AsyncParsableCommand {
         }
         print(String(format: "throughput median of %d runs: %.0f jobs/s end to end (enqueue over HTTP → host → result stored)", runs, rates.percentile(50)))
         print(String(format: "RSS after the runs: manager %.1f MiB, host %.1f MiB", manager.rssMiB, host.rssMiB))
+
+        // Reloads: from the new file landing (an atomic rename) to the first job served by it.
+        let before = host.rssMiB
+        var reloadTimes: [Double] = []
+        for version in 2..<(reloads + 2) {
+            let landed = ContinuousClock.now
+            try VersionedPlugin.install(versioned, version: version, in: plugins)
+            while true {
+                let id = try await client.enqueue(queue: "bench", task: "version")
+                var view = try await client.viewResult(id: id)
+                while !view.status.isFinished {
+                    try await Task.sleep(for: .milliseconds(1))
+                    view = try await client.viewResult(id: id)
+                }
+                if view.result == .int(version) { break }
+                guard ContinuousClock.now - landed < .seconds(30) else { throw ValidationError("version \(version) never served") }
+            }
+            reloadTimes.append((ContinuousClock.now - landed).milliseconds)
+        }
+        print(String(format: "reload, file landing to first job served by the new version, over %d reloads: p50 %.1f ms, p95 %.1f ms", reloadTimes.count, reloadTimes.percentile(50), reloadTimes.percentile(95)))
+        print(String(format: "host RSS before the reloads %.1f MiB, after %d reloads %.1f MiB (%.1f KiB per reload)", before, reloads, host.rssMiB, (host.rssMiB - before) * 1024 / Double(max(reloads, 1))))
         try await http.shutdown()
     }
 
