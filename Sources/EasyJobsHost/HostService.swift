@@ -319,7 +319,6 @@ public struct HostService: Service {
                     }
                     if let before, before.info.sha256 == plugin.info.sha256 { continue }
                     await registrar.register()
-                    PluginDirectory.warnAboutPipelines(of: catalog, logger: logger)
                     logger.notice(
                         "plugin \(before == nil ? "added" : "replaced")",
                         metadata: [

@@ -94,6 +94,7 @@ public struct Coordinator: Sendable {
             id: registration.hostID, name: registration.name, queue: registration.queue, maxTasks: registration.maxTasks,
             plugins: registration.plugins, refused: registration.refused, registeredAt: now, lastSeen: now)
         try await store.saveHost(record)
+        let known = registry.host(id: record.id).map { Set(problems(of: $0)) } ?? []
         registry.register(record)
         logger.info(
             "host registered",
@@ -105,7 +106,8 @@ public struct Coordinator: Sendable {
         for refused in registration.refused {
             logger.warning("host refused a plugin: \(refused.reason)", metadata: ["host": "\(registration.name)"])
         }
-        for problem in problems(of: record) {
+        // A host registers again after every plugin change: say only what is new.
+        for problem in problems(of: record) where !known.contains(problem) {
             logger.warning("pipeline problem: \(problem)", metadata: ["host": "\(registration.name)", "queue": "\(registration.queue)"])
         }
         // A host may have been waiting for its tasks' queue to exist.
