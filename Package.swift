@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "CyclicTasks", type: .dynamic, targets: ["CyclicTasks"]),
         .library(name: "Crashers", type: .dynamic, targets: ["Crashers"]),
         .library(name: "Versioned", type: .dynamic, targets: ["Versioned"]),
+        .library(name: "Scheduled", type: .dynamic, targets: ["Scheduled"]),
         .executable(name: "easyjobs-bench", targets: ["EasyJobsBench"]),
     ],
     dependencies: [
@@ -121,6 +122,7 @@ let package = Package(
         .target(name: "CyclicTasks", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/CyclicTasks", swiftSettings: swiftSettings),
         .target(name: "Crashers", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/Crashers", swiftSettings: swiftSettings),
         .target(name: "VersionedMarker", path: "Plugins/Testing/VersionedMarker"),
+        .target(name: "Scheduled", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/Scheduled", swiftSettings: swiftSettings),
         .target(name: "Versioned", dependencies: ["EasyJobsSDK", "VersionedMarker"], path: "Plugins/Testing/Versioned", swiftSettings: swiftSettings),
 
         // MARK: Benchmarks and tests

@@ -36,12 +36,16 @@ public struct TaskOptions: Sendable, Hashable {
     public var memoryLimitMB: Int?
     /// For subprocess tasks: CPU time the child may use, in seconds.
     public var cpuLimitSeconds: Int?
+    /// For scheduled tasks: what to do about fires missed while no manager ran: "once" (default), "all" or "skip".
+    public var catchUp: String?
+    /// For scheduled tasks: the time zone of the cron fields, such as "Europe/Paris" (default UTC).
+    public var timeZone: String?
 
     public init(
         runBefore: [String] = [], runAfter: [String] = [], onFailure: String? = nil,
         retryPolicy: RetryPolicy = .retryOnce, subprocess: Bool = false, schedule: String? = nil,
         defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil, maxAttempts: Int? = nil, backoff: Double? = nil,
-        memoryLimitMB: Int? = nil, cpuLimitSeconds: Int? = nil
+        memoryLimitMB: Int? = nil, cpuLimitSeconds: Int? = nil, catchUp: String? = nil, timeZone: String? = nil
     ) {
         self.runBefore = runBefore
         self.runAfter = runAfter
@@ -55,6 +59,8 @@ public struct TaskOptions: Sendable, Hashable {
         self.backoff = backoff
         self.memoryLimitMB = memoryLimitMB
         self.cpuLimitSeconds = cpuLimitSeconds
+        self.catchUp = catchUp
+        self.timeZone = timeZone
     }
 
     var json: JSONValue {
@@ -72,6 +78,8 @@ public struct TaskOptions: Sendable, Hashable {
         if let backoff { object["backoff"] = .double(backoff) }
         if let memoryLimitMB { object["memory_limit_mb"] = .int(memoryLimitMB) }
         if let cpuLimitSeconds { object["cpu_limit_s"] = .int(cpuLimitSeconds) }
+        if let catchUp { object["catch_up"] = .string(catchUp) }
+        if let timeZone { object["time_zone"] = .string(timeZone) }
         return .object(object)
     }
 }

@@ -94,6 +94,20 @@ public struct ManagerClient: Sendable {
         return try await send(.GET, path)
     }
 
+    public func schedules() async throws -> [ScheduleView] {
+        try await send(.GET, "/schedules")
+    }
+
+    /// `action` is `pause`, `resume` or `trigger`.
+    public func schedule(_ action: String, queue: String, task: String) async throws -> JSONValue {
+        try await send(.POST, "/schedules/\(Self.escape(queue))/\(Self.escape(task))/\(action)")
+    }
+
+    /// Pauses or resumes a host (by name, `kind` "hosts") or a queue (`kind` "queues").
+    public func setPaused(_ kind: String, name: String, paused: Bool) async throws -> PausedWork {
+        try await send(.POST, "/control/\(kind)/\(Self.escape(name))/\(paused ? "pause" : "resume")")
+    }
+
     /// The registered hosts.
     public func hosts() async throws -> [HostView] {
         try await send(.GET, "/hosts")

@@ -27,7 +27,8 @@ public enum ManagerApplication {
         try options.validate()
         let registry = TaskRegistry(hosts: try await store.hosts())
         let tokens = try JobTokens.load(from: options.dataDirectory)
-        let coordinator = Coordinator(store: store, registry: registry, tokens: tokens, options: options, logger: logger)
+        let pauses = PauseState(try await store.paused())
+        let coordinator = Coordinator(store: store, registry: registry, tokens: tokens, pauses: pauses, options: options, logger: logger)
 
         let router = Router(context: ManagerRequestContext.self)
         router.add(middleware: ErrorMiddleware())
@@ -48,7 +49,7 @@ public enum ManagerApplication {
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port), serverName: "EasyJobs"),
-            services: [LeaseReaper(coordinator: coordinator, logger: logger)],
+            services: [LeaseReaper(coordinator: coordinator, logger: logger), Scheduler(coordinator: coordinator, logger: logger)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
                 await onListening("http://\(host.contains(":") ? "[\(host)]" : host):\(port)")

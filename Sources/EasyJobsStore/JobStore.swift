@@ -77,6 +77,30 @@ public protocol JobStore: Sendable {
     /// Jobs matching the filter, newest first.
     func jobs(_ filter: JobFilter) async throws -> [Job]
 
+    // MARK: Schedules, locks, pauses
+
+    /// Adds a schedule, or updates its definition (expression, zone, policy, arguments) and keeps its state.
+    func syncSchedule(_ schedule: ScheduleRecord) async throws
+
+    func schedules() async throws -> [ScheduleRecord]
+
+    /// Records that the schedule fired for `time` and stores `jobs`, in one transaction, only
+    /// if its last fire time is still `previous`: of several managers, exactly one fires each
+    /// time. Returns false when another got there first. `jobs` may be empty (skipped fires).
+    func fire(queue: String, task: String, at time: Date, previous: Date?, jobs: [NewJob]) async throws -> Bool
+
+    /// Returns false when there is no such schedule.
+    func setSchedulePaused(queue: String, task: String, paused: Bool) async throws -> Bool
+
+    /// Takes or renews the lock `name` for `owner` until `until`; true when `owner` holds it.
+    func acquireLock(name: String, owner: String, until: Date, now: Date) async throws -> Bool
+
+    /// Pauses or resumes a host (by name) or a queue; `kind` is `host` or `queue`.
+    func setPaused(kind: String, name: String, paused: Bool) async throws
+
+    /// Everything paused: kind → names.
+    func paused() async throws -> [String: Set<String>]
+
     /// Saves what a host offers and when it was last seen.
     func saveHost(_ host: HostRecord) async throws
 
@@ -116,10 +140,13 @@ public struct NewJob: Sendable {
     public var dependencies: Int
     /// Set when `status` is `.failed`.
     public var error: String?
+    /// For a job a schedule fires: the time it fires for.
+    public var scheduledFor: Date?
 
     public init(
         id: String = Job.newID(), queue: String, task: String, args: [String: JSONValue], createdAt: Date = .now,
-        status: JobStatus = .queued, origin: JobOrigin = .api, maxAttempts: Int? = 2, dependencies: Int = 0, error: String? = nil
+        status: JobStatus = .queued, origin: JobOrigin = .api, maxAttempts: Int? = 2, dependencies: Int = 0, error: String? = nil,
+        scheduledFor: Date? = nil
     ) {
         self.id = id
         self.queue = queue
@@ -131,13 +158,15 @@ public struct NewJob: Sendable {
         self.maxAttempts = maxAttempts
         self.dependencies = dependencies
         self.error = error
+        self.scheduledFor = scheduledFor
     }
 
     /// The job as stored.
     public var job: Job {
         Job(
             id: id, queue: queue, task: task, args: args, status: status, error: error, createdAt: createdAt,
-            finishedAt: status == .failed ? createdAt : nil, origin: origin, maxAttempts: maxAttempts, dependencies: dependencies)
+            finishedAt: status == .failed ? createdAt : nil, origin: origin, maxAttempts: maxAttempts, dependencies: dependencies,
+            scheduledFor: scheduledFor)
     }
 }
 

@@ -8,6 +8,7 @@ struct EasyJobsCommand: AsyncParsableCommand {
         abstract: "A job system whose tasks come from Swift plugins.",
         subcommands: [
             ManagerCommand.self, HostCommand.self, UpCommand.self, RunCommand.self, ResultCommand.self, CancelCommand.self,
-            LogCommand.self, PluginsCommand.self, RunTaskCommand.self, DescribePluginCommand.self,
+            LogCommand.self, PluginsCommand.self, SchedulesCommand.self, ScheduleCommand.self, PauseCommand.self, ResumeCommand.self,
+            RunTaskCommand.self, DescribePluginCommand.self,
         ])
 }

@@ -31,13 +31,16 @@ public struct Job: Codable, Sendable, Hashable {
     public var cancelRequested: Bool
     /// The plugin build that ran it last.
     public var plugin: PluginRef?
+    /// For a job a schedule fired: the time it was fired for.
+    public var scheduledFor: Date?
 
     public init(
         id: String, queue: String, task: String, args: [String: JSONValue], status: JobStatus = .queued,
         attempts: Int = 0, result: JSONValue? = nil, error: String? = nil, createdAt: Date,
         startedAt: Date? = nil, finishedAt: Date? = nil, hostID: String? = nil,
         leaseExpiresAt: Date? = nil, pulledAt: Date? = nil, origin: JobOrigin = .api, maxAttempts: Int? = 2,
-        runAt: Date? = nil, dependencies: Int = 0, cancelRequested: Bool = false, plugin: PluginRef? = nil
+        runAt: Date? = nil, dependencies: Int = 0, cancelRequested: Bool = false, plugin: PluginRef? = nil,
+        scheduledFor: Date? = nil
     ) {
         self.id = id
         self.queue = queue
@@ -59,6 +62,7 @@ public struct Job: Codable, Sendable, Hashable {
         self.dependencies = dependencies
         self.cancelRequested = cancelRequested
         self.plugin = plugin
+        self.scheduledFor = scheduledFor
     }
 
     /// A new, random job id.

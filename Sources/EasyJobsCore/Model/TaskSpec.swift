@@ -40,6 +40,16 @@ public enum RetryPolicy: String, Codable, Sendable, CaseIterable {
     case retryAlways = "retry_always"
 }
 
+/// What a schedule does about the fires it missed while no manager ran.
+public enum CatchUpPolicy: String, Codable, Sendable, CaseIterable {
+    /// Fire once for the whole missed period (the default).
+    case once
+    /// Fire for every missed time.
+    case all
+    /// Fire none of them; carry on from the next time.
+    case skip
+}
+
 /// A task's options, as the plugin declares them. The descriptor carries all of them; the
 /// manager and host give them their behaviour.
 public struct TaskOptions: Codable, Sendable, Hashable {
@@ -60,12 +70,16 @@ public struct TaskOptions: Codable, Sendable, Hashable {
     public var memoryLimit: Int?
     /// CPU time a subprocess run may use, in seconds.
     public var cpuLimit: Int?
+    /// What a schedule does about fires missed while no manager ran: `once` (default), `all`, `skip`.
+    public var catchUp: CatchUpPolicy?
+    /// The time zone the schedule's fields are read in (default UTC).
+    public var timeZone: String?
 
     public init(
         runBefore: [String] = [], runAfter: [String] = [], onFailure: String? = nil,
         retryPolicy: RetryPolicy = .retryOnce, subprocess: Bool = false, schedule: String? = nil,
         defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil, maxAttempts: Int? = nil, backoff: Double? = nil,
-        memoryLimit: Int? = nil, cpuLimit: Int? = nil
+        memoryLimit: Int? = nil, cpuLimit: Int? = nil, catchUp: CatchUpPolicy? = nil, timeZone: String? = nil
     ) {
         self.runBefore = runBefore
         self.runAfter = runAfter
@@ -79,12 +93,15 @@ public struct TaskOptions: Codable, Sendable, Hashable {
         self.backoff = backoff
         self.memoryLimit = memoryLimit
         self.cpuLimit = cpuLimit
+        self.catchUp = catchUp
+        self.timeZone = timeZone
     }
 
     enum CodingKeys: String, CodingKey {
         case runBefore = "run_before", runAfter = "run_after", onFailure = "on_failure"
         case retryPolicy = "retry_policy", subprocess, schedule, defaultArgs = "default_args", timeout
         case maxAttempts = "max_attempts", backoff, memoryLimit = "memory_limit_mb", cpuLimit = "cpu_limit_s"
+        case catchUp = "catch_up", timeZone = "time_zone"
     }
 
     /// Runs a job of this task gets in all; `nil` means no limit.
@@ -124,6 +141,8 @@ public struct TaskOptions: Codable, Sendable, Hashable {
         backoff = try c.decodeIfPresent(Double.self, forKey: .backoff)
         memoryLimit = try c.decodeIfPresent(Int.self, forKey: .memoryLimit)
         cpuLimit = try c.decodeIfPresent(Int.self, forKey: .cpuLimit)
+        catchUp = try c.decodeIfPresent(CatchUpPolicy.self, forKey: .catchUp)
+        timeZone = try c.decodeIfPresent(String.self, forKey: .timeZone)
     }
 }
 

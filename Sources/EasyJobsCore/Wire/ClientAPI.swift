@@ -37,6 +37,8 @@ public struct JobView: Codable, Sendable, Hashable {
     public var plugin: PluginRef?
     /// Why a queued job does not move, such as "no host serves this task".
     public var note: String?
+    /// For a job a schedule fired: the time it was fired for.
+    public var scheduledFor: Date?
 
     public init(_ job: Job, hostName: String? = nil, children: [Job] = []) {
         requestID = job.id
@@ -60,6 +62,7 @@ public struct JobView: Codable, Sendable, Hashable {
         cancelRequested = job.cancelRequested
         plugin = job.plugin
         note = nil
+        scheduledFor = job.scheduledFor
     }
 
     enum CodingKeys: String, CodingKey {
@@ -67,6 +70,7 @@ public struct JobView: Codable, Sendable, Hashable {
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
         case leaseExpiresAt = "lease_expires_at", origin, maxAttempts = "max_attempts", nextTryAt = "next_try_at"
         case triggered, waitsOn = "waits_on", cancelRequested = "cancel_requested", plugin, note
+        case scheduledFor = "scheduled_for"
     }
 }
 

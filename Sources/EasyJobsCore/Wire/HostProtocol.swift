@@ -271,8 +271,10 @@ public struct HostView: Codable, Sendable {
     public var online: Bool
     /// What the manager found wrong with this host's tasks in its queue (unknown names, cycles).
     public var problems: [String]
+    /// Paused, by name or through its queue: it finishes what it runs and claims nothing new.
+    public var paused: Bool
 
-    public init(hostID: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin], lastHeartbeat: Date, online: Bool, problems: [String] = []) {
+    public init(hostID: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin], lastHeartbeat: Date, online: Bool, problems: [String] = [], paused: Bool = false) {
         self.hostID = hostID
         self.name = name
         self.queue = queue
@@ -282,11 +284,12 @@ public struct HostView: Codable, Sendable {
         self.lastHeartbeat = lastHeartbeat
         self.online = online
         self.problems = problems
+        self.paused = paused
     }
 
     enum CodingKeys: String, CodingKey {
         case hostID = "host_id", name, queue, maxTasks = "max_tasks", plugins, refused
-        case lastHeartbeat = "last_heartbeat", online, problems
+        case lastHeartbeat = "last_heartbeat", online, problems, paused
     }
 }
 

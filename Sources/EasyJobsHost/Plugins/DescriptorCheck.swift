@@ -92,9 +92,12 @@ struct DescriptorCheck {
             guard seen.insert(spec.name).inserted else {
                 throw refusal("task '\(spec.name)' is declared twice", ["field": "tasks_json", "task": spec.name])
             }
+            if let zone = spec.options.timeZone, TimeZone(identifier: zone) == nil {
+                throw refusal("task '\(spec.name)': unknown time zone '\(zone)'", ["field": "time_zone", "task": spec.name])
+            }
             if let schedule = spec.options.schedule {
                 do {
-                    _ = try CronSchedule(parsing: schedule)
+                    _ = try CronSchedule(parsing: schedule, timeZone: spec.options.timeZone.flatMap(TimeZone.init(identifier:)) ?? .gmt)
                 } catch {
                     throw refusal("task '\(spec.name)': \(error.message)", ["field": "schedule", "task": spec.name])
                 }

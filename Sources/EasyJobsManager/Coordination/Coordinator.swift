@@ -14,15 +14,17 @@ public struct Coordinator: Sendable {
     let logger: Logger
     let batcher: EnqueueBatcher
     let tokens: JobTokens
+    public let pauses: PauseState
 
     public init(
-        store: any JobStore, registry: TaskRegistry, notifier: JobNotifier = JobNotifier(), tokens: JobTokens, options: ManagerOptions,
-        logger: Logger
+        store: any JobStore, registry: TaskRegistry, notifier: JobNotifier = JobNotifier(), tokens: JobTokens,
+        pauses: PauseState = PauseState(), options: ManagerOptions, logger: Logger
     ) {
         self.store = store
         self.registry = registry
         self.notifier = notifier
         self.tokens = tokens
+        self.pauses = pauses
         self.options = options
         self.logger = logger
         batcher = EnqueueBatcher(store: store)
@@ -96,6 +98,7 @@ public struct Coordinator: Sendable {
         try await store.saveHost(record)
         let known = registry.host(id: record.id).map { Set(problems(of: $0)) } ?? []
         registry.register(record)
+        try await syncSchedules(of: record)
         logger.info(
             "host registered",
             metadata: [
@@ -127,7 +130,10 @@ public struct Coordinator: Sendable {
         while Self.shouldWait(isClientConnected) && !registry.isLeaving(hostID: host.id) {
             let version = notifier.version(of: host.queue)
             // Read each round: a host that reloaded a plugin re-registers while its poll waits.
-            let tasks = Set((registry.host(id: host.id) ?? host).plugins.flatMap { $0.tasks.map(\.name) })
+            let current = registry.host(id: host.id) ?? host
+            // A paused host or queue claims nothing; it waits here until resumed or the poll ends.
+            let tasks: Set<String> =
+                pauses.isPaused(host: current.name, queue: current.queue) ? [] : Set(current.plugins.flatMap { $0.tasks.map(\.name) })
             let jobs = try await store.claim(
                 queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.leaseSeconds, now: .now)
             let remaining = deadline - .now

@@ -21,6 +21,28 @@ struct ClientRoutes {
         router.get("/hosts", use: hosts)
         router.get("/tasks", use: tasks)
         router.get("/stats", use: stats)
+        router.get("/schedules") { _, _ in try JSONResponse.make(try await coordinator.scheduleViews()) }
+        for (action, paused) in [("pause", true), ("resume", false)] {
+            router.post("/schedules/:queue/:task/\(action)") { _, context in
+                let queue = try context.parameters.require("queue")
+                let task = try context.parameters.require("task")
+                try await coordinator.setSchedulePaused(queue: queue, task: task, paused: paused)
+                return try JSONResponse.make(try await coordinator.scheduleViews().first { $0.queue == queue && $0.task == task })
+            }
+            router.post("/control/hosts/:name/\(action)") { _, context in
+                try JSONResponse.make(try await coordinator.setPaused(kind: "host", name: try context.parameters.require("name"), paused: paused))
+            }
+            router.post("/control/queues/:queue/\(action)") { _, context in
+                try JSONResponse.make(try await coordinator.setPaused(kind: "queue", name: try context.parameters.require("queue"), paused: paused))
+            }
+        }
+        router.post("/schedules/:queue/:task/trigger") { _, context in
+            let job = try await coordinator.trigger(queue: try context.parameters.require("queue"), task: try context.parameters.require("task"))
+            return try JSONResponse.make(EnqueueResponse(requestID: job.id))
+        }
+        router.get("/control/paused") { _, _ in
+            try JSONResponse.make(PausedWork(hosts: coordinator.pauses.names(of: "host"), queues: coordinator.pauses.names(of: "queue")))
+        }
     }
 
     @Sendable func enqueue(_ request: Request, context: Context) async throws -> Response {
@@ -103,7 +125,7 @@ struct ClientRoutes {
             HostView(
                 hostID: host.id, name: host.name, queue: host.queue, maxTasks: host.maxTasks, plugins: host.plugins,
                 refused: host.refused, lastHeartbeat: host.lastSeen, online: coordinator.isOnline(host, now: now),
-                problems: coordinator.problems(of: host))
+                problems: coordinator.problems(of: host), paused: coordinator.pauses.isPaused(host: host.name, queue: host.queue))
         }
         return try JSONResponse.make(hosts)
     }

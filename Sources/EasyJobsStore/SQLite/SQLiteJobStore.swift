@@ -63,22 +63,116 @@ public final class SQLiteJobStore: JobStore, Sendable {
     /// same id exists; then none is stored.
     public func enqueue(_ jobs: [NewJob]) async throws {
         guard !jobs.isEmpty else { return }
-        let rows: [StatementArguments] = jobs.map { job in
+        let rows = Self.rows(jobs)
+        try await write("enqueue jobs", context: ["job_id": jobs[0].id, "count": "\(jobs.count)"]) { db in
+            try Self.insert(rows, db)
+        }
+    }
+
+    private static func insert(_ rows: [StatementArguments], _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO jobs (id, queue, task, args, status, attempts, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at, scheduled_for)
+            VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for row in rows {
+            try statement.execute(arguments: row)
+        }
+    }
+
+    private static func rows(_ jobs: [NewJob]) -> [StatementArguments] {
+        jobs.map { job in
             let created = job.createdAt.timeIntervalSince1970
             return [
                 job.id, job.queue, job.task, String(decoding: JSONValue.object(job.args).encoded(), as: UTF8.self),
                 job.status.rawValue, created, job.origin.kind.rawValue, job.origin.parentID, job.maxAttempts,
-                job.dependencies, job.error, job.status == .failed ? created : nil,
+                job.dependencies, job.error, job.status == .failed ? created : nil, job.scheduledFor?.timeIntervalSince1970,
             ]
         }
-        try await write("enqueue jobs", context: ["job_id": jobs[0].id, "count": "\(jobs.count)"]) { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO jobs (id, queue, task, args, status, attempts, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at)
-                VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for row in rows {
-                try statement.execute(arguments: row)
+    }
+
+    // MARK: - Schedules, locks, pauses
+
+    public func syncSchedule(_ schedule: ScheduleRecord) async throws {
+        let args = String(decoding: JSONValue.object(schedule.defaultArgs).encoded(), as: UTF8.self)
+        try await write("save a schedule", context: ["task": schedule.task]) { db in
+            try db.execute(sql: """
+                INSERT INTO schedules (queue, task, expression, time_zone, catch_up, default_args, paused, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+                ON CONFLICT (queue, task) DO UPDATE SET
+                    expression = excluded.expression, time_zone = excluded.time_zone,
+                    catch_up = excluded.catch_up, default_args = excluded.default_args
+                """, arguments: [schedule.queue, schedule.task, schedule.expression, schedule.timeZone, schedule.catchUp.rawValue, args,
+                                 schedule.createdAt.timeIntervalSince1970])
+        }
+    }
+
+    public func schedules() async throws -> [ScheduleRecord] {
+        try await read("list schedules") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT queue, task, expression, time_zone, catch_up, default_args, paused, created_at, last_fire_at, last_job_id
+                FROM schedules ORDER BY queue, task
+                """).map { row in
+                let args: String = row[5]
+                let last: Double? = row[8]
+                return ScheduleRecord(
+                    queue: row[0], task: row[1], expression: row[2], timeZone: row[3],
+                    catchUp: CatchUpPolicy(rawValue: row[4]) ?? .once,
+                    defaultArgs: try JSONValue.parse(args).objectValue ?? [:], paused: row[6],
+                    createdAt: Date(timeIntervalSince1970: row[7]), lastFireAt: last.map(Date.init(timeIntervalSince1970:)),
+                    lastJobID: row[9])
             }
+        }
+    }
+
+    public func fire(queue: String, task: String, at time: Date, previous: Date?, jobs: [NewJob]) async throws -> Bool {
+        let rows = Self.rows(jobs)
+        return try await write("fire a schedule", context: ["task": task]) { db in
+            // Compare-and-set on the last fire time: a second manager that read the same state loses.
+            try db.execute(sql: """
+                UPDATE schedules SET last_fire_at = ?, last_job_id = COALESCE(?, last_job_id)
+                WHERE queue = ? AND task = ? AND COALESCE(last_fire_at, -1) = ?
+                """, arguments: [time.timeIntervalSince1970, jobs.first?.id, queue, task, previous?.timeIntervalSince1970 ?? -1])
+            guard db.changesCount == 1 else { return false }
+            try Self.insert(rows, db)
+            return true
+        }
+    }
+
+    public func setSchedulePaused(queue: String, task: String, paused: Bool) async throws -> Bool {
+        try await write("pause a schedule", context: ["task": task]) { db in
+            try db.execute(sql: "UPDATE schedules SET paused = ? WHERE queue = ? AND task = ?", arguments: [paused, queue, task])
+            return db.changesCount == 1
+        }
+    }
+
+    public func acquireLock(name: String, owner: String, until: Date, now: Date) async throws -> Bool {
+        try await write("take a lock", context: ["lock": name]) { db in
+            try db.execute(sql: """
+                INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+                WHERE locks.owner = excluded.owner OR locks.expires_at < ?
+                """, arguments: [name, owner, until.timeIntervalSince1970, now.timeIntervalSince1970])
+            return db.changesCount == 1
+        }
+    }
+
+    public func setPaused(kind: String, name: String, paused: Bool) async throws {
+        try await write("pause work", context: [kind: name]) { db in
+            if paused {
+                try db.execute(sql: "INSERT INTO paused (kind, name) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [kind, name])
+            } else {
+                try db.execute(sql: "DELETE FROM paused WHERE kind = ? AND name = ?", arguments: [kind, name])
+            }
+        }
+    }
+
+    public func paused() async throws -> [String: Set<String>] {
+        try await read("read pauses") { db in
+            var paused: [String: Set<String>] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, name FROM paused") {
+                paused[row[0], default: []].insert(row[1])
+            }
+            return paused
         }
     }
 
@@ -490,7 +584,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
         seq, id, queue, task, args, status, attempts, result, error, \
         created_at, started_at, finished_at, host_id, lease_expires_at, pulled_at, \
         origin, parent_id, max_attempts, run_at, dependencies, cancel_requested, \
-        plugin_name, plugin_version, plugin_sha256
+        plugin_name, plugin_version, plugin_sha256, scheduled_for
         """
 
     private static func fetchJobs(_ db: Database, sql: String, arguments: StatementArguments) throws -> [(seq: Int64, job: Job)] {
@@ -535,7 +629,8 @@ public final class SQLiteJobStore: JobStore, Sendable {
             runAt: runAt > 0 ? Date(timeIntervalSince1970: runAt) : nil,
             dependencies: try row.decode(atIndex: 19),
             cancelRequested: try row.decode(atIndex: 20),
-            plugin: try Self.pluginRef(row)
+            plugin: try Self.pluginRef(row),
+            scheduledFor: try date(row, 24)
         )
         return (try row.decode(atIndex: 0), job)
     }

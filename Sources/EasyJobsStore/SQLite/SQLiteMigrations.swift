@@ -39,7 +39,8 @@ enum SQLiteMigrations {
                     cancel_requested INTEGER NOT NULL DEFAULT 0,
                     plugin_name TEXT,
                     plugin_version TEXT,
-                    plugin_sha256 TEXT
+                    plugin_sha256 TEXT,
+                    scheduled_for REAL
                 );
                 CREATE INDEX jobs_claim ON jobs (queue, status, seq);
                 CREATE INDEX jobs_parent ON jobs (parent_id);
@@ -54,6 +55,32 @@ enum SQLiteMigrations {
                     at REAL NOT NULL
                 );
                 CREATE INDEX job_logs_job ON job_logs (job_id, seq);
+
+                CREATE TABLE schedules (
+                    queue TEXT NOT NULL,
+                    task TEXT NOT NULL,
+                    expression TEXT NOT NULL,
+                    time_zone TEXT NOT NULL,
+                    catch_up TEXT NOT NULL,
+                    default_args TEXT NOT NULL,
+                    paused INTEGER NOT NULL DEFAULT 0,
+                    created_at REAL NOT NULL,
+                    last_fire_at REAL,
+                    last_job_id TEXT,
+                    PRIMARY KEY (queue, task)
+                );
+
+                CREATE TABLE locks (
+                    name TEXT NOT NULL PRIMARY KEY,
+                    owner TEXT NOT NULL,
+                    expires_at REAL NOT NULL
+                );
+
+                CREATE TABLE paused (
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    PRIMARY KEY (kind, name)
+                );
 
                 CREATE TABLE hosts (
                     id TEXT NOT NULL PRIMARY KEY,
