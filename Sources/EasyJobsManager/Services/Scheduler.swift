@@ -15,7 +15,7 @@ struct Scheduler: Service {
     let lease: TimeInterval = 5
 
     func run() async throws {
-        var holding = false
+        var holding: Bool?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let now = Date()
