@@ -35,6 +35,13 @@ public enum ManagerApplication {
         router.get("/health") { _, _ in
             try JSONResponse.make(["status": "ok"])
         }
+        // Docs describe what is registered now: read at every request, so a reload shows at once.
+        router.get("/openapi.json") { _, _ in
+            JSONResponse.raw(OpenAPIDocument.make(queues: registry.queues, authenticated: options.apiToken != nil).encoded())
+        }
+        router.get("/docs") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: DocsPage.html)))
+        }
         ClientRoutes(coordinator: coordinator).add(to: router.group().add(middleware: BearerTokenMiddleware(token: options.apiToken)))
         // A subprocess child holds only its job's token: neither the secret nor the API token.
         router.post("/job/report") { request, _ in

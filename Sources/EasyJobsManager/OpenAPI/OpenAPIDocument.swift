@@ -1,0 +1,170 @@
+import EasyJobsCore
+
+/// The live OpenAPI 3.1 document: every task registered now as `POST /{queue}/task/{task}`
+/// with a request schema built from its parameters, plus every other endpoint.
+enum OpenAPIDocument {
+    static func make(queues: [String: [TaskSpec]], authenticated: Bool) -> JSONValue {
+        var paths: [String: JSONValue] = [:]
+        for queue in queues.keys.sorted() {
+            for task in queues[queue]! {
+                paths["/\(queue)/task/\(task.name)"] = ["post": taskOperation(queue: queue, task: task)]
+            }
+        }
+        for (path, item) in fixedPaths { paths[path] = item }
+        var document: [String: JSONValue] = [
+            "openapi": "3.1.0",
+            "info": [
+                "title": "EasyJobs",
+                "version": "1.0.0",
+                "description": "Jobs and results of an EasyJobs manager. Every task a host registers appears here as POST /{queue}/task/{task} the moment it is registered.",
+            ],
+            "paths": .object(paths),
+            "components": [
+                "schemas": .object(schemas),
+                "securitySchemes": [
+                    "bearer": ["type": "http", "scheme": "bearer", "description": "The manager's --api-token, when it has one."]
+                ],
+            ],
+        ]
+        if authenticated { document["security"] = [["bearer": []]] }
+        return .object(document)
+    }
+
+    static func schema(of parameter: TaskParameter) -> JSONValue {
+        var schema: [String: JSONValue]
+        switch parameter.type {
+        case .string: schema = ["type": "string"]
+        case .int: schema = ["type": "integer"]
+        case .double: schema = ["type": "number"]
+        case .bool: schema = ["type": "boolean"]
+        case .object: schema = ["type": "object"]
+        case .array: schema = ["type": "array"]
+        case .any: schema = [:]
+        }
+        if let value = parameter.default { schema["default"] = value }
+        return .object(schema)
+    }
+
+    static func taskOperation(queue: String, task: TaskSpec) -> JSONValue {
+        var properties: [String: JSONValue] = [:]
+        for parameter in task.parameters { properties[parameter.name] = schema(of: parameter) }
+        let required = task.parameters.filter { $0.required && $0.default == nil }.map { JSONValue.string($0.name) }
+        var body: [String: JSONValue] = ["type": "object", "properties": .object(properties), "additionalProperties": false]
+        if !required.isEmpty { body["required"] = .array(required) }
+        var description = task.description ?? "Runs task \(task.name)."
+        let options = task.options
+        var notes: [String] = []
+        if !options.runBefore.isEmpty { notes.append("runs after \(options.runBefore.joined(separator: ", "))") }
+        if !options.runAfter.isEmpty { notes.append("then starts \(options.runAfter.joined(separator: ", "))") }
+        if options.subprocess { notes.append("runs in a child process") }
+        if let schedule = options.schedule { notes.append("scheduled: \(schedule)") }
+        if !notes.isEmpty { description += " (" + notes.joined(separator: "; ") + ")" }
+        return [
+            "tags": [.string(queue)],
+            "operationId": .string("\(queue).\(task.name)"),
+            "summary": .string(task.signature),
+            "description": .string(description),
+            "parameters": [
+                [
+                    "name": "queue_anyway", "in": "query", "required": false, "schema": ["type": "boolean"],
+                    "description": "Queue the job even when no host serves the task now.",
+                ]
+            ],
+            "requestBody": ["required": true, "content": ["application/json": ["schema": .object(body)]]],
+            "responses": [
+                "200": response("The job is stored; its request id.", ref: "EnqueueResponse"),
+                "400": errorResponse("The body is not JSON."),
+                "401": errorResponse("An API token is needed."),
+                "403": errorResponse("The API token is wrong."),
+                "404": errorResponse("No such queue or task."),
+                "409": errorResponse("No host serves the task now."),
+                "413": errorResponse("The body is over the size limit."),
+                "422": errorResponse("The arguments do not fit the task's signature."),
+            ],
+        ]
+    }
+
+    static func response(_ description: String, ref: String) -> JSONValue {
+        ["description": .string(description), "content": ["application/json": ["schema": ["$ref": .string("#/components/schemas/\(ref)")]]]]
+    }
+
+    static func errorResponse(_ description: String) -> JSONValue {
+        response(description, ref: "Error")
+    }
+
+    static func query(_ name: String, _ description: String, required: Bool = false, type: String = "string") -> JSONValue {
+        ["name": .string(name), "in": "query", "required": .bool(required), "schema": ["type": .string(type)], "description": .string(description)]
+    }
+
+    static func path(_ name: String) -> JSONValue {
+        ["name": .string(name), "in": "path", "required": true, "schema": ["type": "string"]]
+    }
+
+    static func operation(
+        _ summary: String, tag: String = "jobs", parameters: [JSONValue] = [], ok: JSONValue, errors: [String: String] = [:]
+    ) -> JSONValue {
+        var responses: [String: JSONValue] = ["200": ok]
+        for (status, text) in errors { responses[status] = errorResponse(text) }
+        return ["tags": [.string(tag)], "summary": .string(summary), "parameters": .array(parameters), "responses": .object(responses)]
+    }
+
+    static let requestID = query("request_id", "The job's request id (job_id is accepted too).", required: true)
+
+    static var fixedPaths: [String: JSONValue] {
+        let listParameters = [query("namespace", "Only this queue."), query("name", "Only this task."), query("limit", "At most this many (1-1000).", type: "integer")]
+        let list = response("Jobs, newest first.", ref: "JobList")
+        return [
+            "/job/view/result": ["get": operation("A job: status, arguments, result or error, origin and the jobs it triggered.", parameters: [requestID], ok: response("The job.", ref: "JobView"), errors: ["404": "No such job.", "410": "Its result was pulled."])],
+            "/job/pull/result": [
+                "get": [
+                    "tags": ["jobs"], "summary": "Waits for a job's result and consumes it.",
+                    "parameters": [requestID, query("wait", "Seconds to wait (default 5).", type: "number")],
+                    "responses": [
+                        "200": ["description": "The result, as the task returned it.", "content": ["application/json": ["schema": [:]]]],
+                        "202": response("Not finished within the wait.", ref: "PendingResult"),
+                        "404": errorResponse("No such job."), "410": errorResponse("Already pulled."), "422": errorResponse("The job failed."),
+                    ],
+                ]
+            ],
+            "/job/view/graph": ["get": operation("The whole pipeline reachable from a job.", parameters: [requestID], ok: response("Jobs and edges.", ref: "JobGraph"), errors: ["404": "No such job."])],
+            "/job/view/log": ["get": operation("The lines a subprocess job wrote.", parameters: [requestID, query("limit", "Last lines.", type: "integer")], ok: response("The log.", ref: "JobLog"), errors: ["404": "No such job."])],
+            "/job/view/results": ["get": operation("Finished jobs.", parameters: listParameters, ok: list)],
+            "/job/view/queued": ["get": operation("Queued jobs.", parameters: listParameters, ok: list)],
+            "/job/view/running": ["get": operation("Running jobs.", parameters: listParameters, ok: list)],
+            "/job/cancel": ["post": operation("Cancels a job.", parameters: [requestID], ok: response("The job after.", ref: "JobView"), errors: ["404": "No such job."])],
+            "/tasks": ["get": operation("Registered tasks by queue.", tag: "system", ok: ["description": "Queues and their tasks.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]])],
+            "/hosts": ["get": operation("Hosts with their plugins.", tag: "system", ok: ["description": "Hosts.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]])],
+            "/schedules": ["get": operation("Schedules.", tag: "schedules", ok: ["description": "Schedules.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]])],
+            "/stats": ["get": operation("Job counts by status.", tag: "system", parameters: [query("queue", "Only this queue.")], ok: ["description": "Counts.", "content": ["application/json": ["schema": ["type": "object", "additionalProperties": ["type": "integer"]]]]])],
+            "/health": ["get": ["tags": ["system"], "summary": "For load balancers.", "security": [], "responses": ["200": ["description": "Up."]]]],
+            "/metrics": ["get": ["tags": ["system"], "summary": "Prometheus metrics.", "security": [], "responses": ["200": ["description": "Prometheus text format.", "content": ["text/plain": ["schema": ["type": "string"]]]]]]],
+        ]
+    }
+
+    static var schemas: [String: JSONValue] {
+        let job: JSONValue = [
+            "type": "object",
+            "properties": [
+                "request_id": ["type": "string"], "queue": ["type": "string"], "task": ["type": "string"],
+                "status": ["type": "string", "enum": .array(JobStatus.allCases.map { .string($0.rawValue) })],
+                "args": ["type": "object"], "attempts": ["type": "integer"], "result": [:], "error": ["type": "string"],
+                "host": ["type": "string"], "created_at": ["type": "string", "format": "date-time"],
+                "started_at": ["type": "string", "format": "date-time"], "finished_at": ["type": "string", "format": "date-time"],
+                "origin": ["type": "object"], "triggered": ["type": "array"], "waits_on": ["type": "array"],
+            ],
+            "required": ["request_id", "queue", "task", "status"],
+        ]
+        return [
+            "Error": [
+                "type": "object", "required": ["error"],
+                "properties": ["error": ["type": "object", "required": ["code", "message"], "properties": ["code": ["type": "string"], "message": ["type": "string"], "context": ["type": "object"]]]],
+            ],
+            "EnqueueResponse": ["type": "object", "required": ["request_id"], "properties": ["request_id": ["type": "string"]]],
+            "PendingResult": ["type": "object", "properties": ["request_id": ["type": "string"], "status": ["type": "string"]]],
+            "JobView": job,
+            "JobList": ["type": "object", "properties": ["jobs": ["type": "array", "items": ["$ref": "#/components/schemas/JobView"]], "count": ["type": "integer"]]],
+            "JobGraph": ["type": "object", "properties": ["root": ["type": "string"], "jobs": ["type": "array", "items": ["$ref": "#/components/schemas/JobView"]], "edges": ["type": "array"]]],
+            "JobLog": ["type": "object", "properties": ["request_id": ["type": "string"], "lines": ["type": "array"]]],
+        ]
+    }
+}
