@@ -9,5 +9,10 @@ if ! dpkg -s libsqlite3-dev >/dev/null 2>&1; then
     apt-get update && apt-get install -y --no-install-recommends libsqlite3-dev
 fi
 
+# The OpenAPI test validates the live document with openapi-spec-validator.
+if ! python3 -c "import openapi_spec_validator" >/dev/null 2>&1; then
+    python3 -m pip install --quiet openapi-spec-validator
+fi
+
 swift build --build-tests
 swift test --skip-build "$@"

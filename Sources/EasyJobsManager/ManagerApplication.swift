@@ -39,6 +39,11 @@ public enum ManagerApplication {
         router.get("/openapi.json") { _, _ in
             JSONResponse.raw(OpenAPIDocument.make(queues: registry.queues, authenticated: options.apiToken != nil).encoded())
         }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: try await coordinator.scrapeMetrics())))
+        }
         router.get("/docs") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: DocsPage.html)))
         }

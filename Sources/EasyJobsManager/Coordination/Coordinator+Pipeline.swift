@@ -88,6 +88,7 @@ extension Coordinator {
         }
         guard !created.isEmpty else { return [] }
         try await batcher.enqueue(created)
+        metrics.enqueued(created)
         notifier.workArrived(in: job.queue)
         for failed in bornFailed { notifier.jobFinished(failed.id) }
         return bornFailed

@@ -53,6 +53,7 @@ extension Coordinator {
             return
         }
         if !jobs.isEmpty {
+            metrics.enqueued(jobs)
             notifier.workArrived(in: schedule.queue)
             logger.debug("schedule fired", metadata: ["queue": "\(schedule.queue)", "task": "\(schedule.task)", "for": "\(WireCoding.format(latest))"])
         }
@@ -66,6 +67,7 @@ extension Coordinator {
         let spec = try registry.spec(queue: queue, task: task)
         let jobs = try plan(queue: queue, spec: spec, arguments: try spec.bind(.object(schedule.defaultArgs)), origin: JobOrigin(.schedule))
         try await batcher.enqueue(jobs)
+        metrics.enqueued(jobs)
         notifier.workArrived(in: queue)
         return jobs[0].job
     }

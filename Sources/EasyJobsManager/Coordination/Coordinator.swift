@@ -15,16 +15,18 @@ public struct Coordinator: Sendable {
     let batcher: EnqueueBatcher
     let tokens: JobTokens
     public let pauses: PauseState
+    public let metrics: ManagerMetrics
 
     public init(
         store: any JobStore, registry: TaskRegistry, notifier: JobNotifier = JobNotifier(), tokens: JobTokens,
-        pauses: PauseState = PauseState(), options: ManagerOptions, logger: Logger
+        pauses: PauseState = PauseState(), metrics: ManagerMetrics = ManagerMetrics(), options: ManagerOptions, logger: Logger
     ) {
         self.store = store
         self.registry = registry
         self.notifier = notifier
         self.tokens = tokens
         self.pauses = pauses
+        self.metrics = metrics
         self.options = options
         self.logger = logger
         batcher = EnqueueBatcher(store: store)
@@ -47,6 +49,7 @@ public struct Coordinator: Sendable {
         let bound = try spec.bind(arguments)
         let jobs = try plan(queue: queue, spec: spec, arguments: bound, origin: origin)
         try await batcher.enqueue(jobs)
+        metrics.enqueued(jobs)
         notifier.workArrived(in: queue)
         return jobs[0].job
     }
@@ -96,6 +99,7 @@ public struct Coordinator: Sendable {
             id: registration.hostID, name: registration.name, queue: registration.queue, maxTasks: registration.maxTasks,
             plugins: registration.plugins, refused: registration.refused, registeredAt: now, lastSeen: now)
         try await store.saveHost(record)
+        metrics.registered(registration)
         let known = registry.host(id: record.id).map { Set(problems(of: $0)) } ?? []
         registry.register(record)
         try await syncSchedules(of: record)
@@ -138,6 +142,7 @@ public struct Coordinator: Sendable {
                 queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.leaseSeconds, now: .now)
             let remaining = deadline - .now
             if !jobs.isEmpty || remaining <= .zero {
+                metrics.started(jobs)
                 let waited = jobs.filter { $0.dependencies > 0 }.map(\.id)
                 let dependencies = waited.isEmpty ? [:] : try await store.dependencyResults(of: waited)
                 for job in jobs where job.attempts > 1 {
@@ -175,6 +180,7 @@ public struct Coordinator: Sendable {
                 let delay = (spec ?? TaskSpec(name: job.task)).options.retryDelay(afterAttempt: job.attempts)
                 if let retry = try await store.retry(jobID: job.id, hostID: request.hostID, error: error, runAt: now.addingTimeInterval(delay)) {
                     retried.append(retry)
+                    metrics.retried(retry)
                     logger.info(
                         "job failed, will try again",
                         metadata: [
@@ -187,6 +193,7 @@ public struct Coordinator: Sendable {
             finals.append(report)
         }
         let finished = try await store.finish(finals, hostID: request.hostID, now: now)
+        metrics.finished(finished)
         for job in finished { notifier.jobFinished(job.id) }
         try await followUp(finished)
         let accepted = Set(finished.map(\.id) + retried.map(\.id))
@@ -235,6 +242,7 @@ public struct Coordinator: Sendable {
             throw EasyJobsError(.jobNotFound, "no job with request id '\(id)'", context: ["request_id": id])
         }
         if job.status == .cancelled && job.cancelRequested == false {
+            metrics.finished([job])
             notifier.jobFinished(job.id)
             try await followUp([job])
         } else if job.status == .running, let host = job.hostID {
@@ -297,6 +305,7 @@ public struct Coordinator: Sendable {
         let jobs = try await store.requeueExpired(now: .now)
         for queue in Set(jobs.map(\.queue)) { notifier.workArrived(in: queue) }
         let cancelled = jobs.filter { $0.status == .cancelled }
+        metrics.finished(cancelled)
         for job in cancelled { notifier.jobFinished(job.id) }
         try await followUp(cancelled)
         for job in jobs {
@@ -323,6 +332,21 @@ public struct Coordinator: Sendable {
         let released = try await store.release(hostID: request.hostID, jobIDs: request.jobIDs)
         for queue in Set(released.map(\.queue)) { notifier.workArrived(in: queue) }
         return released
+    }
+
+    /// The Prometheus text of every metric, with the gauges brought up to date.
+    public func scrapeMetrics() async throws -> [UInt8] {
+        for queue in registry.queues.keys {
+            let counts = try await store.counts(queue: queue)
+            metrics.gauge("easyjobs_queue_depth", [("queue", queue)], Double(counts[.queued] ?? 0))
+            metrics.gauge("easyjobs_jobs_running", [("queue", queue)], Double(counts[.running] ?? 0))
+            metrics.gauge("easyjobs_jobs_waiting", [("queue", queue)], Double(counts[.waiting] ?? 0))
+        }
+        let now = Date()
+        let hosts = registry.hosts
+        metrics.gauge("easyjobs_hosts_online", [], Double(hosts.filter { isOnline($0, now: now) && !registry.isLeaving(hostID: $0.id) }.count))
+        metrics.gauge("easyjobs_plugins_refused", [], Double(hosts.filter { isOnline($0, now: now) }.reduce(0) { $0 + $1.refused.count }))
+        return metrics.registry.emitToBuffer()
     }
 
     /// A host is online while it heartbeats within two lease periods.

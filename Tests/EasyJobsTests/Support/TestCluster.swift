@@ -72,6 +72,13 @@ final class TestCluster: @unchecked Sendable {
         return (Int(response.status.code), try? JSONValue.decode(Data(bytes.readableBytesView)))
     }
 
+    /// A GET whose body is text (HTML, Prometheus).
+    func text(_ path: String) async throws -> (Int, String) {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url + path), timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        return (Int(response.status.code), String(buffer: bytes))
+    }
+
     /// Jobs in any list: a bad request must leave this unchanged.
     func jobCount() async throws -> Int {
         var total = 0

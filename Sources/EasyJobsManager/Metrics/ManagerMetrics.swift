@@ -1,0 +1,71 @@
+import CoreMetrics
+import EasyJobsCore
+import EasyJobsStore
+import Foundation
+import Prometheus
+
+/// The manager's metrics, through swift-metrics into a Prometheus registry served at `/metrics`.
+///
+/// The factory is passed to each metric rather than bootstrapped globally, so a process that
+/// runs a manager twice (tests, `easyjobs up`) never trips over the one-time global bootstrap.
+public struct ManagerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(30), .seconds(120), .seconds(600)]
+        factory.defaultDurationHistogramBuckets = buckets
+        self.factory = factory
+    }
+
+    func count(_ name: String, _ dimensions: [(String, String)], by amount: Int = 1) {
+        Counter(label: name, dimensions: dimensions, factory: factory).increment(by: amount)
+    }
+
+    func enqueued(_ jobs: [NewJob]) {
+        for job in jobs {
+            count("easyjobs_jobs_enqueued_total", [("queue", job.queue), ("task", job.task), ("origin", job.origin.kind.rawValue)])
+        }
+    }
+
+    func started(_ jobs: [Job], now: Date = .now) {
+        for job in jobs {
+            count("easyjobs_jobs_started_total", [("queue", job.queue), ("task", job.task)])
+            Timer(label: "easyjobs_queue_wait_seconds", dimensions: [("queue", job.queue), ("task", job.task)], factory: factory)
+                .recordNanoseconds(Int64(max(0, now.timeIntervalSince(job.createdAt)) * 1e9))
+        }
+    }
+
+    func finished(_ jobs: [Job]) {
+        for job in jobs {
+            let name =
+                switch job.status {
+                case .completed: "easyjobs_jobs_succeeded_total"
+                case .cancelled: "easyjobs_jobs_cancelled_total"
+                default: "easyjobs_jobs_failed_total"
+                }
+            count(name, [("queue", job.queue), ("task", job.task)])
+            if let started = job.startedAt, let finished = job.finishedAt {
+                Timer(label: "easyjobs_job_run_seconds", dimensions: [("queue", job.queue), ("task", job.task)], factory: factory)
+                    .recordNanoseconds(Int64(max(0, finished.timeIntervalSince(started)) * 1e9))
+            }
+        }
+    }
+
+    func retried(_ job: Job) {
+        count("easyjobs_jobs_retried_total", [("queue", job.queue), ("task", job.task)])
+    }
+
+    func registered(_ host: HostRegistration) {
+        count("easyjobs_plugin_loads_total", [("host", host.name)], by: host.plugins.count)
+        count("easyjobs_plugin_refusals_total", [("host", host.name)], by: host.refused.count)
+        count("easyjobs_host_registrations_total", [("queue", host.queue)])
+    }
+
+    /// Gauges read at scrape time: they say how things are, not what happened.
+    func gauge(_ name: String, _ dimensions: [(String, String)], _ value: Double) {
+        Gauge(label: name, dimensions: dimensions, factory: factory).record(value)
+    }
+}

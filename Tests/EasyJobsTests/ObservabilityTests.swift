@@ -1,0 +1,99 @@
+import EasyJobsClient
+import EasyJobsCore
+import Foundation
+import Testing
+
+/// The live OpenAPI document, the docs page and the Prometheus metrics.
+@Suite(.serialized) struct ObservabilityTests {
+    /// Checks a document against the OpenAPI 3.1 schema with openapi-spec-validator (PyPI).
+    func validateOpenAPI(_ document: JSONValue, in directory: URL) throws -> (Int32, String) {
+        let file = directory.appendingPathComponent("openapi-\(UUID().uuidString).json")
+        try document.encoded().write(to: file)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", "-c",
+            "import json, sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(open(sys.argv[1])))\nprint('valid')", file.path,
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    @Test func theOpenAPIDocumentIsValidAndShowsANewlyLoadedTaskAtOnce() async throws {
+        try await withCluster { cluster in
+            let directory = try cluster.directory.pluginDirectory("plugins-docs", plugins: ["ETL"])
+            try await cluster.startHost(name: "docs", queue: "ETL", plugins: [], pluginDirectory: directory)
+            let (status, document) = try await cluster.request(.GET, "/openapi.json")
+            #expect(status == 200)
+            let spec = try #require(document)
+            #expect(spec["openapi"] == "3.1.0")
+            let extract = try #require(spec["paths"]?["/ETL/task/extract"]?["post"])
+            let schema = extract["requestBody"]?["content"]?["application/json"]?["schema"]
+            #expect(schema?["properties"] == ["url": ["type": "string"]])
+            #expect(schema?["required"] == ["url"])
+            let (valid, output) = try validateOpenAPI(spec, in: cluster.directory.url)
+            #expect(valid == 0, "openapi-spec-validator: \(output)")
+
+            // A plugin dropped in: its tasks are in the next document.
+            try PluginFiles.install(try PluginFiles.versioned(3), as: "libVersioned.so", in: directory)
+            try await waitUntil("the new task is documented") {
+                try await cluster.request(.GET, "/openapi.json").1?["paths"]?["/ETL/task/added_in_2"] != nil
+            }
+            let after = try #require(try await cluster.request(.GET, "/openapi.json").1)
+            #expect(after["paths"]?["/ETL/task/added_in_2"]?["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]?["properties"] == ["n": ["type": "integer"]])
+            #expect(try validateOpenAPI(after, in: cluster.directory.url).0 == 0)
+        }
+    }
+
+    @Test func theDocsPageIsServedByTheManagerWithNothingFromOutside() async throws {
+        try await withCluster { cluster in
+            let (status, page) = try await cluster.text("/docs")
+            #expect(status == 200)
+            #expect(page.contains("<title>EasyJobs API</title>"))
+            #expect(page.contains("fetch(\"/openapi.json\")"))
+            #expect(!page.contains("https://"))
+            #expect(!page.contains("http://"))
+        }
+    }
+
+    /// The value of one series of the Prometheus text, or 0 when it is absent.
+    func value(_ series: String, in text: String) -> Double {
+        text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
+    func scrape(_ cluster: TestCluster) async throws -> String {
+        try await cluster.text("/metrics").1
+    }
+
+    @Test func metricsMoveAsJobsRun() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"])
+            let before = try await scrape(cluster)
+            for index in 0..<5 {
+                let id = try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": .int(index), "b": 1])
+                _ = try await cluster.client.pullResult(id: id, wait: 20)
+            }
+            let failing = try await cluster.client.enqueue(queue: "test", task: "fail", arguments: ["message": "no"])
+            _ = try await cluster.client.pullResult(id: failing, wait: 20)
+            let flaky = try await cluster.client.enqueue(queue: "test", task: "flaky")
+            _ = try await cluster.client.pullResult(id: flaky, wait: 20)
+            let after = try await scrape(cluster)
+
+            func grew(_ series: String) -> Double { value(series, in: after) - value(series, in: before) }
+            #expect(grew(#"easyjobs_jobs_enqueued_total{queue="test",task="add",origin="api"}"#) == 5)
+            #expect(grew(#"easyjobs_jobs_started_total{queue="test",task="add"}"#) == 5)
+            #expect(grew(#"easyjobs_jobs_succeeded_total{queue="test",task="add"}"#) == 5)
+            #expect(grew(#"easyjobs_jobs_failed_total{queue="test",task="fail"}"#) == 1)
+            #expect(grew(#"easyjobs_jobs_retried_total{queue="test",task="flaky"}"#) == 1)
+            #expect(grew(#"easyjobs_job_run_seconds_count{queue="test",task="add"}"#) == 5)
+            #expect(grew(#"easyjobs_queue_wait_seconds_count{queue="test",task="add"}"#) == 5)
+            #expect(value("easyjobs_hosts_online", in: after) == 1)
+            #expect(after.contains(#"easyjobs_queue_depth{queue="test"} 0"#))
+            #expect(after.contains("# TYPE easyjobs_jobs_succeeded_total counter"))
+        }
+    }
+}
