@@ -19,6 +19,12 @@ public protocol JobStore: Sendable {
     /// Job counts by status, of one queue or of all.
     func counts(queue: String?) async throws -> [JobStatus: Int]
 
+    /// Jobs finished since `since`, by queue and status (the dashboard's per-minute rates).
+    func finishedCounts(since: Date) async throws -> [String: [JobStatus: Int]]
+
+    /// Deletes a finished job and its log; false when there is no finished job with that id.
+    func discard(jobID: String) async throws -> Bool
+
     /// Atomically moves up to `limit` queued jobs of `queue` whose task is in `tasks` and whose
     /// `runAt` has come to running, oldest first, leased to `hostID` until `now + leaseDuration`,
     /// and counts an attempt.
@@ -178,13 +184,22 @@ public struct JobFilter: Sendable {
     /// Leave out jobs whose result was pulled.
     public var excludePulled: Bool
     public var limit: Int
+    /// Jobs to skip, for paging.
+    public var offset: Int
+    /// Only jobs created at or after this time.
+    public var since: Date?
 
-    public init(queue: String? = nil, task: String? = nil, statuses: Set<JobStatus>? = nil, excludePulled: Bool = true, limit: Int = 100) {
+    public init(
+        queue: String? = nil, task: String? = nil, statuses: Set<JobStatus>? = nil, excludePulled: Bool = true, limit: Int = 100,
+        offset: Int = 0, since: Date? = nil
+    ) {
         self.queue = queue
         self.task = task
         self.statuses = statuses
         self.excludePulled = excludePulled
         self.limit = limit
+        self.offset = offset
+        self.since = since
     }
 }
 

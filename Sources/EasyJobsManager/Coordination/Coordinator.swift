@@ -292,6 +292,23 @@ public struct Coordinator: Sendable {
         }
     }
 
+    /// Runs a finished job again as a new job with the same task and arguments.
+    public func retry(id: String) async throws -> Job {
+        let job = try await self.job(id: id)
+        guard job.status == .failed || job.status == .cancelled else {
+            throw EasyJobsError(.invalidArguments, "job '\(id)' is \(job.status.rawValue); only failed or cancelled jobs are retried", context: ["request_id": id])
+        }
+        return try await enqueue(queue: job.queue, task: job.task, arguments: .object(job.args), queueAnyway: true)
+    }
+
+    /// Deletes a finished job (a dead job an operator has seen).
+    public func discard(id: String) async throws {
+        guard try await store.discard(jobID: id) else {
+            let job = try await self.job(id: id)
+            throw EasyJobsError(.invalidArguments, "job '\(id)' is \(job.status.rawValue); only finished jobs are discarded", context: ["request_id": id])
+        }
+    }
+
     /// Stores lines of running jobs' logs sent by their host.
     public func appendLogs(_ request: LogsRequest) async throws {
         guard registry.host(id: request.hostID) != nil else {

@@ -13,6 +13,16 @@ struct ClientRoutes {
         router.get("/job/view/result", use: viewResult)
         router.get("/job/view/graph", use: viewGraph)
         router.get("/job/view/log", use: viewLog)
+        router.get("/jobs", use: jobs)
+        router.get("/queues", use: queues)
+        router.post("/job/retry") { request, _ in
+            let job = try await coordinator.retry(id: try requestID(request))
+            return try JSONResponse.make(EnqueueResponse(requestID: job.id))
+        }
+        router.post("/job/discard") { request, _ in
+            try await coordinator.discard(id: try requestID(request))
+            return try JSONResponse.make(["discarded": try requestID(request)])
+        }
         router.post("/job/cancel", use: cancel)
         router.get("/job/pull/result", use: pullResult)
         router.get("/job/view/results") { request, _ in try await list(request, statuses: [.completed, .failed]) }
@@ -135,6 +145,40 @@ struct ClientRoutes {
             QueueTasks(queue: $0.key, tasks: $0.value, problems: coordinator.registry.problems(queue: $0.key))
         }
         return try JSONResponse.make(queues)
+    }
+
+    /// Jobs of any status, filtered and paged on the server (`queue`, `task`, `status`,
+    /// `since` in seconds since 1970, `limit`, `offset`), newest first.
+    @Sendable func jobs(_ request: Request, context: Context) async throws -> Response {
+        let statuses = try request.query("status").map { text throws(EasyJobsError) -> Set<JobStatus> in
+            guard let status = JobStatus(rawValue: text) else {
+                throw EasyJobsError(.malformedRequest, "unknown status '\(text)' (one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return [status]
+        }
+        let filter = JobFilter(
+            queue: request.query("queue"), task: request.query("task"), statuses: statuses, excludePulled: false,
+            limit: min(max(request.query("limit").flatMap(Int.init) ?? 50, 1), 1000),
+            offset: max(request.query("offset").flatMap(Int.init) ?? 0, 0),
+            since: request.query("since").flatMap(Double.init).map(Date.init(timeIntervalSince1970:)))
+        return try JSONResponse.make(JobList(jobs: try await coordinator.store.jobs(filter).map(view)))
+    }
+
+    /// Each queue: jobs by status now, and finished in the last minute.
+    @Sendable func queues(_ request: Request, context: Context) async throws -> Response {
+        let recent = try await coordinator.store.finishedCounts(since: Date().addingTimeInterval(-60))
+        var body: [JSONValue] = []
+        for queue in Set(coordinator.registry.queues.keys).union(recent.keys).sorted() {
+            let counts = try await coordinator.store.counts(queue: queue)
+            var statuses: [String: JSONValue] = [:]
+            for status in JobStatus.allCases { statuses[status.rawValue] = .int(counts[status] ?? 0) }
+            body.append([
+                "queue": .string(queue), "counts": .object(statuses),
+                "completed_last_minute": .int(recent[queue]?[.completed] ?? 0), "failed_last_minute": .int(recent[queue]?[.failed] ?? 0),
+                "paused": .bool(coordinator.pauses.names(of: "queue").contains(queue)),
+            ])
+        }
+        return JSONResponse.raw(JSONValue.array(body).encoded())
     }
 
     /// Job counts by status, of one queue (`?queue=`) or all.

@@ -176,6 +176,30 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
+    public func finishedCounts(since: Date) async throws -> [String: [JobStatus: Int]] {
+        try await read("count recent jobs") { db in
+            var counts: [String: [JobStatus: Int]] = [:]
+            // finished_at has no index: a scan of the finished jobs, acceptable for a dashboard refresh.
+            for row in try Row.fetchAll(
+                db, sql: "SELECT queue, status, COUNT(*) FROM jobs WHERE finished_at >= ? GROUP BY queue, status",
+                arguments: [since.timeIntervalSince1970])
+            {
+                if let status = JobStatus(rawValue: row[1]) { counts[row[0], default: [:]][status] = row[2] }
+            }
+            return counts
+        }
+    }
+
+    public func discard(jobID: String) async throws -> Bool {
+        try await write("discard a job", context: ["job_id": jobID]) { db in
+            try db.execute(
+                sql: "DELETE FROM jobs WHERE id = ? AND status IN ('completed', 'failed', 'cancelled')", arguments: [jobID])
+            guard db.changesCount == 1 else { return false }
+            try db.execute(sql: "DELETE FROM job_logs WHERE job_id = ?", arguments: [jobID])
+            return true
+        }
+    }
+
     public func counts(queue: String?) async throws -> [JobStatus: Int] {
         try await read("count jobs", context: ["queue": queue ?? "*"]) { db in
             let rows = try Row.fetchAll(
@@ -467,9 +491,13 @@ public final class SQLiteJobStore: JobStore, Sendable {
         if filter.excludePulled {
             conditions.append("pulled_at IS NULL")
         }
-        arguments += [max(0, filter.limit)]
+        if let since = filter.since {
+            conditions.append("created_at >= ?")
+            arguments += [since.timeIntervalSince1970]
+        }
+        arguments += [max(0, filter.limit), max(0, filter.offset)]
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT \(Self.jobColumns) FROM jobs \(whereClause) ORDER BY seq DESC LIMIT ?"
+        let sql = "SELECT \(Self.jobColumns) FROM jobs \(whereClause) ORDER BY seq DESC LIMIT ? OFFSET ?"
         return try await read("list jobs") { [arguments] db in
             try Self.fetchJobs(db, sql: sql, arguments: arguments).map(\.job)
         }
