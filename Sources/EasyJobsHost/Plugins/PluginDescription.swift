@@ -6,6 +6,11 @@ public struct PluginDescription: Codable, Sendable {
     public var plugin: PluginInfo
     public var sdkVersion: String
 
+    public init(plugin: PluginInfo, sdkVersion: String) {
+        self.plugin = plugin
+        self.sdkVersion = sdkVersion
+    }
+
     enum CodingKeys: String, CodingKey { case plugin, sdkVersion = "sdk_version" }
 
     /// Opens `file` in this process (the caller is a throwaway child) and describes it.
