@@ -14,5 +14,10 @@ if ! python3 -c "import openapi_spec_validator" >/dev/null 2>&1; then
     python3 -m pip install --quiet openapi-spec-validator
 fi
 
+# The browser test drives headless Chromium over the DevTools protocol.
+if ! command -v chromium >/dev/null 2>&1; then
+    apt-get update && apt-get install -y --no-install-recommends chromium
+fi
+
 swift build --build-tests
 swift test --skip-build "$@"
