@@ -108,6 +108,25 @@ public struct ManagerClient: Sendable {
         try await send(.POST, "/control/\(kind)/\(Self.escape(name))/\(paused ? "pause" : "resume")")
     }
 
+    /// Jobs of any status, filtered, newest first.
+    public func list(queue: String? = nil, task: String? = nil, status: String? = nil, limit: Int = 50, offset: Int = 0) async throws -> JobList {
+        var query = ["limit=\(limit)", "offset=\(offset)"]
+        if let queue { query.append("queue=\(Self.escape(queue))") }
+        if let task { query.append("task=\(Self.escape(task))") }
+        if let status { query.append("status=\(Self.escape(status))") }
+        return try await send(.GET, "/jobs?" + query.joined(separator: "&"))
+    }
+
+    public func tasks() async throws -> [QueueTasks] {
+        try await send(.GET, "/tasks")
+    }
+
+    /// Runs a failed or cancelled job again; returns the new job's id.
+    public func retry(id: String) async throws -> String {
+        let response: EnqueueResponse = try await send(.POST, "/job/retry?request_id=\(Self.escape(id))")
+        return response.requestID
+    }
+
     /// The registered hosts.
     public func hosts() async throws -> [HostView] {
         try await send(.GET, "/hosts")

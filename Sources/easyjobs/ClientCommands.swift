@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import EasyJobsClient
 import EasyJobsCore
 import Foundation
@@ -74,11 +77,20 @@ struct ResultCommand: AsyncParsableCommand {
         }
     }
 
-    /// Pulls until the job finishes; prints the result, or fails with the job's error.
+    /// Pulls until the job finishes; prints the result, or fails with the job's error. On a
+    /// terminal, a status line on standard error says where the job is meanwhile.
     static func pull(id: String, client: ManagerClient, timeout: Double) async throws {
         let deadline = Date().addingTimeInterval(timeout)
+        let started = Date()
+        let live = isatty(STDERR_FILENO) == 1
+        defer { if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
         while true {
-            switch try await client.pullResult(id: id, wait: min(30, max(deadline.timeIntervalSinceNow, 0))) {
+            if live, let view = try? await client.viewResult(id: id) {
+                let place = view.status == .running ? "running on \(view.host ?? "?")" : view.status.rawValue
+                let elapsed = String(format: "%.1f", Date().timeIntervalSince(started))
+                FileHandle.standardError.write(Data("\r\u{1B}[K\(id.prefix(8)) \(place), \(elapsed) s".utf8))
+            }
+            switch try await client.pullResult(id: id, wait: min(live ? 1 : 30, max(deadline.timeIntervalSinceNow, 0))) {
             case .completed(let result):
                 print(result.jsonString)
                 return
