@@ -73,4 +73,42 @@ import Testing
         #expect(error.hasPrefix("error: cannot reach the manager at http://127.0.0.1:\(port)"))
         #expect(error.split(separator: "\n").count == 1)
     }
+
+    @Test func listingCommandsPrintTablesOrJSONAndABadTokenIsOneLineAndAFailure() async throws {
+        try await withCluster(apiToken: "cli-token") { cluster in
+            try await cluster.startHost(name: "lister", queue: "test", plugins: ["TestTasks"])
+            let id = try await cluster.client.enqueue(queue: "test", task: "fail", arguments: ["message": "broken"])
+            _ = try await cluster.client.pullResult(id: id, wait: 20)
+            let manager = ["--manager", cluster.url, "--api-token", "cli-token"]
+
+            let (jobsStatus, jobs, _) = try await easyjobs(["jobs", "--status", "failed"] + manager)
+            #expect(jobsStatus == 0)
+            let lines = jobs.split(separator: "\n")
+            #expect(lines.first?.hasPrefix("JOB") == true && lines.first?.contains("STATUS") == true)
+            #expect(lines.contains { $0.hasPrefix(id) && $0.contains("fail") && $0.contains("failed") })
+            #expect(!jobs.contains("\u{1B}["), "no colour when not on a terminal")
+
+            let (jsonStatus, json, _) = try await easyjobs(["jobs", "--json", "--task", "fail"] + manager)
+            #expect(jsonStatus == 0)
+            #expect(try JSONValue.decode(Data(json.utf8))["jobs"]?[0]?["request_id"] == .string(id))
+
+            let (hostsStatus, hosts, _) = try await easyjobs(["hosts"] + manager)
+            #expect(hostsStatus == 0 && hosts.contains("lister") && hosts.contains("online") && hosts.contains("test-tasks 1.0.0"))
+            let (tasksStatus, tasks, _) = try await easyjobs(["tasks"] + manager)
+            #expect(tasksStatus == 0 && tasks.contains("add(a: int, b: int)"))
+
+            let (retryStatus, retried, _) = try await easyjobs(["retry", id] + manager)
+            #expect(retryStatus == 0)
+            let newID = retried.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(newID.count == 36 && newID != id)
+
+            let (badStatus, badOut, badError) = try await easyjobs(["jobs", "--manager", cluster.url, "--api-token", "wrong"])
+            #expect(badStatus == 1)
+            #expect(badOut.isEmpty)
+            #expect(badError == "error: the API token is wrong\n")
+            let (noTokenStatus, _, noTokenError) = try await easyjobs(["hosts", "--manager", cluster.url])
+            #expect(noTokenStatus == 1)
+            #expect(noTokenError.hasPrefix("error: this manager needs an API token"))
+        }
+    }
 }
