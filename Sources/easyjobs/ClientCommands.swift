@@ -147,11 +147,14 @@ struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins", abstract: "List the plugins each host serves, and those it refused with the reason.")
 
+    @Flag(help: "Print JSON.") var json = false
     @OptionGroup var flags: ClientFlags
 
     func run() async throws {
         do {
-            for host in try await flags.client().hosts() {
+            let hosts = try await flags.client().hosts()
+            if json { return try printJSON(hosts.map { ["host": $0.name, "plugins": $0.plugins.map(\.ref.name), "refused": $0.refused.map(\.reason)] }) }
+            for host in hosts {
                 print("\(host.name) (queue \(host.queue), \(host.online ? "online" : "offline"))")
                 for plugin in host.plugins {
                     print("  \(plugin.name) \(plugin.version)  sha256 \(plugin.sha256.prefix(12))  tasks: \(plugin.tasks.map(\.name).joined(separator: ", "))")

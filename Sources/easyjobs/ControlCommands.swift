@@ -7,11 +7,14 @@ struct SchedulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schedules", abstract: "List schedules with their next fire time and last outcome.")
 
+    @Flag(help: "Print JSON.") var json = false
     @OptionGroup var flags: ClientFlags
 
     func run() async throws {
         do {
-            for schedule in try await flags.client().schedules() {
+            let schedules = try await flags.client().schedules()
+            if json { return try printJSON(schedules) }
+            for schedule in schedules {
                 let next = schedule.nextFireAt.map(WireCoding.format) ?? "-"
                 let last = schedule.lastFireAt.map(WireCoding.format) ?? "never"
                 print(

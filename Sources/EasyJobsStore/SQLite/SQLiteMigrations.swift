@@ -44,6 +44,7 @@ enum SQLiteMigrations {
                 );
                 CREATE INDEX jobs_claim ON jobs (queue, status, seq);
                 CREATE INDEX jobs_parent ON jobs (parent_id);
+                CREATE INDEX jobs_finished ON jobs (finished_at);
                 CREATE INDEX jobs_lease_expiry ON jobs (status, lease_expires_at);
                 CREATE INDEX jobs_status ON jobs (status, seq);
 
