@@ -153,7 +153,7 @@ struct PluginsCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let hosts = try await flags.client().hosts()
-            if json { return try printJSON(hosts.map { ["host": $0.name, "plugins": $0.plugins.map(\.ref.name), "refused": $0.refused.map(\.reason)] }) }
+            if json { return try printJSON(hosts) }
             for host in hosts {
                 print("\(host.name) (queue \(host.queue), \(host.online ? "online" : "offline"))")
                 for plugin in host.plugins {
