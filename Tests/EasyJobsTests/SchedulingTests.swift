@@ -23,7 +23,7 @@ import Testing
                 let time = try #require(tick.scheduledFor)
                 #expect(time.timeIntervalSince1970 == time.timeIntervalSince1970.rounded())
                 // Fired on time: within the scheduler's tick and a commit.
-                #expect(tick.createdAt.timeIntervalSince(time) < 0.5, "fired \(tick.createdAt.timeIntervalSince(time)) s late")
+                #expect(tick.createdAt.timeIntervalSince(time) < 1, "fired \(tick.createdAt.timeIntervalSince(time)) s late")
                 #expect(tick.createdAt >= time)
             }
             let times = ticks.compactMap(\.scheduledFor)

@@ -44,7 +44,7 @@ let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
 
     TaskDefinition(
         "always_fails", description: "Fails every run; retried with backoff up to 3 runs.",
-        options: TaskOptions(onFailure: "record_failure", retryPolicy: .retryAlways, maxAttempts: 3, backoff: 0.2)
+        options: TaskOptions(onFailure: "record_failure", retryPolicy: .retryAlways, maxAttempts: 3, backoff: 0.5)
     ) { (_: NoArguments, context) -> Int in
         throw TaskFailure("failure number \(context.attempt)")
     }
