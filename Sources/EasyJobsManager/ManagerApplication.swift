@@ -69,7 +69,8 @@ public enum ManagerApplication {
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port), serverName: "EasyJobs"),
-            services: [LeaseReaper(coordinator: coordinator, logger: logger), Scheduler(coordinator: coordinator, logger: logger)],
+            services: [LeaseReaper(coordinator: coordinator, logger: logger)]
+                + (options.firesSchedules ? [Scheduler(coordinator: coordinator, logger: logger)] : []),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
                 await onListening("http://\(host.contains(":") ? "[\(host)]" : host):\(port)")

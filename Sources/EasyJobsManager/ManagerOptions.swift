@@ -22,6 +22,9 @@ public struct ManagerOptions: Sendable {
     public var maxWait: Double
     /// How often leases are checked for expiry, in seconds. Default 1.
     public var reapInterval: Double
+    /// Whether this manager fires cron schedules. Default true; several managers on one store
+    /// coordinate through a lock, so turning it off is only for tests and special deployments.
+    public var firesSchedules: Bool
 
     public init(
         host: String = "127.0.0.1",
@@ -32,7 +35,8 @@ public struct ManagerOptions: Sendable {
         leaseSeconds: Double = 30,
         maxBodySize: Int = 1 << 20,
         maxWait: Double = 60,
-        reapInterval: Double = 1
+        reapInterval: Double = 1,
+        firesSchedules: Bool = true
     ) {
         self.host = host
         self.port = port
@@ -43,6 +47,7 @@ public struct ManagerOptions: Sendable {
         self.maxBodySize = maxBodySize
         self.maxWait = maxWait
         self.reapInterval = reapInterval
+        self.firesSchedules = firesSchedules
     }
 
     /// Refuses settings that would be unsafe or cannot work.

@@ -36,6 +36,8 @@ struct ManagerFlags: ParsableArguments {
     @Option(name: .customLong("durability"), help: "normal: survives a crash of the process; full: also a power loss (an fsync per commit).")
     var durability = "normal"
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (EASYJOBS_LOG_LEVEL).") var logLevel: String?
+    @Flag(name: .customLong("no-schedules"), help: "Do not fire cron schedules (another manager on the store does, or a test).")
+    var noSchedules = false
 
     func resolve() throws -> ManagerOptions {
         ManagerOptions(
@@ -43,7 +45,7 @@ struct ManagerFlags: ParsableArguments {
             dataDirectory: URL(fileURLWithPath: dataDir ?? Environment.value("EASYJOBS_DATA_DIR") ?? ".easyjobs"),
             secret: secret ?? Environment.value("EASYJOBS_SECRET"),
             apiToken: apiToken ?? Environment.value("EASYJOBS_API_TOKEN"),
-            leaseSeconds: leaseSeconds, maxBodySize: maxBodySize)
+            leaseSeconds: leaseSeconds, maxBodySize: maxBodySize, firesSchedules: !noSchedules)
     }
 
     func openStore(_ options: ManagerOptions) throws -> SQLiteJobStore {

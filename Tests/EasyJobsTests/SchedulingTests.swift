@@ -13,7 +13,7 @@ import Testing
     }
 
     @Test func anEverySecondScheduleFiresOnTimeWithItsDefaultArgumentsOncePerTime() async throws {
-        try await withCluster { cluster in
+        try await withCluster(schedules: true) { cluster in
             try await cluster.startHost(name: "ticker", queue: "s", plugins: ["Scheduled"])
             try await waitUntil("three ticks", timeout: .seconds(10)) { try await jobs("tick", cluster).count >= 3 }
             let ticks = try await jobs("tick", cluster)
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func aRestartedManagerFollowsEachCatchUpPolicyAndNeverFiresTwice() async throws {
-        try await withCluster(port: try freePort()) { cluster in
+        try await withCluster(port: try freePort(), schedules: true) { cluster in
             try await cluster.startHost(name: "ticker", queue: "s", plugins: ["Scheduled"])
             try await waitUntil("ticks before the stop", timeout: .seconds(10)) { try await jobs("tick_all", cluster).count >= 2 }
             await cluster.manager.stop()
@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test func twoManagersOnOneStoreFireEachTimeOnce() async throws {
-        try await withCluster { cluster in
+        try await withCluster(schedules: true) { cluster in
             try await cluster.startHost(name: "ticker", queue: "s", plugins: ["Scheduled"])
             var arguments = ["manager", "--port", "0", "--data-dir", cluster.dataDirectory.path]
             arguments += ["--secret", cluster.secret!]
@@ -91,7 +91,7 @@ import Testing
     }
 
     @Test func schedulesAreListedPausedResumedAndTriggered() async throws {
-        try await withCluster { cluster in
+        try await withCluster(schedules: true) { cluster in
             try await cluster.startHost(name: "ticker", queue: "s", plugins: ["Scheduled"])
             try await waitUntil("a tick") { try await !jobs("tick", cluster).isEmpty }
             let schedules = try await cluster.client.schedules()
@@ -119,7 +119,7 @@ import Testing
     }
 
     @Test func pausedQueuesAndHostsFinishWhatTheyRunAndClaimNothingUntilResumed() async throws {
-        try await withCluster(port: try freePort()) { cluster in
+        try await withCluster(port: try freePort(), schedules: true) { cluster in
             try await cluster.startHost(name: "worker", queue: "s", plugins: ["Scheduled"])
             _ = try await cluster.client.schedule("pause", queue: "s", task: "tick")
             let running = try await cluster.client.enqueue(queue: "s", task: "slow", arguments: ["seconds": 1.5])

@@ -23,13 +23,14 @@ final class TestCluster: @unchecked Sendable {
     /// The manager's port: 0 picks a free one at each start; a fixed one survives restarts.
     let port: Int
 
-    init(secret: String? = "test-secret", apiToken: String? = nil, managerArguments: [String] = [], port: Int = 0) async throws {
+    /// Schedules fire only in the tests about them: the ETL plugin's extract runs every minute.
+    init(secret: String? = "test-secret", apiToken: String? = nil, managerArguments: [String] = [], port: Int = 0, schedules: Bool = false) async throws {
         self.port = port
         directory = try TemporaryDirectory()
         dataDirectory = try directory.subdirectory("data")
         self.secret = secret
         self.apiToken = apiToken
-        self.managerArguments = managerArguments
+        self.managerArguments = managerArguments + (schedules ? [] : ["--no-schedules"])
         try await startManager()
     }
 
@@ -108,10 +109,10 @@ func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: ()
 
 /// Runs `body` with a fresh cluster and stops every process it started, whatever happens.
 func withCluster<T>(
-    secret: String? = "test-secret", apiToken: String? = nil, managerArguments: [String] = [], port: Int = 0,
+    secret: String? = "test-secret", apiToken: String? = nil, managerArguments: [String] = [], port: Int = 0, schedules: Bool = false,
     _ body: (TestCluster) async throws -> T
 ) async throws -> T {
-    let cluster = try await TestCluster(secret: secret, apiToken: apiToken, managerArguments: managerArguments, port: port)
+    let cluster = try await TestCluster(secret: secret, apiToken: apiToken, managerArguments: managerArguments, port: port, schedules: schedules)
     do {
         let result = try await body(cluster)
         await cluster.shutdown()
