@@ -3,6 +3,7 @@ import EasyJobsCore
 import EasyJobsStore
 import Foundation
 import Prometheus
+import Synchronization
 
 /// The manager's metrics, through swift-metrics into a Prometheus registry served at `/metrics`.
 ///
@@ -11,6 +12,14 @@ import Prometheus
 public struct ManagerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
+    /// Handles by name and labels: claims and reports touch metrics for every job, and a
+    /// dictionary lookup is cheaper than the registry's.
+    private let handles = Handles()
+
+    private final class Handles: Sendable {
+        let counters = Mutex([String: CoreMetrics.Counter]())
+        let timers = Mutex([String: CoreMetrics.Timer]())
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -21,7 +30,29 @@ public struct ManagerMetrics: Sendable {
     }
 
     func count(_ name: String, _ dimensions: [(String, String)], by amount: Int = 1) {
-        Counter(label: name, dimensions: dimensions, factory: factory).increment(by: amount)
+        let key = Self.key(name, dimensions)
+        let counter = handles.counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = CoreMetrics.Counter(label: name, dimensions: dimensions, factory: factory)
+            counters[key] = counter
+            return counter
+        }
+        counter.increment(by: amount)
+    }
+
+    func time(_ name: String, _ dimensions: [(String, String)], seconds: Double) {
+        let key = Self.key(name, dimensions)
+        let timer = handles.timers.withLock { timers in
+            if let timer = timers[key] { return timer }
+            let timer = CoreMetrics.Timer(label: name, dimensions: dimensions, factory: factory)
+            timers[key] = timer
+            return timer
+        }
+        timer.recordNanoseconds(Int64(max(0, seconds) * 1e9))
+    }
+
+    private static func key(_ name: String, _ dimensions: [(String, String)]) -> String {
+        dimensions.reduce(into: name) { key, dimension in key += "\u{1F}\(dimension.0)=\(dimension.1)" }
     }
 
     func enqueued(_ jobs: [NewJob]) {
@@ -33,8 +64,7 @@ public struct ManagerMetrics: Sendable {
     func started(_ jobs: [Job], now: Date = .now) {
         for job in jobs {
             count("easyjobs_jobs_started_total", [("queue", job.queue), ("task", job.task)])
-            Timer(label: "easyjobs_queue_wait_seconds", dimensions: [("queue", job.queue), ("task", job.task)], factory: factory)
-                .recordNanoseconds(Int64(max(0, now.timeIntervalSince(job.createdAt)) * 1e9))
+            time("easyjobs_queue_wait_seconds", [("queue", job.queue), ("task", job.task)], seconds: now.timeIntervalSince(job.createdAt))
         }
     }
 
@@ -48,8 +78,7 @@ public struct ManagerMetrics: Sendable {
                 }
             count(name, [("queue", job.queue), ("task", job.task)])
             if let started = job.startedAt, let finished = job.finishedAt {
-                Timer(label: "easyjobs_job_run_seconds", dimensions: [("queue", job.queue), ("task", job.task)], factory: factory)
-                    .recordNanoseconds(Int64(max(0, finished.timeIntervalSince(started)) * 1e9))
+                time("easyjobs_job_run_seconds", [("queue", job.queue), ("task", job.task)], seconds: finished.timeIntervalSince(started))
             }
         }
     }
