@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 if ! dpkg -s libsqlite3-dev >/dev/null 2>&1; then
     apt-get update && apt-get install -y --no-install-recommends libsqlite3-dev
 fi
-swift build --product easyjobs
-swift build --product ETL
+# The same build as the test command's, so running one after the other rebuilds nothing.
+swift build --build-tests
 bin=$(swift build --show-bin-path)
 
 mkdir -p .easyjobs/plugins
