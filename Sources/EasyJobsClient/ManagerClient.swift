@@ -183,21 +183,7 @@ public struct ManagerClient: Sendable {
 
     /// A subprocess child reports its job with the job's token, and nothing else.
     public func childReport(_ report: ChildReport, token: String) async throws {
-        var request = HTTPClientRequest(url: baseURL + "/job/report")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "X-EasyJobs-Job-Token", value: token)
-        request.body = .bytes(ByteBuffer(bytes: try WireCoding.makeEncoder().encode(report)))
-        let response: HTTPClientResponse
-        do {
-            response = try await httpClient.execute(request, timeout: .seconds(30))
-        } catch {
-            throw EasyJobsError(.managerUnavailable, "cannot reach the manager at \(baseURL): \(error)", context: ["manager": baseURL])
-        }
-        let body = try await response.body.collect(upTo: 1 << 20)
-        guard (200..<300).contains(response.status.code) else {
-            throw Self.error(status: response.status, body: Data(body.readableBytesView))
-        }
+        let _: [String: String] = try await send(.POST, "/job/report", body: WireCoding.makeEncoder().encode(report), auth: .job(token))
     }
 
     /// Cancels a job; returns it as it is then.
@@ -221,7 +207,8 @@ public struct ManagerClient: Sendable {
 
     // MARK: Transport
 
-    enum Auth { case client, host }
+    /// Which credential a request carries: the API token, the shared secret, or one job's token.
+    enum Auth { case client, host, job(String) }
 
     func send<Response: Decodable>(
         _ method: HTTPMethod, _ path: String, body: Data? = nil, auth: Auth = .client, timeout: TimeAmount = .seconds(30)
@@ -246,6 +233,8 @@ public struct ManagerClient: Sendable {
         switch auth {
         case .host:
             if let secret { request.headers.add(name: Self.secretHeader, value: secret) }
+        case .job(let token):
+            request.headers.add(name: "X-EasyJobs-Job-Token", value: token)
         case .client:
             if let apiToken { request.headers.add(name: "Authorization", value: "Bearer \(apiToken)") }
         }

@@ -34,9 +34,9 @@ public protocol JobStore: Sendable {
     /// lease. Returns the jobs it updated; a report of a job the host no longer holds changes nothing.
     func finish(_ reports: [JobReport], hostID: String, now: Date) async throws -> [Job]
 
-    /// Puts running jobs of `hostID` back in the queue: the given ones as if never claimed (their
-    /// try is not counted), or all of them when `jobIDs` is nil (a host that left). Returns them.
-    func release(hostID: String, jobIDs: [String]?) async throws -> [Job]
+    /// Puts running jobs of `hostID` back in the queue (all of them when `jobIDs` is nil: a host
+    /// that left). With `refundAttempt`, the claim does not count as a try: the job never started.
+    func release(hostID: String, jobIDs: [String]?, refundAttempt: Bool) async throws -> [Job]
 
     /// Puts a failed run back in the queue for another try at `runAt`, only if `hostID` still
     /// holds the job. Returns the updated job, or `nil`.

@@ -76,8 +76,4 @@ public final class PluginCatalog: Sendable {
     public var refused: [RefusedPlugin] {
         state.withLock { state in state.refused.keys.sorted().map { state.refused[$0]! } }
     }
-
-    public var taskNames: Set<String> {
-        Set(plugins.flatMap { $0.info.tasks.map(\.name) })
-    }
 }

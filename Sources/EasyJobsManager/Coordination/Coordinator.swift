@@ -208,7 +208,7 @@ public struct Coordinator: Sendable {
             throw EasyJobsError(.hostNotFound, "unknown host '\(hostID)'", context: ["host_id": hostID])
         }
         registry.markLeaving(hostID: hostID)
-        let released = try await store.release(hostID: hostID, jobIDs: nil)
+        let released = try await store.release(hostID: hostID, jobIDs: nil, refundAttempt: false)
         for queue in Set(released.map(\.queue)) { notifier.workArrived(in: queue) }
         logger.info("host left", metadata: ["host_id": "\(hostID)", "released_jobs": "\(released.count)"])
         return released
@@ -346,7 +346,7 @@ public struct Coordinator: Sendable {
 
     /// Puts back jobs a host claimed but will not run: no plugin of it serves them any more.
     public func release(_ request: ReleaseRequest) async throws -> [Job] {
-        let released = try await store.release(hostID: request.hostID, jobIDs: request.jobIDs)
+        let released = try await store.release(hostID: request.hostID, jobIDs: request.jobIDs, refundAttempt: true)
         for queue in Set(released.map(\.queue)) { notifier.workArrived(in: queue) }
         return released
     }

@@ -394,14 +394,13 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
-    public func release(hostID: String, jobIDs: [String]?) async throws -> [Job] {
+    public func release(hostID: String, jobIDs: [String]?, refundAttempt: Bool) async throws -> [Job] {
         var sql = """
             UPDATE jobs SET status = 'queued', host_id = NULL, lease_expires_at = NULL,
                 attempts = CASE WHEN ? THEN MAX(attempts - 1, 0) ELSE attempts END
             WHERE host_id = ? AND status = 'running'
             """
-        // Jobs released by id were never started: their claim does not count as a try.
-        var arguments: StatementArguments = [jobIDs != nil, hostID]
+        var arguments: StatementArguments = [refundAttempt, hostID]
         if let jobIDs {
             guard !jobIDs.isEmpty else { return [] }
             sql += " AND id IN (\(Self.placeholders(jobIDs.count)))"
