@@ -22,7 +22,11 @@ let etl = Plugin(name: "etl", version: "1.0.0") {
         var transformed: [String: JSONValue] = [:]
         for (key, value) in args.data {
             switch value {
-            case .int(let number): transformed[key] = .int(number + 2)
+            case .int(let number):
+                // Overflow would trap and take the host down with the job: fail the job instead.
+                let (sum, overflow) = number.addingReportingOverflow(2)
+                guard !overflow else { throw TaskFailure("transform: value of '\(key)' is too large to add 2 to: \(number)") }
+                transformed[key] = .int(sum)
             case .double(let number): transformed[key] = .double(number + 2)
             default: throw TaskFailure("transform: value of '\(key)' is not a number: \(value)")
             }

@@ -16,12 +16,18 @@ public struct ManagerClient: Sendable {
     let secret: String?
     let apiToken: String?
     let httpClient: HTTPClient
+    /// The host session this client holds once it registered (host endpoints send it).
+    public let session: HostSession
 
     /// Header that carries the shared secret on host endpoints.
     public static let secretHeader = "X-EasyJobs-Secret"
 
-    public init(baseURL: String, secret: String? = nil, apiToken: String? = nil, httpClient: HTTPClient = ManagerClient.sharedHTTPClient) {
+    public init(
+        baseURL: String, secret: String? = nil, apiToken: String? = nil, session: HostSession = HostSession(),
+        httpClient: HTTPClient = ManagerClient.sharedHTTPClient
+    ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.session = session
         self.secret = secret
         self.apiToken = apiToken
         self.httpClient = httpClient
@@ -61,7 +67,7 @@ public struct ManagerClient: Sendable {
     public enum PullResult: Sendable, Equatable {
         /// The job completed; its result is consumed.
         case completed(JSONValue)
-        /// The job failed for good; the failure is consumed.
+        /// The job failed for good or was cancelled (`job_failed`, `job_cancelled`); the outcome is consumed.
         case failed(EasyJobsError)
         /// The job had not finished within the wait.
         case pending(JobStatus)
@@ -79,7 +85,7 @@ public struct ManagerClient: Sendable {
             return .pending(try WireCoding.makeDecoder().decode(PendingResult.self, from: body).status)
         default:
             let error = Self.error(status: status, body: body)
-            if error.code == .jobFailed { return .failed(error) }
+            if error.code == .jobFailed || error.code == .jobCancelled { return .failed(error) }
             throw error
         }
     }
@@ -134,8 +140,12 @@ public struct ManagerClient: Sendable {
 
     // MARK: Host protocol
 
+    /// Registers (again) and keeps the session the manager issues for the other host endpoints.
     public func register(_ registration: HostRegistration) async throws -> HostRegistrationResponse {
-        try await send(.POST, "/hosts/register", body: WireCoding.makeEncoder().encode(registration), auth: .host)
+        let response: HostRegistrationResponse = try await send(
+            .POST, "/hosts/register", body: WireCoding.makeEncoder().encode(registration), auth: .host)
+        session.token = response.session
+        return response
     }
 
     public func claim(_ request: ClaimRequest) async throws -> ClaimResponse {
@@ -233,6 +243,7 @@ public struct ManagerClient: Sendable {
         switch auth {
         case .host:
             if let secret { request.headers.add(name: Self.secretHeader, value: secret) }
+            if let token = session.token { request.headers.add(name: HostSession.header, value: token) }
         case .job(let token):
             request.headers.add(name: "X-EasyJobs-Job-Token", value: token)
         case .client:
@@ -250,8 +261,10 @@ public struct ManagerClient: Sendable {
     }
 
     static func error(status: HTTPResponseStatus, body: Data) -> EasyJobsError {
-        if let decoded = try? JSONDecoder().decode(ErrorResponse.self, from: body) {
-            return decoded.error
+        if var decoded = try? JSONDecoder().decode(ErrorResponse.self, from: body).error {
+            // Callers tell a refusal (4xx: sending it again cannot help) from a failure.
+            decoded.context["http_status"] = "\(status.code)"
+            return decoded
         }
         return EasyJobsError(
             .internalError, "the manager answered \(status.code) \(status.reasonPhrase): \(String(decoding: body.prefix(500), as: UTF8.self))")

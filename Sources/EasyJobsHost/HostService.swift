@@ -24,12 +24,15 @@ public struct HostService: Service {
     let loader: any PluginLoader
     /// Stable for the life of this process (and across its recycling), so the manager recognises
     /// a reconnecting host.
-    let hostID = ProcessInfo.processInfo.environment["EASYJOBS_HOST_ID"] ?? Job.newID()
+    let hostID = ProcessInfo.processInfo.environment[Recycler.hostIDVariable] ?? Job.newID()
 
     public init(options: HostOptions, logger: Logger, client: ManagerClient? = nil, loader: (any PluginLoader)? = nil) {
         self.options = options
         self.logger = logger
-        self.client = client ?? ManagerClient(baseURL: options.managerURL, secret: options.secret)
+        // A recycled host continues its predecessor's session, so the manager knows it is the same host.
+        let session = HostSession(token: ProcessInfo.processInfo.environment[Recycler.sessionVariable])
+        unsetenv(Recycler.sessionVariable)
+        self.client = client ?? ManagerClient(baseURL: options.managerURL, secret: options.secret, session: session)
         self.loader = loader ?? DynamicLibraryLoader(cacheDirectory: options.cacheDirectory, probe: PluginProbe(executable: options.executable))
     }
 
@@ -49,13 +52,15 @@ public struct HostService: Service {
         let capacity = Capacity(slots: options.maxTasks)
         let context = RunContext(
             plugins: catalog, queue: options.queue, running: running, reporter: reporter, shipper: shipper, capacity: capacity,
-            logger: logger)
+            leaseSeconds: session.leaseSeconds, logger: logger)
 
         await withTaskGroup(of: Void.self) { background in
             background.addTask { await reporter.run(maxDelay: options.maxReconnectDelay) }
             background.addTask {
-                await heartbeats(every: session.heartbeatSeconds, running: running, registrar: registrar, logger: logger)
+                await heartbeats(
+                    every: session.heartbeatSeconds, lease: session.leaseSeconds, running: running, registrar: registrar, logger: logger)
             }
+            background.addTask { await stopOverdueRuns(running: running, logger: logger) }
             background.addTask {
                 await watchPlugins(directory: directory, catalog: catalog, registrar: registrar, recycler: recycler, logger: logger)
             }
@@ -76,7 +81,7 @@ public struct HostService: Service {
         }
         if recycler.isRequested && !Task.isShuttingDownGracefully {
             logger.notice("recycling: executing a fresh host process with the same identity")
-            let error = recycler.execute(hostID: hostID)
+            let error = recycler.execute(hostID: hostID, session: client.session.token)
             logger.error("could not execute a fresh host process (errno \(error)); stopping instead")
         }
         do {
@@ -95,6 +100,9 @@ public struct HostService: Service {
             let free = await cancelWhenGracefulShutdown { await context.capacity.waitForFree() }
             guard free > 0 else { break }
             let claimed: [ClaimedJob]
+            // The lease runs from when the manager claimed, which is after this instant: a deadline
+            // counted from here is never later than the manager's.
+            let sent = ContinuousClock.now
             do {
                 claimed = try await cancelWhenGracefulShutdown {
                     try await recycler.interruptible {
@@ -104,8 +112,8 @@ public struct HostService: Service {
                 delay = 0.05
             } catch is CancellationError {
                 break
-            } catch let error as EasyJobsError where error.code == .hostNotFound {
-                logger.warning("the manager does not know this host any more; registering again")
+            } catch let error as EasyJobsError where error.code == .hostNotFound || error.code == .sessionInvalid {
+                logger.warning("the manager does not know this host's session any more; registering again")
                 await registrar.register()
                 continue
             } catch {
@@ -116,21 +124,26 @@ public struct HostService: Service {
                 continue
             }
             // A job for a task this host no longer serves (its plugin was just removed) goes back untouched.
-            let unserved = claimed.filter { context.plugins.plugin(serving: $0.task) == nil }.map(\.jobID)
+            let unserved = claimed.filter { context.plugins.plugin(serving: $0.task) == nil }.map(\.leased)
             if !unserved.isEmpty {
                 logger.info("handing back \(unserved.count) job(s) for tasks this host no longer serves")
-                _ = try? await client.release(ReleaseRequest(hostID: hostID, jobIDs: unserved))
+                _ = try? await client.release(ReleaseRequest(hostID: hostID, jobs: unserved))
             }
-            let runnable = claimed.filter { !unserved.contains($0.jobID) }
+            let runnable = claimed.filter { !unserved.contains($0.leased) }
             context.capacity.take(runnable.count)
+            let deadline = sent + context.leaseMargin
             for job in runnable {
-                context.running.insert(job.jobID)
+                // A stale run of the same job (its lease lapsed while this host was paused) stops now.
+                for stale in context.running.snapshot() where stale.jobID == job.jobID && stale.lease != job.lease {
+                    context.running.stop(stale, reason: .leaseLost)
+                }
+                context.running.insert(job.leased, leaseDeadline: deadline)
                 jobs.addTask {
                     // A task of its own, so one job can be stopped without touching the others.
                     let run = Task { await supervise(job, context: context) }
-                    context.running.attach(job.jobID, task: run)
+                    context.running.attach(job.leased, task: run)
                     await withTaskCancellationHandler { await run.value } onCancel: { run.cancel() }
-                    context.running.remove(job.jobID)
+                    context.running.remove(job.leased)
                     context.capacity.release()
                 }
             }
@@ -143,13 +156,15 @@ public struct HostService: Service {
         let watchdog = timeout.map { seconds in
             Task {
                 try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-                if !Task.isCancelled { context.running.stop(job.jobID, reason: .timedOut(seconds: seconds)) }
+                if !Task.isCancelled { context.running.stop(job.leased, reason: .timedOut(seconds: seconds)) }
             }
         }
         let plugin = context.plugins.plugin(serving: job.task)
         let outcome = await execute(job, plugin: plugin, context: context)
         watchdog?.cancel()
-        if let outcome { context.reporter.add(JobReport(jobID: job.jobID, outcome: outcome, plugin: plugin?.info.ref)) }
+        // A run that lost its lease reports nothing: the job is someone else's now.
+        guard context.running.reason(job.leased) != .leaseLost else { return }
+        if let outcome { context.reporter.add(JobReport(jobID: job.jobID, lease: job.lease, outcome: outcome, plugin: plugin?.info.ref)) }
     }
 
     /// After the grace period of a graceful stop, stops what still runs; those jobs go back to the queue.
@@ -170,7 +185,7 @@ public struct HostService: Service {
         while !Task.isCancelled {
             do {
                 let events = try await client.events(EventsRequest(hostID: hostID, seen: running.cancelling, wait: options.claimWait))
-                for id in events.cancel where running.stop(id, reason: .cancelled) {
+                for id in events.cancel where running.stop(jobID: id, reason: .cancelled) {
                     logger.info("cancelling a running job", metadata: ["job_id": "\(id)"])
                 }
                 delay = 0.1
@@ -203,7 +218,7 @@ public struct HostService: Service {
                 logger: logger)
             let outcome = await runner.run(
                 job, plugin: plugin, spec: spec, context: .object(runContext),
-                stopReason: { context.running.reason(job.jobID) },
+                stopReason: { context.running.reason(job.leased) },
                 onLine: { stream, line in context.shipper.append(jobID: job.jobID, stream: stream, line: line) })
             if case .failed(let message) = outcome { logger.info("job failed: \(message)") }
             return outcome
@@ -215,8 +230,11 @@ public struct HostService: Service {
         let outcome = await plugin.run(task: job.task, invocation: invocation)
         switch outcome {
         case .success(let bytes):
-            guard let result = try? JSONValue.decode(bytes) else {
-                return .failed("task '\(job.task)' returned a result that is not JSON")
+            let result: JSONValue
+            do {
+                result = try JSONValue.decode(bytes)
+            } catch {
+                return .failed("task '\(job.task)' returned a result the manager cannot take: \(error.message)")
             }
             logger.debug("job completed")
             return .completed(result)
@@ -225,9 +243,9 @@ public struct HostService: Service {
             return .failed(message)
         case .cancelled(let message):
             // The run saw the cancellation; why it was asked for decides what it means.
-            switch context.running.reason(job.jobID) {
+            switch context.running.reason(job.leased) {
             case .timedOut(let seconds): return .failed("timed out after \(seconds.formatted) s")
-            case .shutdown: return nil
+            case .shutdown, .leaseLost: return nil
             default: return .cancelled("cancelled while running: \(message)")
             }
         }
@@ -253,7 +271,7 @@ public struct HostService: Service {
                 if let calledID {
                     id = calledID
                 } else {
-                    id = try await client.call(CallRequest(hostID: hostID, parentID: job.jobID, task: task, args: args))
+                    id = try await client.call(CallRequest(hostID: hostID, parentID: job.jobID, lease: job.lease, task: task, args: args))
                     calledID = id
                     logger.debug("called a task", metadata: ["called_task": "\(task)", "called_job": "\(id)"])
                 }
@@ -341,19 +359,35 @@ public struct HostService: Service {
         }
     }
 
-    private func heartbeats(every seconds: Double, running: RunningJobs, registrar: Registrar, logger: Logger) async {
+    private func heartbeats(every seconds: Double, lease: Double, running: RunningJobs, registrar: Registrar, logger: Logger) async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            try? await Task.sleep(for: .seconds(seconds))
             if Task.isCancelled { return }
             do {
+                let sent = ContinuousClock.now
                 let response = try await client.heartbeat(HeartbeatRequest(hostID: hostID, running: running.snapshot()))
-                for id in response.lost {
-                    logger.warning("lost the lease of a running job: the manager handed it back to the queue", metadata: ["job_id": "\(id)"])
+                running.renewed(response.renewed, until: sent + RunContext.margin(lease: lease))
+                for run in response.lost where running.stop(run, reason: .leaseLost) {
+                    logger.warning(
+                        "lost the lease of a running job: stopping this run, the manager handed the job back to the queue",
+                        metadata: ["job_id": "\(run.jobID)", "lease": "\(run.lease)"])
                 }
-            } catch let error as EasyJobsError where error.code == .hostNotFound {
+            } catch let error as EasyJobsError where error.code == .hostNotFound || error.code == .sessionInvalid {
                 await registrar.register()
             } catch {
                 logger.debug("heartbeat failed: \(error)")
+            }
+        }
+    }
+
+    /// Stops runs whose lease ran out without a renewal: the host was paused, or cut off from the
+    /// manager, past its lease, and the job may be running elsewhere already.
+    private func stopOverdueRuns(running: RunningJobs, logger: Logger) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            for run in running.overdue(at: .now) where running.stop(run, reason: .leaseLost) {
+                logger.warning(
+                    "the lease of a running job ran out without a renewal: stopping this run", metadata: ["job_id": "\(run.jobID)", "lease": "\(run.lease)"])
             }
         }
     }
@@ -373,5 +407,15 @@ struct RunContext: Sendable {
     let reporter: Reporter
     let shipper: LogShipper
     let capacity: Capacity
+    /// The manager's lease, in seconds.
+    let leaseSeconds: Double
     let logger: Logger
+
+    /// How long after a claim or renewal was sent a run may go on without the next renewal:
+    /// the lease less a margin, so a run stops before the manager can hand its job to another host.
+    var leaseMargin: Duration { Self.margin(lease: leaseSeconds) }
+
+    static func margin(lease: Double) -> Duration {
+        .seconds(lease - min(1, lease * 0.1))
+    }
 }

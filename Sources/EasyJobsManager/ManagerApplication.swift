@@ -25,7 +25,7 @@ public enum ManagerApplication {
         onListening: @escaping @Sendable (String) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol & Service {
         try options.validate()
-        let registry = TaskRegistry(hosts: try await store.hosts())
+        let registry = TaskRegistry(hosts: try await Self.replayableHosts(store: store, logger: logger))
         let tokens = try JobTokens.load(from: options.dataDirectory)
         let pauses = PauseState(try await store.paused())
         let coordinator = Coordinator(store: store, registry: registry, tokens: tokens, pauses: pauses, options: options, logger: logger)
@@ -59,8 +59,10 @@ public enum ManagerApplication {
         // A subprocess child holds only its job's token: neither the secret nor the API token.
         router.post("/job/report") { request, _ in
             var request = request
-            let report = try await request.decode(ChildReport.self, limit: 64 << 20)
-            try await coordinator.childReport(report, token: request.headers[jobTokenHeader])
+            // The token names its run, so a request without a valid one is refused before its body is read.
+            let run = try coordinator.verifyJobToken(request.headers[jobTokenHeader])
+            let report = try await request.decode(ChildReport.self, limit: HostRoutes.reportLimit)
+            try await coordinator.childReport(report, run: run)
             return try JSONResponse.make(["accepted": report.jobID])
         }
         HostRoutes(coordinator: coordinator).add(to: router.group("hosts").add(middleware: SecretMiddleware(secret: options.secret)))
@@ -76,5 +78,22 @@ public enum ManagerApplication {
                 await onListening("http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
             },
             logger: logger)
+    }
+
+    /// The stored registrations that pass today's checks: one stored before a limit existed
+    /// must not take the manager down at every start. The others are left out, with a warning;
+    /// their hosts register again when they next talk to the manager.
+    static func replayableHosts(store: any JobStore, logger: Logger) async throws -> [HostRecord] {
+        try await store.hosts().filter { host in
+            do throws(EasyJobsError) {
+                try RegistrationCheck.validate(
+                    HostRegistration(
+                        hostID: host.id, name: host.name, queue: host.queue, maxTasks: host.maxTasks, plugins: host.plugins, refused: host.refused))
+                return true
+            } catch {
+                logger.warning("not restoring a stored host registration: \(error.message)", metadata: ["host_id": "\(host.id)"])
+                return false
+            }
+        }
     }
 }

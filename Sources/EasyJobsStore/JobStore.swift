@@ -26,24 +26,24 @@ public protocol JobStore: Sendable {
     func discard(jobID: String) async throws -> Bool
 
     /// Atomically moves up to `limit` queued jobs of `queue` whose task is in `tasks` and whose
-    /// `runAt` has come to running, oldest first, leased to `hostID` until `now + leaseDuration`,
-    /// and counts an attempt.
+    /// `runAt` has come to running, oldest first, leased to `hostID` until `now + leaseDuration`.
+    /// Each claim counts an attempt and takes a new lease number (``Job/lease``), the fencing
+    /// token every later report, renewal and call of that run must present.
     func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [Job]
 
-    /// Records how runs ended, in one transaction, each only if `hostID` still holds the job's
-    /// lease. Returns the jobs it updated; a report of a job the host no longer holds changes nothing.
-    func finish(_ reports: [JobReport], hostID: String, now: Date) async throws -> [Job]
+    /// Records how runs ended, in one transaction, each only if `hostID` still holds the job
+    /// under the report's lease number; a report of a run that lost its lease changes nothing
+    /// and is listed in ``JobTransitions/rejected``.
+    ///
+    /// A failure with a try left (per `rules`) queues the job again. Everything an end causes is
+    /// applied in the same transaction: successors and failure handlers from `rules`, a
+    /// `run_before` parent released or failed. A crash never commits an end without them.
+    func finish(_ reports: [JobReport], hostID: String, now: Date, rules: any JobRules) async throws -> JobTransitions
 
-    /// Puts running jobs of `hostID` back in the queue (all of them when `jobIDs` is nil: a host
-    /// that left). With `refundAttempt`, the claim does not count as a try: the job never started.
-    func release(hostID: String, jobIDs: [String]?, refundAttempt: Bool) async throws -> [Job]
-
-    /// Puts a failed run back in the queue for another try at `runAt`, only if `hostID` still
-    /// holds the job. Returns the updated job, or `nil`.
-    func retry(jobID: String, hostID: String, error: String, runAt: Date) async throws -> Job?
-
-    /// Fails a job that waits for its dependencies (one of them failed). `nil` if it was not waiting.
-    func failWaiting(jobID: String, error: String, now: Date) async throws -> Job?
+    /// Puts running jobs of `hostID` back in the queue as if they had not been claimed (the try
+    /// is refunded): all of them when `jobs` is nil (a host that left gracefully), or those
+    /// leases (claimed but never started). Returns the jobs requeued.
+    func release(hostID: String, jobs: [LeasedJob]?) async throws -> [Job]
 
     /// Queues waiting jobs whose `run_before` jobs have all completed: the one given, or every
     /// such job when `jobID` is `nil` (a sweep that repairs anything a crash interrupted).
@@ -52,9 +52,10 @@ public protocol JobStore: Sendable {
     /// The jobs whose origin points at `parentID`, oldest first.
     func children(of parentID: String) async throws -> [Job]
 
-    /// Cancels a job: one that waits or is queued ends `cancelled` at once; for a running one
-    /// the cancellation is recorded for its host to act on. Returns the job after; `nil` if unknown.
-    func cancel(jobID: String, now: Date) async throws -> Job?
+    /// Cancels a job: one that waits or is queued ends `cancelled` at once (with what that
+    /// causes, in the same transaction); for a running one the cancellation is recorded for its
+    /// host to act on. Returns the job after; `nil` if unknown.
+    func cancel(jobID: String, now: Date, rules: any JobRules) async throws -> (job: Job, transitions: JobTransitions)?
 
     /// Running jobs of `hostID` whose cancellation was asked for.
     func cancelRequested(hostID: String) async throws -> [String]
@@ -68,17 +69,21 @@ public protocol JobStore: Sendable {
     /// The results of the completed `run_before` jobs of each of `jobIDs`: job id → task → result.
     func dependencyResults(of jobIDs: [String]) async throws -> [String: [String: JSONValue]]
 
-    /// Extends the leases `hostID` holds on `jobIDs`; returns the ids it still holds.
-    func renewLeases(hostID: String, jobIDs: [String], until: Date) async throws -> [String]
+    /// Extends the leases `hostID` holds on `jobs` (each under its lease number); returns those renewed.
+    func renewLeases(hostID: String, jobs: [LeasedJob], until: Date) async throws -> [LeasedJob]
 
-    /// Puts running jobs whose lease ran out back in the queue; returns them.
-    func requeueExpired(now: Date) async throws -> [Job]
+    /// Ends the leases that ran out before `now`: each such run counts as a lost lease ("its host
+    /// died holding it"), and the job is queued again if `rules` grant another try, or ends
+    /// failed; a job whose cancellation was asked for ends cancelled. Consequences of the ends
+    /// are applied in the same transaction.
+    func requeueExpired(now: Date, rules: any JobRules) async throws -> JobTransitions
 
     func job(id: String) async throws -> Job?
 
-    /// Marks a finished job's result as pulled and returns the job; `nil` if there is no such job.
-    /// A job that is not finished is returned unchanged.
-    func pull(id: String, now: Date) async throws -> Job?
+    /// Marks a finished job's result as pulled and returns the job, with `first` true for the
+    /// one pull that consumed it (of any number racing); `nil` if there is no such job. A job
+    /// that is not finished is returned unchanged.
+    func pull(id: String, now: Date) async throws -> (job: Job, first: Bool)?
 
     /// Jobs matching the filter, newest first.
     func jobs(_ filter: JobFilter) async throws -> [Job]
@@ -89,6 +94,9 @@ public protocol JobStore: Sendable {
     func syncSchedule(_ schedule: ScheduleRecord) async throws
 
     func schedules() async throws -> [ScheduleRecord]
+
+    /// Forgets a schedule (its task no longer has one); false when there was none.
+    func deleteSchedule(queue: String, task: String) async throws -> Bool
 
     /// Records that the schedule fired for `time` and stores `jobs`, in one transaction, only
     /// if its last fire time is still `previous`: of several managers, exactly one fires each
@@ -124,9 +132,12 @@ extension JobStore {
         return job.job
     }
 
-    /// Records how one run ended; `nil` when the host no longer holds the job.
-    public func finish(jobID: String, hostID: String, outcome: JobOutcome, now: Date) async throws -> Job? {
-        try await finish([JobReport(jobID: jobID, outcome: outcome)], hostID: hostID, now: now).first
+    /// Records how one run ended; `nil` when the host no longer holds the job under `lease`.
+    public func finish(
+        jobID: String, lease: Int, hostID: String, outcome: JobOutcome, now: Date, rules: any JobRules = FinalRules()
+    ) async throws -> Job? {
+        let transitions = try await finish([JobReport(jobID: jobID, lease: lease, outcome: outcome)], hostID: hostID, now: now, rules: rules)
+        return (transitions.finished + transitions.retried).first { $0.id == jobID }
     }
 }
 
@@ -213,8 +224,15 @@ public struct HostRecord: Sendable, Hashable {
     public var refused: [RefusedPlugin]
     public var registeredAt: Date
     public var lastSeen: Date
+    /// SHA-256 (hex) of the session token issued at its last registration: host endpoints
+    /// accept only that token for this host.
+    public var sessionHash: String?
 
-    public init(id: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin], registeredAt: Date, lastSeen: Date) {
+    public init(
+        id: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin], registeredAt: Date, lastSeen: Date,
+        sessionHash: String? = nil
+    ) {
+        self.sessionHash = sessionHash
         self.id = id
         self.name = name
         self.queue = queue

@@ -28,6 +28,12 @@ public struct EasyJobsError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let jobFailed = Code(rawValue: "job_failed")
         /// A report for a job the host no longer holds (its lease ran out).
         public static let leaseLost = Code(rawValue: "lease_lost")
+        /// The job was cancelled (answer of a pull).
+        public static let jobCancelled = Code(rawValue: "job_cancelled")
+        /// A host registered with the id of another host that is online.
+        public static let hostIDInUse = Code(rawValue: "host_id_in_use")
+        /// A host's session token is unknown or was replaced: the host must register again.
+        public static let sessionInvalid = Code(rawValue: "session_invalid")
         public static let unauthorized = Code(rawValue: "unauthorized")
         public static let forbidden = Code(rawValue: "forbidden")
         public static let payloadTooLarge = Code(rawValue: "payload_too_large")

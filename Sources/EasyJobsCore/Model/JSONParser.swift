@@ -20,15 +20,12 @@ enum JSONParser {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
-        /// Deep enough for any real argument, shallow enough not to exhaust the stack.
-        private static let maximumDepth = 512
 
         init(bytes: UnsafeBufferPointer<UInt8>) {
             self.bytes = bytes
         }
 
         mutating func value(depth: Int) throws(EasyJobsError) -> JSONValue {
-            guard depth < Self.maximumDepth else { throw failure("nesting too deep") }
             guard index < bytes.count else { throw failure("unexpected end") }
             switch bytes[index] {
             case UInt8(ascii: "{"): return try object(depth: depth)
@@ -48,6 +45,7 @@ enum JSONParser {
         }
 
         private mutating func object(depth: Int) throws(EasyJobsError) -> JSONValue {
+            try checkDepth(depth)
             index += 1
             var object: [String: JSONValue] = [:]
             skipWhitespace()
@@ -72,6 +70,7 @@ enum JSONParser {
         }
 
         private mutating func array(depth: Int) throws(EasyJobsError) -> JSONValue {
+            try checkDepth(depth)
             index += 1
             var array: [JSONValue] = []
             skipWhitespace()
@@ -213,6 +212,13 @@ enum JSONParser {
 
         private mutating func expect(_ byte: UInt8) throws(EasyJobsError) {
             guard try next() == byte else { throw failure("expected '\(Character(Unicode.Scalar(byte)))'") }
+        }
+
+        /// `depth` counts the containers around this one: the outermost is at 0.
+        private func checkDepth(_ depth: Int) throws(EasyJobsError) {
+            guard depth < JSONNesting.maximumDepth else {
+                throw failure("nested deeper than \(JSONNesting.maximumDepth) levels")
+            }
         }
 
         func failure(_ reason: String) -> EasyJobsError {

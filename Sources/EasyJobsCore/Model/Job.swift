@@ -33,6 +33,11 @@ public struct Job: Codable, Sendable, Hashable {
     public var plugin: PluginRef?
     /// For a job a schedule fired: the time it was fired for.
     public var scheduledFor: Date?
+    /// The number of the latest lease (claim) of the job: the fencing token of its current run.
+    /// Unlike `attempts` it never goes back, so an old run's number never matches again.
+    public var lease: Int
+    /// Runs that ended because their host stopped renewing the lease (died, hung, lost the network).
+    public var lostLeases: Int
 
     public init(
         id: String, queue: String, task: String, args: [String: JSONValue], status: JobStatus = .queued,
@@ -40,8 +45,10 @@ public struct Job: Codable, Sendable, Hashable {
         startedAt: Date? = nil, finishedAt: Date? = nil, hostID: String? = nil,
         leaseExpiresAt: Date? = nil, pulledAt: Date? = nil, origin: JobOrigin = .api, maxAttempts: Int? = 2,
         runAt: Date? = nil, dependencies: Int = 0, cancelRequested: Bool = false, plugin: PluginRef? = nil,
-        scheduledFor: Date? = nil
+        scheduledFor: Date? = nil, lease: Int = 0, lostLeases: Int = 0
     ) {
+        self.lease = lease
+        self.lostLeases = lostLeases
         self.id = id
         self.queue = queue
         self.task = task

@@ -22,40 +22,61 @@ public enum PipelineValidation {
             }
         }
         for cycle in cycles(in: tasks) {
-            let text = "cycle through run_before/run_after: " + (cycle + [cycle[0]]).joined(separator: " → ")
+            // A long cycle is named by its ends: the text is stored with each of its tasks.
+            let shown = cycle.count <= 12 ? cycle + [cycle[0]] : Array(cycle.prefix(6)) + ["… (\(cycle.count) tasks)"] + [cycle[0]]
+            let text = "cycle through run_before/run_after: " + shown.joined(separator: " → ")
             for name in Set(cycle) { problems[name, default: []].append(text) }
         }
         return problems
     }
 
     /// The cycles of the graph whose edges are `run_before` and `run_after`; each cycle once,
-    /// starting at its smallest name.
-    public static func cycles(in tasks: [TaskSpec]) -> [[String]] {
+    /// starting at its smallest name; at most `limit` of them.
+    ///
+    /// Iterative, with its own stack: a registration may chain many thousands of tasks, and a
+    /// recursive walk would overflow the thread's stack on the request that carries it.
+    public static func cycles(in tasks: [TaskSpec], limit: Int = 20) -> [[String]] {
         let edges = Dictionary(
             tasks.map { ($0.name, Array(Set($0.options.runBefore + $0.options.runAfter)).sorted()) },
             uniquingKeysWith: { first, _ in first })
         var found: Set<[String]> = []
         var state: [String: Int] = [:]  // 1: on the path, 2: done
         var path: [String] = []
+        var positions: [String: Int] = [:]
+        // Each frame: a node on the path and the index of its next edge to follow.
+        var stack: [(node: String, next: Int)] = []
 
-        func visit(_ node: String) {
-            state[node] = 1
-            path.append(node)
-            for next in edges[node] ?? [] where edges[next] != nil {
-                if state[next] == 1, let start = path.firstIndex(of: next) {
-                    var cycle = Array(path[start...])
-                    let smallest = cycle.indices.min { cycle[$0] < cycle[$1] }!
-                    cycle = Array(cycle[smallest...] + cycle[..<smallest])
-                    found.insert(cycle)
+        for root in edges.keys.sorted() where state[root] == nil {
+            state[root] = 1
+            positions[root] = path.count
+            path.append(root)
+            stack.append((root, 0))
+            while let frame = stack.last {
+                let targets = edges[frame.node] ?? []
+                guard frame.next < targets.count else {
+                    stack.removeLast()
+                    path.removeLast()
+                    positions[frame.node] = nil
+                    state[frame.node] = 2
+                    continue
+                }
+                stack[stack.count - 1].next += 1
+                let next = targets[frame.next]
+                guard edges[next] != nil else { continue }
+                if state[next] == 1, let start = positions[next] {
+                    if found.count < limit {
+                        var cycle = Array(path[start...])
+                        let smallest = cycle.indices.min { cycle[$0] < cycle[$1] }!
+                        cycle = Array(cycle[smallest...] + cycle[..<smallest])
+                        found.insert(cycle)
+                    }
                 } else if state[next] == nil {
-                    visit(next)
+                    state[next] = 1
+                    positions[next] = path.count
+                    path.append(next)
+                    stack.append((next, 0))
                 }
             }
-            path.removeLast()
-            state[node] = 2
-        }
-        for name in edges.keys.sorted() where state[name] == nil {
-            visit(name)
         }
         return found.sorted { $0.joined() < $1.joined() }
     }

@@ -178,8 +178,11 @@ public enum WireCoding {
 
     /// `2026-11-26T17:00:30.123456Z`: microseconds, because queue waits are often under a millisecond.
     public static func format(_ date: Date) -> String {
-        let seconds = date.timeIntervalSince1970.rounded(.down)
-        var microseconds = Int(((date.timeIntervalSince1970 - seconds) * 1_000_000).rounded())
+        // Clamped to what `parse` accepts, so a value stored before dates were checked renders
+        // instead of trapping in `Int(_:)`.
+        let interval = date.timeIntervalSince1970.isFinite ? min(max(date.timeIntervalSince1970, 0), 253_402_300_799) : 0
+        let seconds = interval.rounded(.down)
+        var microseconds = Int(((interval - seconds) * 1_000_000).rounded())
         var whole = Int(seconds)
         if microseconds == 1_000_000 {
             whole += 1
@@ -195,16 +198,35 @@ public enum WireCoding {
             + "\(pad(components.hour, 2)):\(pad(components.minute, 2)):\(pad(components.second, 2)).\(pad(microseconds, 6))Z"
     }
 
-    /// Parses ISO 8601 with any number of fractional digits.
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z` with up to 9 fractional digits, years 1970–9999.
+    ///
+    /// Strict on purpose: a date the manager accepts is stored and formatted again later, so
+    /// anything `format` cannot render (an exponent in the fraction, a year far outside the
+    /// calendar) is refused here rather than crashing a reader of the stored value.
     public static func parse(_ text: String) -> Date? {
-        var main = Substring(text)
-        var fraction = 0.0
-        if main.hasSuffix("Z") { main = main.dropLast() }
-        if let dot = main.firstIndex(of: ".") {
-            fraction = Double("0" + main[dot...]) ?? 0
-            main = main[..<dot]
+        let bytes = Array(text.utf8)
+        // "2026-11-26T17:00:30" is 19 bytes; "Z" closes it.
+        guard bytes.count >= 20, bytes.count <= 30, bytes.last == UInt8(ascii: "Z") else { return nil }
+        let pattern = Array("dddd-dd-ddTdd:dd:dd".utf8)
+        for (byte, expected) in zip(bytes.prefix(19), pattern) {
+            if expected == UInt8(ascii: "d") {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            } else if byte != expected {
+                return nil
+            }
         }
-        guard let whole = try? Date(String(main) + "Z", strategy: .iso8601) else { return nil }
+        var fraction = 0.0
+        let rest = bytes[19..<(bytes.count - 1)]
+        if !rest.isEmpty {
+            let digits = rest.dropFirst()
+            guard rest.first == UInt8(ascii: "."), !digits.isEmpty, digits.count <= 9,
+                digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+            else { return nil }
+            fraction = Double("0." + String(decoding: digits, as: UTF8.self)) ?? 0
+        }
+        guard let year = Int(String(decoding: bytes[0..<4], as: UTF8.self)), (1970...9999).contains(year),
+            let whole = try? Date(String(decoding: bytes.prefix(19), as: UTF8.self) + "Z", strategy: .iso8601)
+        else { return nil }
         return whole.addingTimeInterval(fraction)
     }
 

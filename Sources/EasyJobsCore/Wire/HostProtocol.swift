@@ -75,13 +75,17 @@ public struct HostRegistrationResponse: Codable, Sendable {
     public var leaseSeconds: Double
     /// How often the host should heartbeat, in seconds.
     public var heartbeatSeconds: Double
+    /// The host's session token: every other host endpoint needs it in `X-EasyJobs-Session`,
+    /// so one host cannot report, release or unregister another's jobs.
+    public var session: String
 
-    public init(leaseSeconds: Double, heartbeatSeconds: Double) {
+    public init(leaseSeconds: Double, heartbeatSeconds: Double, session: String) {
         self.leaseSeconds = leaseSeconds
         self.heartbeatSeconds = heartbeatSeconds
+        self.session = session
     }
 
-    enum CodingKeys: String, CodingKey { case leaseSeconds = "lease_seconds", heartbeatSeconds = "heartbeat_seconds" }
+    enum CodingKeys: String, CodingKey { case leaseSeconds = "lease_seconds", heartbeatSeconds = "heartbeat_seconds", session }
 }
 
 /// `POST /hosts/claim`: up to `max` jobs of the host's queue, waiting up to `wait` seconds for one.
@@ -99,12 +103,28 @@ public struct ClaimRequest: Codable, Sendable {
     enum CodingKeys: String, CodingKey { case hostID = "host_id", max, wait }
 }
 
+/// A job under one lease: the fencing pair hosts present for a run.
+public struct LeasedJob: Codable, Sendable, Hashable {
+    public var jobID: String
+    /// The lease number of the run (``Job/lease``).
+    public var lease: Int
+
+    public init(jobID: String, lease: Int) {
+        self.jobID = jobID
+        self.lease = lease
+    }
+
+    enum CodingKeys: String, CodingKey { case jobID = "job_id", lease }
+}
+
 /// A job handed to a host.
 public struct ClaimedJob: Codable, Sendable, Hashable {
     public var jobID: String
     public var task: String
     public var args: [String: JSONValue]
     public var attempt: Int
+    /// The run's lease number: the fencing token its reports, renewals and calls present.
+    public var lease: Int
     public var leaseExpiresAt: Date
     /// Results of the job's `run_before` tasks, by task name.
     public var dependencies: [String: JSONValue]
@@ -112,20 +132,21 @@ public struct ClaimedJob: Codable, Sendable, Hashable {
     public var token: String?
 
     public init(
-        jobID: String, task: String, args: [String: JSONValue], attempt: Int, leaseExpiresAt: Date,
+        jobID: String, task: String, args: [String: JSONValue], attempt: Int, lease: Int, leaseExpiresAt: Date,
         dependencies: [String: JSONValue] = [:], token: String? = nil
     ) {
         self.jobID = jobID
         self.task = task
         self.args = args
         self.attempt = attempt
+        self.lease = lease
         self.leaseExpiresAt = leaseExpiresAt
         self.dependencies = dependencies
         self.token = token
     }
 
     enum CodingKeys: String, CodingKey {
-        case jobID = "job_id", task, args, attempt, leaseExpiresAt = "lease_expires_at", dependencies, token
+        case jobID = "job_id", task, args, attempt, lease, leaseExpiresAt = "lease_expires_at", dependencies, token
     }
 
     public init(from decoder: any Decoder) throws {
@@ -134,10 +155,16 @@ public struct ClaimedJob: Codable, Sendable, Hashable {
         task = try c.decode(String.self, forKey: .task)
         args = try c.decode([String: JSONValue].self, forKey: .args)
         attempt = try c.decode(Int.self, forKey: .attempt)
+        lease = try c.decode(Int.self, forKey: .lease)
         leaseExpiresAt = try c.decode(Date.self, forKey: .leaseExpiresAt)
         dependencies = try c.decodeIfPresent([String: JSONValue].self, forKey: .dependencies) ?? [:]
         token = try c.decodeIfPresent(String.self, forKey: .token)
     }
+}
+
+extension ClaimedJob {
+    /// The run this claim started.
+    public var leased: LeasedJob { LeasedJob(jobID: jobID, lease: lease) }
 }
 
 /// Answer of `POST /hosts/claim`.
@@ -186,31 +213,34 @@ public enum JobOutcome: Codable, Sendable, Hashable {
 /// One finished run in a `POST /hosts/report`.
 public struct JobReport: Codable, Sendable, Hashable {
     public var jobID: String
+    /// The lease number of the run that ended: a report of an older run is refused.
+    public var lease: Int
     public var outcome: JobOutcome
     /// The plugin build that ran it, when one did.
     public var plugin: PluginRef?
 
-    public init(jobID: String, outcome: JobOutcome, plugin: PluginRef? = nil) {
+    public init(jobID: String, lease: Int, outcome: JobOutcome, plugin: PluginRef? = nil) {
         self.jobID = jobID
+        self.lease = lease
         self.outcome = outcome
         self.plugin = plugin
     }
 
-    enum CodingKeys: String, CodingKey { case jobID = "job_id", outcome, plugin }
+    enum CodingKeys: String, CodingKey { case jobID = "job_id", lease, outcome, plugin }
 }
 
 /// `POST /hosts/release`: jobs the host claimed but will not run (no plugin serves them any
 /// more); they go back to the queue as if never claimed.
 public struct ReleaseRequest: Codable, Sendable {
     public var hostID: String
-    public var jobIDs: [String]
+    public var jobs: [LeasedJob]
 
-    public init(hostID: String, jobIDs: [String]) {
+    public init(hostID: String, jobs: [LeasedJob]) {
         self.hostID = hostID
-        self.jobIDs = jobIDs
+        self.jobs = jobs
     }
 
-    enum CodingKeys: String, CodingKey { case hostID = "host_id", jobIDs = "job_ids" }
+    enum CodingKeys: String, CodingKey { case hostID = "host_id", jobs }
 }
 
 /// `POST /hosts/report`: results and failures, several at a time.
@@ -239,9 +269,9 @@ public struct ReportResponse: Codable, Sendable {
 /// `POST /hosts/heartbeat`: the host is alive and still runs these jobs.
 public struct HeartbeatRequest: Codable, Sendable {
     public var hostID: String
-    public var running: [String]
+    public var running: [LeasedJob]
 
-    public init(hostID: String, running: [String]) {
+    public init(hostID: String, running: [LeasedJob]) {
         self.hostID = hostID
         self.running = running
     }
@@ -251,9 +281,10 @@ public struct HeartbeatRequest: Codable, Sendable {
 
 /// Answer of a heartbeat: the jobs whose leases were renewed and those the host no longer holds.
 public struct HeartbeatResponse: Codable, Sendable {
-    public var renewed: [String]
-    public var lost: [String]
-    public init(renewed: [String], lost: [String]) {
+    public var renewed: [LeasedJob]
+    /// Runs whose lease the host no longer holds: it must stop them, their results are refused.
+    public var lost: [LeasedJob]
+    public init(renewed: [LeasedJob], lost: [LeasedJob]) {
         self.renewed = renewed
         self.lost = lost
     }
@@ -311,17 +342,20 @@ public struct CallRequest: Codable, Sendable {
     public var hostID: String
     /// The calling job, which the new job's origin points to.
     public var parentID: String
+    /// The calling run's lease number: a run that lost its lease cannot create jobs.
+    public var lease: Int
     public var task: String
     public var args: JSONValue
 
-    public init(hostID: String, parentID: String, task: String, args: JSONValue) {
+    public init(hostID: String, parentID: String, lease: Int, task: String, args: JSONValue) {
         self.hostID = hostID
         self.parentID = parentID
+        self.lease = lease
         self.task = task
         self.args = args
     }
 
-    enum CodingKeys: String, CodingKey { case hostID = "host_id", parentID = "parent_id", task, args }
+    enum CodingKeys: String, CodingKey { case hostID = "host_id", parentID = "parent_id", lease, task, args }
 }
 
 /// `POST /hosts/await`: waits up to `wait` seconds for a job to finish, without consuming its result.

@@ -63,9 +63,14 @@ final class Recycler: Sendable {
         return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 
+    /// Carry a host's identity into the process that replaces it.
+    static let hostIDVariable = "EASYJOBS_HOST_ID"
+    static let sessionVariable = "EASYJOBS_HOST_SESSION"
+
     /// Replaces this process with a fresh run of the same command; only returns if that fails.
-    func execute(hostID: String) -> Int32 {
-        setenv("EASYJOBS_HOST_ID", hostID, 1)
+    func execute(hostID: String, session: String?) -> Int32 {
+        setenv(Self.hostIDVariable, hostID, 1)
+        if let session { setenv(Self.sessionVariable, session, 1) }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var arguments = CommandLine.arguments.map { strdup($0) }
         arguments.append(nil)

@@ -1,5 +1,6 @@
 import EasyJobsClient
 import EasyJobsCore
+import Foundation
 import Logging
 import Synchronization
 
@@ -56,9 +57,12 @@ final class Reporter: Sendable {
             do {
                 let response = try await client.report(ReportRequest(hostID: hostID, reports: batch))
                 for id in response.rejected {
-                    logger.warning("manager refused the result: the job's lease ran out and it was handed back", metadata: ["job_id": "\(id)"])
+                    logger.warning("manager refused the result: this run no longer holds the job's lease", metadata: ["job_id": "\(id)"])
                 }
                 delay = 0.05
+            } catch let error as EasyJobsError where error.isRefusal {
+                // Sending the same bytes again cannot succeed: find the reports it refuses and fail those jobs.
+                await deliverOneByOne(batch, refusal: error)
             } catch {
                 let givingUp = state.withLock { state -> Bool in
                     state.pending.insert(contentsOf: batch, at: 0)
@@ -73,6 +77,37 @@ final class Reporter: Sendable {
                 logger.warning("cannot report \(batch.count) result(s), retrying in \(delay) s: \(error)")
                 try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
                 delay = min(delay * 2, maxDelay)
+            }
+        }
+    }
+
+    /// Sends a refused batch report by report; a report the manager refuses becomes a failure
+    /// that says why, and a failure it refuses too is dropped with an error, never retried forever.
+    private func deliverOneByOne(_ batch: [JobReport], refusal batchRefusal: EasyJobsError) async {
+        for report in batch {
+            var refusal = batchRefusal
+            if batch.count > 1 {
+                do {
+                    _ = try await client.report(ReportRequest(hostID: hostID, reports: [report]))
+                    continue
+                } catch let error as EasyJobsError where error.isRefusal {
+                    refusal = error
+                } catch {
+                    // The manager went away meanwhile: keep the report for the normal retry.
+                    state.withLock { $0.pending.append(report) }
+                    continue
+                }
+            }
+            let failed = JobReport(
+                jobID: report.jobID, lease: report.lease, outcome: .failed("the manager refused the job's result: \(refusal.message)"),
+                plugin: report.plugin)
+            do {
+                _ = try await client.report(ReportRequest(hostID: hostID, reports: [failed]))
+                logger.error("the manager refused a job's result; reported the job failed instead", metadata: ["job_id": "\(report.jobID)", "reason": "\(refusal.message)"])
+            } catch let error as EasyJobsError where error.isRefusal {
+                logger.error("the manager refused a job's report; dropping it", metadata: ["job_id": "\(report.jobID)", "reason": "\(error.message)"])
+            } catch {
+                state.withLock { $0.pending.append(failed) }
             }
         }
     }

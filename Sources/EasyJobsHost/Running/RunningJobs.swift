@@ -1,3 +1,4 @@
+import EasyJobsCore
 import Synchronization
 
 /// Why the host stops a run before it ends by itself.
@@ -8,62 +9,95 @@ enum StopReason: Sendable, Equatable {
     case timedOut(seconds: Double)
     /// The host is stopping and its grace period is over: the job goes back to the queue.
     case shutdown
+    /// The host no longer holds the run's lease (it was paused or cut off past it): the job
+    /// may already run elsewhere, so this run stops and reports nothing.
+    case leaseLost
 }
 
-/// The jobs this host runs now, with a handle to stop each.
+/// The runs this host has now, each under its lease, with a handle to stop each.
+///
+/// Keyed by job and lease number: after a lease lapses, the same job can be claimed again by
+/// this very host, and the stale run must be told apart from the new one.
 final class RunningJobs: Sendable {
     private struct Entry {
         var task: Task<Void, Never>?
         var stop: StopReason?
+        /// When the lease is known to run out, unless renewed: past it the run must stop.
+        var leaseDeadline: ContinuousClock.Instant
     }
 
-    private let entries = Mutex([String: Entry]())
+    private let entries = Mutex([LeasedJob: Entry]())
 
-    func insert(_ id: String) {
-        entries.withLock { $0[id] = Entry() }
+    func insert(_ run: LeasedJob, leaseDeadline: ContinuousClock.Instant) {
+        entries.withLock { $0[run] = Entry(leaseDeadline: leaseDeadline) }
     }
 
-    /// Links the task that runs job `id`; a stop asked for before it was linked applies now.
-    func attach(_ id: String, task: Task<Void, Never>) {
+    /// Links the task that runs `run`; a stop asked for before it was linked applies now.
+    func attach(_ run: LeasedJob, task: Task<Void, Never>) {
         let stopNow = entries.withLock { entries -> Bool in
-            entries[id]?.task = task
-            return entries[id]?.stop != nil
+            entries[run]?.task = task
+            return entries[run]?.stop != nil
         }
         if stopNow { task.cancel() }
     }
 
-    func remove(_ id: String) {
-        entries.withLock { _ = $0.removeValue(forKey: id) }
+    func remove(_ run: LeasedJob) {
+        entries.withLock { _ = $0.removeValue(forKey: run) }
     }
 
-    /// Stops a run; the first reason given wins. Returns false if the job is not running here.
+    /// Stops a run; the first reason given wins. Returns false if it is not running here.
     @discardableResult
-    func stop(_ id: String, reason: StopReason) -> Bool {
+    func stop(_ run: LeasedJob, reason: StopReason) -> Bool {
         let task: Task<Void, Never>?? = entries.withLock { entries in
-            guard entries[id] != nil else { return nil }
-            if entries[id]?.stop == nil { entries[id]?.stop = reason }
-            return .some(entries[id]?.task)
+            guard entries[run] != nil else { return nil }
+            if entries[run]?.stop == nil { entries[run]?.stop = reason }
+            return .some(entries[run]?.task)
         }
         guard let task else { return false }
         task?.cancel()
         return true
     }
 
+    /// Stops every run of job `id` (a cancellation names the job, not the run).
+    @discardableResult
+    func stop(jobID id: String, reason: StopReason) -> Bool {
+        var stopped = false
+        for run in snapshot() where run.jobID == id {
+            stopped = stop(run, reason: reason) || stopped
+        }
+        return stopped
+    }
+
     func stopAll(reason: StopReason) {
-        for id in snapshot() { stop(id, reason: reason) }
+        for run in snapshot() { stop(run, reason: reason) }
     }
 
-    func reason(_ id: String) -> StopReason? {
-        entries.withLock { $0[id]?.stop }
+    func reason(_ run: LeasedJob) -> StopReason? {
+        entries.withLock { $0[run]?.stop }
     }
 
-    func snapshot() -> [String] {
+    func snapshot() -> [LeasedJob] {
         entries.withLock { Array($0.keys) }
+    }
+
+    /// Moves the lease deadline of runs the manager renewed.
+    func renewed(_ runs: [LeasedJob], until deadline: ContinuousClock.Instant) {
+        entries.withLock { entries in
+            for run in runs {
+                guard let current = entries[run]?.leaseDeadline else { continue }
+                entries[run]?.leaseDeadline = max(current, deadline)
+            }
+        }
+    }
+
+    /// Runs whose lease deadline has passed without a renewal.
+    func overdue(at now: ContinuousClock.Instant) -> [LeasedJob] {
+        entries.withLock { entries in entries.filter { $0.value.stop == nil && $0.value.leaseDeadline <= now }.map(\.key) }
     }
 
     /// Jobs being stopped because a user cancelled them.
     var cancelling: [String] {
-        entries.withLock { entries in entries.filter { $0.value.stop == .cancelled }.map(\.key) }
+        entries.withLock { entries in entries.filter { $0.value.stop == .cancelled }.map(\.key.jobID) }
     }
 
     var isEmpty: Bool {

@@ -96,7 +96,7 @@ struct SubprocessRunner: Sendable {
         switch reason {
         case .cancelled: .cancelled("cancelled: its child process was stopped")
         case .timedOut(let seconds): .failed("timed out after \(seconds.formatted) s")
-        case .shutdown: nil
+        case .shutdown, .leaseLost: nil
         }
     }
 

@@ -5,63 +5,84 @@ import Logging
 
 /// What makes jobs a pipeline: `run_before` dependencies, `run_after` successors,
 /// `on_failure` handlers and tasks that call tasks.
-extension Coordinator {
+extension Coordinator: JobRules {
+    /// Another try while the job has attempts left, after its task's backoff.
+    public func retryDelay(for job: Job) -> TimeInterval? {
+        if let limit = job.maxAttempts, job.attempts >= limit { return nil }
+        let spec = (try? registry.spec(queue: job.queue, task: job.task)) ?? TaskSpec(name: job.task)
+        return spec.options.retryDelay(afterAttempt: job.attempts)
+    }
+
+    public func followUps(of job: Job) -> [NewJob] {
+        switch job.status {
+        case .completed: runAfterJobs(of: job)
+        case .failed: onFailureJobs(of: job)
+        default: []
+        }
+    }
+
+    /// Most jobs one request may plan through `run_before` (a diamond of dependencies grows
+    /// exponentially with its depth).
+    static let maxPlannedJobs = 1_000
+
     /// The jobs to store for one request: the job itself and, when it has `run_before` tasks,
-    /// a job for each (recursively), all stored in one transaction. The first job is the one asked for.
-    func plan(queue: String, spec: TaskSpec, arguments: [String: JSONValue], origin: JobOrigin, path: [String] = []) throws -> [NewJob] {
-        guard !path.contains(spec.name) else {
-            throw EasyJobsError(
-                .invalidArguments, "cycle through run_before: \((path + [spec.name]).joined(separator: " → "))",
-                context: ["queue": queue, "task": spec.name])
+    /// a job for each (transitively), all stored in one transaction. The first job is the one asked for.
+    ///
+    /// Breadth first with its own work list rather than recursion: the depth of a `run_before`
+    /// chain is whatever hosts registered.
+    func plan(queue: String, spec: TaskSpec, arguments: [String: JSONValue], origin: JobOrigin) throws -> [NewJob] {
+        struct Item {
+            let id: String
+            let spec: TaskSpec
+            let arguments: [String: JSONValue]
+            let origin: JobOrigin
+            /// The tasks from the request's task down to this one: a name twice is a cycle.
+            let path: [String]
         }
-        let id = Job.newID()
-        var dependencies: [NewJob] = []
-        for name in spec.options.runBefore {
-            let dependency: TaskSpec
-            do {
-                dependency = try registry.spec(queue: queue, task: name)
-            } catch {
-                throw EasyJobsError(
-                    .unknownTask, "task '\(spec.name)' runs '\(name)' before it, but \(error.message)",
-                    context: ["queue": queue, "task": spec.name, "run_before": name])
+        var work = [Item(id: Job.newID(), spec: spec, arguments: arguments, origin: origin, path: [spec.name])]
+        var jobs: [NewJob] = []
+        var index = 0
+        while index < work.count {
+            let item = work[index]
+            index += 1
+            for name in item.spec.options.runBefore {
+                guard !item.path.contains(name) else {
+                    throw EasyJobsError(
+                        .invalidArguments, "cycle through run_before: \((item.path + [name]).joined(separator: " → "))",
+                        context: ["queue": queue, "task": spec.name])
+                }
+                let dependency: TaskSpec
+                do {
+                    dependency = try registry.spec(queue: queue, task: name)
+                } catch {
+                    throw EasyJobsError(
+                        .unknownTask, "task '\(item.spec.name)' runs '\(name)' before it, but \(error.message)",
+                        context: ["queue": queue, "task": item.spec.name, "run_before": name])
+                }
+                work.append(
+                    Item(id: Job.newID(), spec: dependency, arguments: try dependency.bind([:]), origin: JobOrigin(.runBefore, parent: item.id),
+                         path: item.path + [name]))
+                guard work.count <= Self.maxPlannedJobs else {
+                    throw EasyJobsError(
+                        .invalidArguments,
+                        "task '\(spec.name)' needs more than \(Self.maxPlannedJobs) jobs through run_before; split its dependencies",
+                        context: ["queue": queue, "task": spec.name, "limit": "\(Self.maxPlannedJobs)"])
+                }
             }
-            let bound = try dependency.bind([:])
-            dependencies += try plan(
-                queue: queue, spec: dependency, arguments: bound, origin: JobOrigin(.runBefore, parent: id), path: path + [spec.name])
+            jobs.append(
+                NewJob(
+                    id: item.id, queue: queue, task: item.spec.name, args: item.arguments,
+                    status: item.spec.options.runBefore.isEmpty ? .queued : .waiting, origin: item.origin,
+                    maxAttempts: item.spec.options.attemptLimit, dependencies: item.spec.options.runBefore.count))
         }
-        let job = NewJob(
-            id: id, queue: queue, task: spec.name, args: arguments, status: spec.options.runBefore.isEmpty ? .queued : .waiting,
-            origin: origin, maxAttempts: spec.options.attemptLimit, dependencies: spec.options.runBefore.count)
-        return [job] + dependencies
+        return jobs
     }
 
-    /// Gives finished jobs their consequences: successors, releases, failure handlers.
-    func followUp(_ jobs: [Job]) async throws {
-        var pending = jobs
-        while !pending.isEmpty {
-            let job = pending.removeFirst()
-            switch job.status {
-            case .completed:
-                pending += try await runAfter(job)
-                try await releaseParent(of: job)
-            case .failed:
-                try await onFailure(job)
-                if let parent = try await failParent(of: job) { pending.append(parent) }
-            case .cancelled:
-                if let parent = try await failParent(of: job) { pending.append(parent) }
-            default:
-                break
-            }
-        }
-    }
-
-    /// Enqueues the `run_after` tasks of a completed job with its result as their arguments.
-    /// A result that does not fit makes a job that is born failed, saying why: nothing is
-    /// dropped in silence. Returns the jobs born failed.
-    private func runAfter(_ job: Job) async throws -> [Job] {
+    /// The `run_after` jobs of a completed job, with its result as their arguments. A result
+    /// that does not fit makes a job that is born failed, saying why: nothing is dropped in silence.
+    func runAfterJobs(of job: Job) -> [NewJob] {
         guard let spec = try? registry.spec(queue: job.queue, task: job.task), !spec.options.runAfter.isEmpty else { return [] }
         var created: [NewJob] = []
-        var bornFailed: [Job] = []
         let origin = JobOrigin(.runAfter, parent: job.id)
         for name in spec.options.runAfter {
             do {
@@ -82,51 +103,28 @@ extension Coordinator {
                 let message = (error as? EasyJobsError)?.message ?? "\(error)"
                 let failed = NewJob(queue: job.queue, task: name, args: [:], status: .failed, origin: origin, maxAttempts: 1, error: message)
                 created.append(failed)
-                bornFailed.append(failed.job)
                 logger.warning("run_after job failed before it ran: \(message)", metadata: ["job_id": "\(failed.id)", "parent": "\(job.id)"])
             }
         }
-        guard !created.isEmpty else { return [] }
-        try await batcher.enqueue(created)
-        metrics.enqueued(created)
-        notifier.workArrived(in: job.queue)
-        for failed in bornFailed { notifier.jobFinished(failed.id) }
-        return bornFailed
+        return created
     }
 
-    /// A `run_before` job completed: its parent starts once all its dependencies have.
-    private func releaseParent(of job: Job) async throws {
-        guard job.origin.kind == .runBefore, let parent = job.origin.parentID else { return }
-        let released = try await store.releaseReady(jobID: parent)
-        if !released.isEmpty { notifier.workArrived(in: job.queue) }
-    }
-
-    /// A `run_before` job failed for good: its parent fails, naming it. Returns the parent.
-    private func failParent(of job: Job) async throws -> Job? {
-        guard job.origin.kind == .runBefore, let parent = job.origin.parentID else { return nil }
-        let reason =
-            job.status == .cancelled
-            ? "run_before task '\(job.task)' (job \(job.id)) was cancelled"
-            : "run_before task '\(job.task)' (job \(job.id)) failed: \(job.error ?? "unknown error")"
-        guard let failed = try await store.failWaiting(jobID: parent, error: reason, now: .now) else { return nil }
-        notifier.jobFinished(failed.id)
-        logger.info("job failed: a dependency failed", metadata: ["job_id": "\(failed.id)", "task": "\(failed.task)", "dependency": "\(job.id)"])
-        return failed
-    }
-
-    /// Enqueues the `on_failure` task of a job that failed for good, with `job_failed`.
-    private func onFailure(_ job: Job) async throws {
-        guard let spec = try? registry.spec(queue: job.queue, task: job.task), let handler = spec.options.onFailure else { return }
+    /// The `on_failure` job of a job that failed for good, with `job_failed`.
+    func onFailureJobs(of job: Job) -> [NewJob] {
+        guard let spec = try? registry.spec(queue: job.queue, task: job.task), let handler = spec.options.onFailure else { return [] }
         let failure: JSONValue = [
             "job_id": .string(job.id), "task": .string(job.task), "args": .object(job.args),
             "error": .string(job.error ?? ""), "attempts": .int(job.attempts),
         ]
         do {
-            _ = try await enqueue(queue: job.queue, task: handler, arguments: ["job_failed": failure], origin: JobOrigin(.onFailure, parent: job.id))
+            let handlerSpec = try registry.spec(queue: job.queue, task: handler)
+            return try plan(
+                queue: job.queue, spec: handlerSpec, arguments: try handlerSpec.bind(["job_failed": failure]), origin: JobOrigin(.onFailure, parent: job.id))
         } catch {
             logger.error(
                 "cannot enqueue the on_failure task '\(handler)' of job \(job.id): \((error as? EasyJobsError)?.message ?? "\(error)")",
                 metadata: ["job_id": "\(job.id)"])
+            return []
         }
     }
 
@@ -135,7 +133,7 @@ extension Coordinator {
         guard let parent = try await store.job(id: request.parentID) else {
             throw EasyJobsError(.jobNotFound, "no job with request id '\(request.parentID)'", context: ["request_id": request.parentID])
         }
-        guard parent.status == .running, parent.hostID == request.hostID else {
+        guard parent.status == .running, parent.hostID == request.hostID, parent.lease == request.lease else {
             throw EasyJobsError(
                 .leaseLost, "job \(parent.id) is not running on this host, so it cannot call tasks", context: ["request_id": parent.id])
         }

@@ -5,10 +5,20 @@ import Logging
 
 /// Cron schedules and paused work.
 extension Coordinator {
-    /// Stores the schedules of the tasks a host registered (new ones start now: earlier times are not missed).
+    /// Stores the schedules of the tasks a host registered (new ones start now: earlier times
+    /// are not missed), and forgets those of its tasks that no longer have one: a schedule
+    /// removed from a plugin stops firing.
     func syncSchedules(of host: HostRecord) async throws {
+        let stored = Set(try await store.schedules().filter { $0.queue == host.queue }.map(\.task))
         for task in host.plugins.flatMap(\.tasks) {
-            guard let expression = task.options.schedule else { continue }
+            guard let expression = task.options.schedule else {
+                if stored.contains(task.name), (try? registry.spec(queue: host.queue, task: task.name))?.options.schedule == nil,
+                    try await store.deleteSchedule(queue: host.queue, task: task.name)
+                {
+                    logger.notice("schedule removed: the task no longer has one", metadata: ["queue": "\(host.queue)", "task": "\(task.name)"])
+                }
+                continue
+            }
             try await store.syncSchedule(
                 ScheduleRecord(
                     queue: host.queue, task: task.name, expression: expression, timeZone: task.options.timeZone ?? "UTC",
@@ -26,7 +36,9 @@ extension Coordinator {
         let due = cron.fires(between: schedule.lastFireAt ?? schedule.createdAt, and: now, limit: 10_000)
         guard let latest = due.last else { return }
         // A task no host serves keeps its place: its fires count as missed when it comes back.
-        guard isServed(queue: schedule.queue, task: schedule.task), let spec = try? registry.spec(queue: schedule.queue, task: schedule.task)
+        // Only what the task declares now fires: a schedule the task dropped or changed waits for its sync.
+        guard isServed(queue: schedule.queue, task: schedule.task), let spec = try? registry.spec(queue: schedule.queue, task: schedule.task),
+            spec.options.schedule == schedule.expression
         else { return }
         var times = due
         if due.count > 1 {

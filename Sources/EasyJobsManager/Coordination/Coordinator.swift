@@ -83,24 +83,43 @@ public struct Coordinator: Sendable {
         !Task.isCancelled && !Task.isShuttingDownGracefully && isClientConnected()
     }
 
-    /// Marks a finished job's result as pulled.
-    public func pull(id: String) async throws -> Job {
-        guard let job = try await store.pull(id: id, now: .now) else {
+    /// Marks a finished job's result as pulled; `first` is true for the one pull that consumed it.
+    public func pull(id: String) async throws -> (job: Job, first: Bool) {
+        guard let pulled = try await store.pull(id: id, now: .now) else {
             throw EasyJobsError(.jobNotFound, "no job with request id '\(id)'", context: ["request_id": id])
         }
-        return job
+        return pulled
     }
 
     // MARK: Hosts
 
-    public func register(_ registration: HostRegistration) async throws -> HostRegistrationResponse {
+    /// Registers a host, checked against ``RegistrationCheck`` before anything is stored. A host
+    /// registering again presents its session (`presented`) and keeps it; an id that belongs to
+    /// another host that is online is refused.
+    public func register(_ registration: HostRegistration, session presented: String?) async throws -> HostRegistrationResponse {
+        try RegistrationCheck.validate(registration)
         let now = Date()
+        let known = registry.host(id: registration.hostID)
+        let token: String
+        if let known, let presented, HostSessions.matches(presented, sessionHash: known.sessionHash) {
+            token = presented
+        } else {
+            // Another process may take over the id of a host that went away, never of one that is online.
+            if let known, known.sessionHash != nil, isOnline(known, now: now), !registry.isLeaving(hostID: known.id) {
+                throw EasyJobsError(
+                    .hostIDInUse,
+                    "host id '\(registration.hostID)' belongs to a host that is online; a host registers again with its session token in \(HostSessions.header)",
+                    context: ["host_id": registration.hostID])
+            }
+            token = HostSessions.issue(hostID: registration.hostID)
+        }
         let record = HostRecord(
             id: registration.hostID, name: registration.name, queue: registration.queue, maxTasks: registration.maxTasks,
-            plugins: registration.plugins, refused: registration.refused, registeredAt: now, lastSeen: now)
+            plugins: registration.plugins, refused: registration.refused, registeredAt: now, lastSeen: now,
+            sessionHash: HostSessions.hash(token))
         try await store.saveHost(record)
         metrics.registered(registration)
-        let known = registry.host(id: record.id).map { Set(problems(of: $0)) } ?? []
+        let knownProblems = known.map { Set(problems(of: $0)) } ?? []
         registry.register(record)
         try await syncSchedules(of: record)
         logger.info(
@@ -114,12 +133,29 @@ public struct Coordinator: Sendable {
             logger.warning("host refused a plugin: \(refused.reason)", metadata: ["host": "\(registration.name)"])
         }
         // A host registers again after every plugin change: say only what is new.
-        for problem in problems(of: record) where !known.contains(problem) {
+        for problem in problems(of: record) where !knownProblems.contains(problem) {
             logger.warning("pipeline problem: \(problem)", metadata: ["host": "\(registration.name)", "queue": "\(registration.queue)"])
         }
         // A host may have been waiting for its tasks' queue to exist.
         notifier.workArrived(in: registration.queue)
-        return HostRegistrationResponse(leaseSeconds: options.leaseSeconds, heartbeatSeconds: max(options.leaseSeconds / 3, 0.2))
+        return HostRegistrationResponse(
+            leaseSeconds: options.leaseSeconds, heartbeatSeconds: max(options.leaseSeconds / 3, 0.2), session: token)
+    }
+
+    /// The host a session token belongs to. A host told `session_invalid` registers again.
+    public func authenticate(session token: String?) throws(EasyJobsError) -> String {
+        guard let token, !token.isEmpty else {
+            throw EasyJobsError(
+                .unauthorized, "host endpoints need the session token that POST /hosts/register returned, in \(HostSessions.header)")
+        }
+        guard let hostID = HostSessions.hostID(of: token) else {
+            throw EasyJobsError(.sessionInvalid, "the session token is not one this manager issued: register again")
+        }
+        guard let host = registry.host(id: hostID), HostSessions.matches(token, sessionHash: host.sessionHash) else {
+            throw EasyJobsError(
+                .sessionInvalid, "the session of host '\(hostID)' is not current: register again", context: ["host_id": hostID])
+        }
+        return hostID
     }
 
     /// Claims up to `max` jobs for the host, waiting up to `wait` seconds for one to arrive.
@@ -151,9 +187,9 @@ public struct Coordinator: Sendable {
                 return jobs.map { job in
                     let subprocess = (try? registry.spec(queue: queue, task: job.task))?.options.subprocess ?? false
                     return ClaimedJob(
-                        jobID: job.id, task: job.task, args: job.args, attempt: job.attempts, leaseExpiresAt: job.leaseExpiresAt ?? .now,
-                        dependencies: dependencies[job.id] ?? [:],
-                        token: subprocess ? tokens.token(jobID: job.id, attempt: job.attempts) : nil)
+                        jobID: job.id, task: job.task, args: job.args, attempt: job.attempts, lease: job.lease,
+                        leaseExpiresAt: job.leaseExpiresAt ?? .now, dependencies: dependencies[job.id] ?? [:],
+                        token: subprocess ? tokens.token(jobID: job.id, lease: job.lease) : nil)
                 }
             }
             await cancelWhenGracefulShutdown {
@@ -163,42 +199,29 @@ public struct Coordinator: Sendable {
         return []
     }
 
+    /// Records how runs ended. Each report counts only under the lease it names; a failure with
+    /// a try left is queued again; what an end causes commits with it.
     public func report(_ request: ReportRequest) async throws -> ReportResponse {
-        let now = Date()
-        var finals: [JobReport] = []
-        var retried: [Job] = []
-        for report in request.reports {
-            guard case .failed(let error) = report.outcome else {
-                finals.append(report)
-                continue
-            }
-            // A failure with tries left is a retry, not an end.
-            if let job = try await store.job(id: report.jobID), job.status == .running, job.hostID == request.hostID,
-                job.maxAttempts.map({ job.attempts < $0 }) ?? true
-            {
-                let spec = try? registry.spec(queue: job.queue, task: job.task)
-                let delay = (spec ?? TaskSpec(name: job.task)).options.retryDelay(afterAttempt: job.attempts)
-                if let retry = try await store.retry(jobID: job.id, hostID: request.hostID, error: error, runAt: now.addingTimeInterval(delay)) {
-                    retried.append(retry)
-                    metrics.retried(retry)
-                    logger.info(
-                        "job failed, will try again",
-                        metadata: [
-                            "job_id": "\(job.id)", "task": "\(job.task)", "attempt": "\(job.attempts)",
-                            "next_try_in": "\(String(format: "%.2f", delay)) s", "error": "\(error)",
-                        ])
-                    continue
-                }
-            }
-            finals.append(report)
+        let transitions = try await store.finish(request.reports, hostID: request.hostID, now: .now, rules: self)
+        apply(transitions)
+        return ReportResponse(accepted: request.reports.count - transitions.rejected.count, rejected: transitions.rejected)
+    }
+
+    /// Tells waiting clients, hosts and metrics what a store operation did.
+    func apply(_ transitions: JobTransitions, now: Date = .now) {
+        metrics.finished(transitions.finished)
+        metrics.enqueued(transitions.created)
+        for job in transitions.retried {
+            metrics.retried(job)
+            logger.info(
+                "job failed, will try again",
+                metadata: [
+                    "job_id": "\(job.id)", "task": "\(job.task)", "attempt": "\(job.attempts)",
+                    "next_try_in": "\(String(format: "%.2f", max(0, (job.runAt ?? now).timeIntervalSince(now)))) s", "error": "\(job.error ?? "")",
+                ])
         }
-        let finished = try await store.finish(finals, hostID: request.hostID, now: now)
-        metrics.finished(finished)
-        for job in finished { notifier.jobFinished(job.id) }
-        try await followUp(finished)
-        let accepted = Set(finished.map(\.id) + retried.map(\.id))
-        let rejected = request.reports.map(\.jobID).filter { !accepted.contains($0) }
-        return ReportResponse(accepted: accepted.count, rejected: rejected)
+        for job in transitions.finished { notifier.jobFinished(job.id) }
+        for queue in transitions.queuesWithNewWork { notifier.workArrived(in: queue) }
     }
 
     /// A host is leaving: it stops being offered work, and jobs still leased to it (claimed by a
@@ -208,7 +231,8 @@ public struct Coordinator: Sendable {
             throw EasyJobsError(.hostNotFound, "unknown host '\(hostID)'", context: ["host_id": hostID])
         }
         registry.markLeaving(hostID: hostID)
-        let released = try await store.release(hostID: hostID, jobIDs: nil, refundAttempt: false)
+        // A graceful stop hands back what it did not finish: not the jobs' fault, so the tries are refunded.
+        let released = try await store.release(hostID: hostID, jobs: nil)
         for queue in Set(released.map(\.queue)) { notifier.workArrived(in: queue) }
         logger.info("host left", metadata: ["host_id": "\(hostID)", "released_jobs": "\(released.count)"])
         return released
@@ -221,7 +245,7 @@ public struct Coordinator: Sendable {
         }
         registry.touch(hostID: request.hostID, at: now)
         let renewed = request.running.isEmpty
-            ? [] : try await store.renewLeases(hostID: request.hostID, jobIDs: request.running, until: now.addingTimeInterval(options.leaseSeconds))
+            ? [] : try await store.renewLeases(hostID: request.hostID, jobs: request.running, until: now.addingTimeInterval(options.leaseSeconds))
         let held = Set(renewed)
         return HeartbeatResponse(renewed: renewed, lost: request.running.filter { !held.contains($0) })
     }
@@ -238,14 +262,11 @@ public struct Coordinator: Sendable {
     /// Cancels a job. A queued or waiting job ends at once; a running one is stopped by its host,
     /// which the host hears through its events poll.
     public func cancel(id: String) async throws -> Job {
-        guard let job = try await store.cancel(jobID: id, now: .now) else {
+        guard let (job, transitions) = try await store.cancel(jobID: id, now: .now, rules: self) else {
             throw EasyJobsError(.jobNotFound, "no job with request id '\(id)'", context: ["request_id": id])
         }
-        if job.status == .cancelled && job.cancelRequested == false {
-            metrics.finished([job])
-            notifier.jobFinished(job.id)
-            try await followUp([job])
-        } else if job.status == .running, let host = job.hostID {
+        apply(transitions)
+        if job.status == .running, let host = job.hostID {
             notifier.workArrived(in: Self.eventsKey(host))
         }
         logger.info("cancellation asked", metadata: ["job_id": "\(id)", "status": "\(job.status.rawValue)"])
@@ -275,18 +296,27 @@ public struct Coordinator: Sendable {
 
     static func eventsKey(_ hostID: String) -> String { "host-events:\(hostID)" }
 
-    /// A subprocess child reports its job with the job's token.
-    public func childReport(_ report: ChildReport, token: String?) async throws {
-        guard let token, let attempt = tokens.verify(token, jobID: report.jobID) else {
-            throw EasyJobsError(.forbidden, "the job token is missing or not valid for job '\(report.jobID)'", context: ["request_id": report.jobID])
+    /// The run a subprocess child's token is for; checked before its report's body is read.
+    public func verifyJobToken(_ token: String?) throws(EasyJobsError) -> LeasedJob {
+        guard let token, let run = tokens.verify(token) else {
+            throw EasyJobsError(.forbidden, "the job token is missing or not valid")
         }
-        guard let job = try await store.job(id: report.jobID), job.status == .running, job.attempts == attempt, let host = job.hostID else {
+        return run
+    }
+
+    /// A subprocess child reports the run its token is for.
+    public func childReport(_ report: ChildReport, run: LeasedJob) async throws {
+        guard report.jobID == run.jobID else {
+            throw EasyJobsError(
+                .forbidden, "the job token is for job '\(run.jobID)', not '\(report.jobID)'", context: ["request_id": report.jobID])
+        }
+        guard let job = try await store.job(id: report.jobID), job.status == .running, job.lease == run.lease, let host = job.hostID else {
             throw EasyJobsError(
                 .forbidden, "the job token of job '\(report.jobID)' is no longer valid: that run has ended",
                 context: ["request_id": report.jobID])
         }
         let response = try await self.report(
-            ReportRequest(hostID: host, reports: [JobReport(jobID: job.id, outcome: report.outcome, plugin: report.plugin)]))
+            ReportRequest(hostID: host, reports: [JobReport(jobID: job.id, lease: run.lease, outcome: report.outcome, plugin: report.plugin)]))
         guard response.rejected.isEmpty else {
             throw EasyJobsError(.forbidden, "the run of job '\(report.jobID)' has ended", context: ["request_id": report.jobID])
         }
@@ -317,20 +347,20 @@ public struct Coordinator: Sendable {
         try await store.appendLogs(request.lines)
     }
 
-    /// Hands jobs whose lease ran out back to their queues.
-    public func requeueExpired() async throws -> [Job] {
-        let jobs = try await store.requeueExpired(now: .now)
-        for queue in Set(jobs.map(\.queue)) { notifier.workArrived(in: queue) }
-        let cancelled = jobs.filter { $0.status == .cancelled }
-        metrics.finished(cancelled)
-        for job in cancelled { notifier.jobFinished(job.id) }
-        try await followUp(cancelled)
-        for job in jobs {
+    /// Ends the leases that ran out: each job is tried again per its policy, or fails for good
+    /// ("host died while running it (N times)").
+    public func requeueExpired() async throws -> JobTransitions {
+        let transitions = try await store.requeueExpired(now: .now, rules: self)
+        apply(transitions)
+        for job in transitions.retried {
             logger.warning(
                 "lease ran out: job handed back to the queue",
-                metadata: ["job_id": "\(job.id)", "task": "\(job.task)", "attempts": "\(job.attempts)"])
+                metadata: ["job_id": "\(job.id)", "task": "\(job.task)", "attempts": "\(job.attempts)", "lost_leases": "\(job.lostLeases)"])
         }
-        return jobs
+        for job in transitions.finished where job.lostLeases > 0 && job.status == .failed {
+            logger.error("job failed for good: \(job.error ?? "")", metadata: ["job_id": "\(job.id)", "task": "\(job.task)"])
+        }
+        return transitions
     }
 
     /// The problems found in the pipelines of the host's tasks, as `task: problem` lines.
@@ -346,7 +376,7 @@ public struct Coordinator: Sendable {
 
     /// Puts back jobs a host claimed but will not run: no plugin of it serves them any more.
     public func release(_ request: ReleaseRequest) async throws -> [Job] {
-        let released = try await store.release(hostID: request.hostID, jobIDs: request.jobIDs, refundAttempt: true)
+        let released = try await store.release(hostID: request.hostID, jobs: request.jobs)
         for queue in Set(released.map(\.queue)) { notifier.workArrived(in: queue) }
         return released
     }

@@ -3,10 +3,10 @@ import EasyJobsCore
 import Foundation
 
 /// Credentials for subprocess children: a token lets its bearer report one job's result, for
-/// one attempt, and nothing else.
+/// one run, and nothing else.
 ///
-/// A token is `<attempt>.<HMAC-SHA256(key, "<job id>:<attempt>")>`, so the manager stores
-/// nothing per token, and a token is useless for another job or another attempt. The key
+/// A token is `<job id>.<lease>.<HMAC-SHA256(key, "<job id>:<lease>")>`, so the manager stores
+/// nothing per token, and a token is useless for another job or another run of the same job. The key
 /// lives in the data directory, so tokens outlive a manager restart; children never see the
 /// shared secret.
 public struct JobTokens: Sendable {
@@ -31,20 +31,22 @@ public struct JobTokens: Sendable {
         return JobTokens(key: key)
     }
 
-    public func token(jobID: String, attempt: Int) -> String {
-        "\(attempt).\(mac(jobID: jobID, attempt: attempt))"
+    /// The credential of one run: `<job id>.<lease>.<mac>`. It names its job and run, so the
+    /// manager checks it before reading the body it guards.
+    public func token(jobID: String, lease: Int) -> String {
+        "\(jobID).\(lease).\(mac(jobID: jobID, lease: lease))"
     }
 
-    /// The attempt a token was made for, if it is genuine for `jobID`.
-    public func verify(_ token: String, jobID: String) -> Int? {
-        let parts = token.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, let attempt = Int(parts[0]) else { return nil }
-        return constantTimeEquals(String(parts[1]), mac(jobID: jobID, attempt: attempt)) ? attempt : nil
+    /// The job and lease a token was made for, if it is genuine.
+    public func verify(_ token: String) -> LeasedJob? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let lease = Int(parts[parts.count - 2]) else { return nil }
+        let jobID = parts.dropLast(2).joined(separator: ".")
+        return constantTimeEquals(String(parts[parts.count - 1]), mac(jobID: jobID, lease: lease)) ? LeasedJob(jobID: jobID, lease: lease) : nil
     }
 
-    private func mac(jobID: String, attempt: Int) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: Data("\(jobID):\(attempt)".utf8), using: key)
-        return Data(code).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+    private func mac(jobID: String, lease: Int) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Data("\(jobID):\(lease)".utf8), using: key)
+        return HostSessions.base64URL(Data(code))
     }
 }

@@ -54,3 +54,16 @@ func constantTimeEquals(_ a: String, _ b: String) -> Bool {
     }
     return difference == 0
 }
+
+/// Requires a host's session token (`X-EasyJobs-Session`) and records whose it is, so a host
+/// can act only on its own jobs.
+struct HostSessionMiddleware: RouterMiddleware {
+    typealias Context = ManagerRequestContext
+    let coordinator: Coordinator
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.hostID = try coordinator.authenticate(session: request.headers[HTTPField.Name(HostSessions.header)!])
+        return try await next(request, context)
+    }
+}

@@ -9,8 +9,8 @@ extension EasyJobsError.Code {
         case .invalidArguments, .jobFailed: .unprocessableContent
         case .unknownQueue, .unknownTask, .jobNotFound, .hostNotFound, .notFound: .notFound
         case .resultConsumed: .gone
-        case .leaseLost, .taskUnavailable: .conflict
-        case .unauthorized: .unauthorized
+        case .leaseLost, .taskUnavailable, .hostIDInUse, .jobCancelled: .conflict
+        case .unauthorized, .sessionInvalid: .unauthorized
         case .forbidden: .forbidden
         case .payloadTooLarge: .contentTooLarge
         case .storeFailure, .managerUnavailable: .serviceUnavailable

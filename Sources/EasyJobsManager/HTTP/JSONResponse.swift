@@ -28,6 +28,7 @@ extension Request {
     mutating func jsonBody(limit: Int) async throws -> JSONValue {
         let buffer = try await body(limit: limit)
         if buffer.readableBytes == 0 { return [:] }
+        try JSONNesting.check(buffer.readableBytesView)
         do {
             return try JSONValue.decode(buffer.readableBytesView)
         } catch {
@@ -38,6 +39,8 @@ extension Request {
     /// The body decoded as `T`, within the size limit.
     mutating func decode<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
         let buffer = try await body(limit: limit)
+        // Checked before decoding: Foundation's decoder recurses once per level.
+        try JSONNesting.check(buffer.readableBytesView)
         do {
             return try WireCoding.makeDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {

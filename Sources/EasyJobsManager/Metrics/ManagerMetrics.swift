@@ -61,6 +61,13 @@ public struct ManagerMetrics: Sendable {
         }
     }
 
+    /// Jobs that ends created (successors, failure handlers).
+    func enqueued(_ jobs: [Job]) {
+        for job in jobs {
+            count("easyjobs_jobs_enqueued_total", [("queue", job.queue), ("task", job.task), ("origin", job.origin.kind.rawValue)])
+        }
+    }
+
     func started(_ jobs: [Job], now: Date = .now) {
         for job in jobs {
             count("easyjobs_jobs_started_total", [("queue", job.queue), ("task", job.task)])

@@ -108,12 +108,17 @@ struct ClientRoutes {
         guard current.status.isFinished else {
             return try JSONResponse.make(PendingResult(requestID: id, status: current.status), status: .accepted)
         }
-        let job = try await coordinator.pull(id: id)
+        let (job, first) = try await coordinator.pull(id: id)
+        // Of concurrent pulls, one consumes the result; the others are told it is gone.
+        guard first else { throw consumed(job) }
         switch job.status {
         case .failed:
             throw EasyJobsError(
                 .jobFailed, job.error ?? "the job failed",
                 context: ["request_id": id, "task": job.task, "attempts": "\(job.attempts)"])
+        case .cancelled:
+            throw EasyJobsError(
+                .jobCancelled, job.error ?? "the job was cancelled", context: ["request_id": id, "task": job.task, "status": job.status.rawValue])
         default:
             return JSONResponse.raw((job.result ?? .null).encoded())
         }

@@ -1,42 +1,54 @@
 import EasyJobsCore
+import HTTPTypes
 import Hummingbird
 
-/// The host protocol (docs/host-protocol.md), behind the shared secret.
+/// The host protocol (docs/host-protocol.md), behind the shared secret. Registration issues a
+/// session token; every other endpoint requires it and acts only for the host it names.
 struct HostRoutes {
     typealias Context = ManagerRequestContext
     let coordinator: Coordinator
 
+    /// Largest registration: far above any real plugin set, small enough to check quickly.
+    static let registrationLimit = 4 << 20
+    /// Reports carry results, several at a time.
+    static let reportLimit = 64 << 20
+
     func add(to router: some RouterMethods<Context>) {
         router.post("/register") { request, _ in
             var request = request
-            let registration = try await request.decode(HostRegistration.self, limit: 16 << 20)
-            return try JSONResponse.make(try await coordinator.register(registration))
+            let registration = try await request.decode(HostRegistration.self, limit: Self.registrationLimit)
+            let presented = request.headers[HTTPField.Name(HostSessions.header)!]
+            return try JSONResponse.make(try await coordinator.register(registration, session: presented))
         }
-        router.post("/claim") { request, context in
+        let session = router.group().add(middleware: HostSessionMiddleware(coordinator: coordinator))
+        session.post("/claim") { request, context in
             var request = request
             let claim = try await request.decode(ClaimRequest.self, limit: coordinator.options.maxBodySize)
+            try context.requireHost(claim.hostID)
             let channel = context.channel
             return try JSONResponse.make(ClaimResponse(jobs: try await coordinator.claim(claim) { channel.isActive }))
         }
-        router.post("/report") { request, _ in
+        session.post("/report") { request, context in
             var request = request
-            // Reports carry results, several at a time.
-            let report = try await request.decode(ReportRequest.self, limit: 64 << 20)
+            let report = try await request.decode(ReportRequest.self, limit: Self.reportLimit)
+            try context.requireHost(report.hostID)
             return try JSONResponse.make(try await coordinator.report(report))
         }
-        router.post("/unregister") { request, _ in
+        session.post("/unregister") { request, context in
             var request = request
             let leaving = try await request.decode(UnregisterRequest.self, limit: coordinator.options.maxBodySize)
+            try context.requireHost(leaving.hostID)
             let released = try await coordinator.unregister(hostID: leaving.hostID)
             return try JSONResponse.make(UnregisterResponse(released: released.map(\.id)))
         }
-        router.post("/call") { request, _ in
+        session.post("/call") { request, context in
             var request = request
             let call = try await request.decode(CallRequest.self, limit: coordinator.options.maxBodySize)
+            try context.requireHost(call.hostID)
             let job = try await coordinator.call(call)
             return try JSONResponse.make(EnqueueResponse(requestID: job.id))
         }
-        router.post("/await") { request, context in
+        session.post("/await") { request, context in
             var request = request
             let wait = try await request.decode(AwaitRequest.self, limit: coordinator.options.maxBodySize)
             let channel = context.channel
@@ -46,27 +58,31 @@ struct HostRoutes {
             }
             return try JSONResponse.make(JobView(job))
         }
-        router.post("/events") { request, context in
+        session.post("/events") { request, context in
             var request = request
             let events = try await request.decode(EventsRequest.self, limit: coordinator.options.maxBodySize)
+            try context.requireHost(events.hostID)
             let channel = context.channel
             return try JSONResponse.make(try await coordinator.events(events) { channel.isActive })
         }
-        router.post("/logs") { request, _ in
+        session.post("/logs") { request, context in
             var request = request
             let logs = try await request.decode(LogsRequest.self, limit: 16 << 20)
+            try context.requireHost(logs.hostID)
             try await coordinator.appendLogs(logs)
             return try JSONResponse.make(["accepted": logs.lines.values.reduce(0) { $0 + $1.count }])
         }
-        router.post("/release") { request, _ in
+        session.post("/release") { request, context in
             var request = request
             let release = try await request.decode(ReleaseRequest.self, limit: coordinator.options.maxBodySize)
+            try context.requireHost(release.hostID)
             let released = try await coordinator.release(release)
             return try JSONResponse.make(UnregisterResponse(released: released.map(\.id)))
         }
-        router.post("/heartbeat") { request, _ in
+        session.post("/heartbeat") { request, context in
             var request = request
             let heartbeat = try await request.decode(HeartbeatRequest.self, limit: coordinator.options.maxBodySize)
+            try context.requireHost(heartbeat.hostID)
             return try JSONResponse.make(try await coordinator.heartbeat(heartbeat))
         }
     }

@@ -69,7 +69,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
-    private static func insert(_ rows: [StatementArguments], _ db: Database) throws {
+    static func insert(_ rows: [StatementArguments], _ db: Database) throws {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO jobs (id, queue, task, args, status, attempts, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at, scheduled_for)
             VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -79,7 +79,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
-    private static func rows(_ jobs: [NewJob]) -> [StatementArguments] {
+    static func rows(_ jobs: [NewJob]) -> [StatementArguments] {
         jobs.map { job in
             let created = job.createdAt.timeIntervalSince1970
             return [
@@ -141,6 +141,13 @@ public final class SQLiteJobStore: JobStore, Sendable {
     public func setSchedulePaused(queue: String, task: String, paused: Bool) async throws -> Bool {
         try await write("pause a schedule", context: ["task": task]) { db in
             try db.execute(sql: "UPDATE schedules SET paused = ? WHERE queue = ? AND task = ?", arguments: [paused, queue, task])
+            return db.changesCount == 1
+        }
+    }
+
+    public func deleteSchedule(queue: String, task: String) async throws -> Bool {
+        try await write("delete a schedule", context: ["task": task]) { db in
+            try db.execute(sql: "DELETE FROM schedules WHERE queue = ? AND task = ?", arguments: [queue, task])
             return db.changesCount == 1
         }
     }
@@ -227,7 +234,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
         guard !tasks.isEmpty, limit > 0 else { return [] }
         let sql = """
             UPDATE jobs
-            SET status = 'running', host_id = ?, lease_expires_at = ?, started_at = ?, attempts = attempts + 1
+            SET status = 'running', host_id = ?, lease_expires_at = ?, started_at = ?, attempts = attempts + 1, lease = lease + 1
             WHERE seq IN (
                 SELECT seq FROM jobs
                 WHERE queue = ? AND status = 'queued' AND task IN (\(Self.placeholders(tasks.count))) AND run_at <= ?
@@ -247,97 +254,17 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
-    /// Records each outcome only while the job is running under `hostID`'s lease, all in one
-    /// transaction. A completed run clears the error of earlier attempts; a failed one clears
-    /// any result. The host id is kept so a finished job still says where it ran.
-    public func finish(_ reports: [JobReport], hostID: String, now: Date) async throws -> [Job] {
-        guard !reports.isEmpty else { return [] }
-        let rows: [(String, String?, String?, String, PluginRef?)] = reports.map { report in
-            switch report.outcome {
-            case .completed(let value):
-                return (JobStatus.completed.rawValue, String(decoding: value.encoded(), as: UTF8.self), nil, report.jobID, report.plugin)
-            case .failed(let message):
-                return (JobStatus.failed.rawValue, nil, message, report.jobID, report.plugin)
-            case .cancelled(let message):
-                return (JobStatus.cancelled.rawValue, nil, message, report.jobID, report.plugin)
-            }
-        }
-        let finishedAt = now.timeIntervalSince1970
-        return try await write("record job outcomes", context: ["host_id": hostID, "count": "\(reports.count)"]) { db in
-            let sql = """
-                UPDATE jobs
-                SET status = ?, result = ?, error = ?, finished_at = ?, lease_expires_at = NULL,
-                    plugin_name = COALESCE(?, plugin_name), plugin_version = COALESCE(?, plugin_version), plugin_sha256 = COALESCE(?, plugin_sha256)
-                WHERE id = ? AND status = 'running' AND host_id = ?
-                RETURNING \(Self.jobColumns)
-                """
-            var finished: [Job] = []
-            for row in rows {
-                let arguments: StatementArguments = [
-                    row.0, row.1, row.2, finishedAt, row.4?.name, row.4?.version, row.4?.sha256, row.3, hostID,
-                ]
-                if let job = try Self.fetchJobs(db, sql: sql, arguments: arguments).first?.job {
-                    finished.append(job)
-                }
-            }
-            return finished
-        }
-    }
-
-    public func retry(jobID: String, hostID: String, error: String, runAt: Date) async throws -> Job? {
-        try await write("schedule a retry", context: ["job_id": jobID, "host_id": hostID]) { db in
-            try Self.fetchJobs(db, sql: """
-                UPDATE jobs SET status = 'queued', error = ?, run_at = ?, host_id = NULL, lease_expires_at = NULL
-                WHERE id = ? AND status = 'running' AND host_id = ?
-                RETURNING \(Self.jobColumns)
-                """, arguments: [error, runAt.timeIntervalSince1970, jobID, hostID]).first?.job
-        }
-    }
-
-    public func failWaiting(jobID: String, error: String, now: Date) async throws -> Job? {
-        try await write("fail a waiting job", context: ["job_id": jobID]) { db in
-            try Self.fetchJobs(db, sql: """
-                UPDATE jobs SET status = 'failed', error = ?, finished_at = ?
-                WHERE id = ? AND status = 'waiting'
-                RETURNING \(Self.jobColumns)
-                """, arguments: [error, now.timeIntervalSince1970, jobID]).first?.job
-        }
-    }
-
     public func releaseReady(jobID: String?) async throws -> [Job] {
         // One statement: the check that every dependency completed and the release are atomic.
-        let ready = """
-            status = 'waiting' AND NOT EXISTS (
-                SELECT 1 FROM jobs AS dependency
-                WHERE dependency.parent_id = jobs.id AND dependency.origin = 'run_before' AND dependency.status != 'completed')
-            """
-        return try await write("release ready jobs", context: ["job_id": jobID ?? "*"]) { db in
+        try await write("release ready jobs", context: ["job_id": jobID ?? "*"]) { db in
             if let jobID {
                 return try Self.fetchJobs(db, sql: """
-                    UPDATE jobs SET status = 'queued' WHERE id = ? AND \(ready) RETURNING \(Self.jobColumns)
+                    UPDATE jobs SET status = 'queued' WHERE id = ? AND \(Self.readyToRelease) RETURNING \(Self.jobColumns)
                     """, arguments: [jobID]).map(\.job)
             }
             return try Self.fetchJobs(db, sql: """
-                UPDATE jobs SET status = 'queued' WHERE \(ready) RETURNING \(Self.jobColumns)
+                UPDATE jobs SET status = 'queued' WHERE \(Self.readyToRelease) RETURNING \(Self.jobColumns)
                 """, arguments: []).sorted { $0.seq < $1.seq }.map(\.job)
-        }
-    }
-
-    public func cancel(jobID: String, now: Date) async throws -> Job? {
-        try await write("cancel a job", context: ["job_id": jobID]) { db in
-            if let cancelled = try Self.fetchJobs(db, sql: """
-                UPDATE jobs SET status = 'cancelled', finished_at = ?, error = 'cancelled before it ran'
-                WHERE id = ? AND status IN ('queued', 'waiting')
-                RETURNING \(Self.jobColumns)
-                """, arguments: [now.timeIntervalSince1970, jobID]).first {
-                return cancelled.job
-            }
-            if let running = try Self.fetchJobs(db, sql: """
-                UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = 'running' RETURNING \(Self.jobColumns)
-                """, arguments: [jobID]).first {
-                return running.job
-            }
-            return try Self.fetchJobs(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE id = ?", arguments: [jobID]).first?.job
         }
     }
 
@@ -394,54 +321,38 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
-    public func release(hostID: String, jobIDs: [String]?, refundAttempt: Bool) async throws -> [Job] {
-        var sql = """
-            UPDATE jobs SET status = 'queued', host_id = NULL, lease_expires_at = NULL,
-                attempts = CASE WHEN ? THEN MAX(attempts - 1, 0) ELSE attempts END
+    public func release(hostID: String, jobs: [LeasedJob]?) async throws -> [Job] {
+        let sql = """
+            UPDATE jobs SET status = 'queued', host_id = NULL, lease_expires_at = NULL, attempts = MAX(attempts - 1, 0)
             WHERE host_id = ? AND status = 'running'
             """
-        var arguments: StatementArguments = [refundAttempt, hostID]
-        if let jobIDs {
-            guard !jobIDs.isEmpty else { return [] }
-            sql += " AND id IN (\(Self.placeholders(jobIDs.count)))"
-            arguments += StatementArguments(jobIDs)
-        }
-        sql += " RETURNING \(Self.jobColumns)"
-        return try await write("release a host's jobs", context: ["host_id": hostID]) { [arguments, sql] db in
-            try Self.fetchJobs(db, sql: sql, arguments: arguments).map(\.job)
+        return try await write("release a host's jobs", context: ["host_id": hostID]) { db in
+            guard let jobs else {
+                return try Self.fetchJobs(db, sql: sql + " RETURNING \(Self.jobColumns)", arguments: [hostID]).map(\.job)
+            }
+            var released: [Job] = []
+            for leased in jobs {
+                released += try Self.fetchJobs(
+                    db, sql: sql + " AND id = ? AND lease = ? RETURNING \(Self.jobColumns)", arguments: [hostID, leased.jobID, leased.lease]
+                ).map(\.job)
+            }
+            return released
         }
     }
 
-    /// Returns the renewed ids in the order they were given.
-    public func renewLeases(hostID: String, jobIDs: [String], until: Date) async throws -> [String] {
-        guard !jobIDs.isEmpty else { return [] }
-        let sql = """
-            UPDATE jobs SET lease_expires_at = ?
-            WHERE host_id = ? AND status = 'running' AND id IN (\(Self.placeholders(jobIDs.count)))
-            RETURNING id
-            """
-        var arguments: StatementArguments = [until.timeIntervalSince1970, hostID]
-        arguments += StatementArguments(jobIDs)
-        let renewed = try await write("renew leases", context: ["host_id": hostID]) { [arguments] db in
-            try Set(String.fetchAll(db.cachedStatement(sql: sql), arguments: arguments))
-        }
-        return jobIDs.filter { renewed.contains($0) }
-    }
-
-    /// Requeues running jobs whose lease ended strictly before `now`, keeping their attempt
-    /// count; returns them as they are after the update, in FIFO order.
-    public func requeueExpired(now: Date) async throws -> [Job] {
-        try await write("requeue expired jobs") { db in
-            try Self.fetchJobs(db, sql: """
-                UPDATE jobs SET
-                    status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END,
-                    finished_at = CASE WHEN cancel_requested = 1 THEN ? ELSE NULL END,
-                    error = CASE WHEN cancel_requested = 1 THEN 'cancelled: its host stopped answering' ELSE error END,
-                    host_id = CASE WHEN cancel_requested = 1 THEN host_id ELSE NULL END,
-                    lease_expires_at = NULL
-                WHERE status = 'running' AND lease_expires_at < ?
-                RETURNING \(Self.jobColumns)
-                """, arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970]).sorted { $0.seq < $1.seq }.map(\.job)
+    /// Returns the renewed leases in the order they were given.
+    public func renewLeases(hostID: String, jobs: [LeasedJob], until: Date) async throws -> [LeasedJob] {
+        guard !jobs.isEmpty else { return [] }
+        return try await write("renew leases", context: ["host_id": hostID]) { db in
+            let statement = try db.cachedStatement(sql: """
+                UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease = ? AND host_id = ? AND status = 'running'
+                """)
+            var renewed: [LeasedJob] = []
+            for leased in jobs {
+                try statement.execute(arguments: [until.timeIntervalSince1970, leased.jobID, leased.lease, hostID])
+                if db.changesCount == 1 { renewed.append(leased) }
+            }
+            return renewed
         }
     }
 
@@ -451,22 +362,19 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
-    /// Sets `pulledAt` on a finished job the first time it is pulled.
-    ///
-    /// An already pulled job comes back unchanged, so a non-nil `pulledAt` that is not
-    /// `now` tells the caller the result was consumed before.
-    public func pull(id: String, now: Date) async throws -> Job? {
+    /// Sets `pulledAt` on a finished job the first time it is pulled; of concurrent pulls,
+    /// exactly one is `first`.
+    public func pull(id: String, now: Date) async throws -> (job: Job, first: Bool)? {
         try await write("pull a job", context: ["job_id": id]) { db in
-            // The first pull of a finished job (the common case) takes one statement.
             if let pulled = try Self.fetchJobs(db, sql: """
                 UPDATE jobs SET pulled_at = ?
-                WHERE id = ? AND status IN ('completed', 'failed') AND pulled_at IS NULL
+                WHERE id = ? AND status IN ('completed', 'failed', 'cancelled') AND pulled_at IS NULL
                 RETURNING \(Self.jobColumns)
                 """, arguments: [now.timeIntervalSince1970, id]).first
             {
-                return pulled.job
+                return (pulled.job, true)
             }
-            return try Self.fetchJobs(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE id = ?", arguments: [id]).first?.job
+            return try Self.fetchJobs(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE id = ?", arguments: [id]).first.map { ($0.job, false) }
         }
     }
 
@@ -511,16 +419,16 @@ public final class SQLiteJobStore: JobStore, Sendable {
         let refused = try Self.encodeJSON(host.refused)
         try await write("save a host", context: ["host_id": host.id]) { db in
             let statement = try db.cachedStatement(sql: """
-                INSERT INTO hosts (id, name, queue, max_tasks, plugins, refused, registered_at, last_seen)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO hosts (id, name, queue, max_tasks, plugins, refused, registered_at, last_seen, session_hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET
                     name = excluded.name, queue = excluded.queue, max_tasks = excluded.max_tasks,
                     plugins = excluded.plugins, refused = excluded.refused,
-                    registered_at = excluded.registered_at, last_seen = excluded.last_seen
+                    registered_at = excluded.registered_at, last_seen = excluded.last_seen, session_hash = excluded.session_hash
                 """)
             try statement.execute(arguments: [
                 host.id, host.name, host.queue, host.maxTasks, plugins, refused,
-                host.registeredAt.timeIntervalSince1970, host.lastSeen.timeIntervalSince1970,
+                host.registeredAt.timeIntervalSince1970, host.lastSeen.timeIntervalSince1970, host.sessionHash,
             ])
         }
     }
@@ -537,7 +445,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
     public func hosts() async throws -> [HostRecord] {
         try await read("list hosts") { db in
             let statement = try db.cachedStatement(sql: """
-                SELECT id, name, queue, max_tasks, plugins, refused, registered_at, last_seen
+                SELECT id, name, queue, max_tasks, plugins, refused, registered_at, last_seen, session_hash
                 FROM hosts ORDER BY id
                 """)
             let decoder = JSONDecoder()
@@ -554,7 +462,8 @@ public final class SQLiteJobStore: JobStore, Sendable {
                     plugins: try decoder.decode([PluginInfo].self, from: Data(plugins.utf8)),
                     refused: try decoder.decode([RefusedPlugin].self, from: Data(refused.utf8)),
                     registeredAt: Date(timeIntervalSince1970: try row.decode(atIndex: 6)),
-                    lastSeen: Date(timeIntervalSince1970: try row.decode(atIndex: 7))
+                    lastSeen: Date(timeIntervalSince1970: try row.decode(atIndex: 7)),
+                    sessionHash: try row.decode(atIndex: 8)
                 ))
             }
             return hosts
@@ -563,7 +472,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
 
     // MARK: - Database access
 
-    private func write<T: Sendable>(
+    func write<T: Sendable>(
         _ operation: String, context: [String: String] = [:], _ body: @Sendable (Database) throws -> T
     ) async throws -> T {
         do {
@@ -573,7 +482,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
-    private func read<T: Sendable>(
+    func read<T: Sendable>(
         _ operation: String, context: [String: String] = [:], _ body: @Sendable (Database) throws -> T
     ) async throws -> T {
         do {
@@ -607,14 +516,14 @@ public final class SQLiteJobStore: JobStore, Sendable {
 
     /// The job columns in the order `decodeJob` reads them, by index, which avoids a
     /// column-name lookup per value.
-    private static let jobColumns = """
+    static let jobColumns = """
         seq, id, queue, task, args, status, attempts, result, error, \
         created_at, started_at, finished_at, host_id, lease_expires_at, pulled_at, \
         origin, parent_id, max_attempts, run_at, dependencies, cancel_requested, \
-        plugin_name, plugin_version, plugin_sha256, scheduled_for
+        plugin_name, plugin_version, plugin_sha256, scheduled_for, lease, lost_leases
         """
 
-    private static func fetchJobs(_ db: Database, sql: String, arguments: StatementArguments) throws -> [(seq: Int64, job: Job)] {
+    static func fetchJobs(_ db: Database, sql: String, arguments: StatementArguments) throws -> [(seq: Int64, job: Job)] {
         let statement = try db.cachedStatement(sql: sql)
         let rows = try Row.fetchCursor(statement, arguments: arguments)
         var jobs: [(seq: Int64, job: Job)] = []
@@ -624,7 +533,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
         return jobs
     }
 
-    private static func decodeJob(_ row: Row) throws -> (seq: Int64, job: Job) {
+    static func decodeJob(_ row: Row) throws -> (seq: Int64, job: Job) {
         let id: String = try row.decode(atIndex: 1)
         let args: String = try row.decode(atIndex: 4)
         guard case .object(let arguments) = try JSONValue.parse(args) else {
@@ -657,7 +566,9 @@ public final class SQLiteJobStore: JobStore, Sendable {
             dependencies: try row.decode(atIndex: 19),
             cancelRequested: try row.decode(atIndex: 20),
             plugin: try Self.pluginRef(row),
-            scheduledFor: try date(row, 24)
+            scheduledFor: try date(row, 24),
+            lease: try row.decode(atIndex: 25),
+            lostLeases: try row.decode(atIndex: 26)
         )
         return (try row.decode(atIndex: 0), job)
     }
@@ -682,7 +593,7 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
-    private static func placeholders(_ count: Int) -> String {
+    static func placeholders(_ count: Int) -> String {
         Array(repeating: "?", count: count).joined(separator: ", ")
     }
 }

@@ -95,6 +95,15 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("v2-fencing") { db in
+            // lease: the fencing token of a job's runs, bumped by every claim and never reset.
+            // lost_leases: runs whose host stopped renewing, counted against max_attempts.
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE jobs ADD COLUMN lost_leases INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE hosts ADD COLUMN session_hash TEXT;
+                """)
+        }
         return migrator
     }
 }

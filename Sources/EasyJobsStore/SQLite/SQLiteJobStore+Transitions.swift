@@ -1,0 +1,154 @@
+import EasyJobsCore
+import Foundation
+import GRDB
+
+/// The operations that end runs. Each records the end and everything it causes (a retry,
+/// successors, failure handlers, a parent released or failed) in one write transaction.
+extension SQLiteJobStore {
+    public func finish(_ reports: [JobReport], hostID: String, now: Date, rules: any JobRules) async throws -> JobTransitions {
+        guard !reports.isEmpty else { return JobTransitions() }
+        return try await write("record job outcomes", context: ["host_id": hostID, "count": "\(reports.count)"]) { db in
+            var transitions = JobTransitions()
+            let fenced = try db.cachedStatement(sql: """
+                SELECT \(Self.jobColumns) FROM jobs WHERE id = ? AND lease = ? AND host_id = ? AND status = 'running'
+                """)
+            for report in reports {
+                let row = try Row.fetchOne(fenced, arguments: [report.jobID, report.lease, hostID])
+                guard let running = try row.map(Self.decodeJob)?.job else {
+                    transitions.rejected.append(report.jobID)
+                    continue
+                }
+                switch report.outcome {
+                case .completed(let value):
+                    try end(running, as: .completed, result: value, error: nil, plugin: report.plugin, now: now, rules: rules, db, &transitions)
+                case .cancelled(let message):
+                    try end(running, as: .cancelled, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, db, &transitions)
+                case .failed(let message):
+                    var failed = running
+                    failed.error = message
+                    if let delay = rules.retryDelay(for: failed) {
+                        transitions.retried.append(try requeue(running, error: message, plugin: report.plugin, runAt: now.addingTimeInterval(delay), db))
+                    } else {
+                        try end(running, as: .failed, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, db, &transitions)
+                    }
+                }
+            }
+            return transitions
+        }
+    }
+
+    public func requeueExpired(now: Date, rules: any JobRules) async throws -> JobTransitions {
+        try await write("requeue expired jobs") { db in
+            var transitions = JobTransitions()
+            let expired = try Self.fetchJobs(db, sql: """
+                SELECT \(Self.jobColumns) FROM jobs WHERE status = 'running' AND lease_expires_at < ? ORDER BY seq
+                """, arguments: [now.timeIntervalSince1970]).map(\.job)
+            for job in expired {
+                if job.cancelRequested {
+                    try end(job, as: .cancelled, result: nil, error: "cancelled: its host stopped answering", plugin: nil, now: now, rules: rules, db, &transitions)
+                    continue
+                }
+                var lost = job
+                lost.lostLeases += 1
+                try db.execute(sql: "UPDATE jobs SET lost_leases = lost_leases + 1 WHERE id = ?", arguments: [job.id])
+                let times = lost.lostLeases == 1 ? "once" : "\(lost.lostLeases) times"
+                if let delay = rules.retryDelay(for: lost) {
+                    transitions.retried.append(
+                        try requeue(lost, error: "its host stopped renewing the lease while running it (\(times))", plugin: nil,
+                                    runAt: now.addingTimeInterval(delay), db))
+                } else {
+                    try end(lost, as: .failed, result: nil, error: "host died while running it (\(times))", plugin: nil, now: now, rules: rules, db, &transitions)
+                }
+            }
+            return transitions
+        }
+    }
+
+    public func cancel(jobID: String, now: Date, rules: any JobRules) async throws -> (job: Job, transitions: JobTransitions)? {
+        try await write("cancel a job", context: ["job_id": jobID]) { db in
+            var transitions = JobTransitions()
+            guard let job = try Self.fetchJobs(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE id = ?", arguments: [jobID]).first?.job else {
+                return nil
+            }
+            switch job.status {
+            case .queued, .waiting:
+                try end(job, as: .cancelled, result: nil, error: "cancelled before it ran", plugin: nil, now: now, rules: rules, db, &transitions)
+                return (transitions.finished[0], transitions)
+            case .running:
+                let running = try Self.fetchJobs(db, sql: """
+                    UPDATE jobs SET cancel_requested = 1 WHERE id = ? RETURNING \(Self.jobColumns)
+                    """, arguments: [jobID]).first?.job
+                return (running ?? job, transitions)
+            default:
+                return (job, transitions)
+            }
+        }
+    }
+
+    /// Queues a run's job again for its next try.
+    private func requeue(_ job: Job, error: String, plugin: PluginRef?, runAt: Date, _ db: Database) throws -> Job {
+        let updated = try Self.fetchJobs(db, sql: """
+            UPDATE jobs SET status = 'queued', error = ?, run_at = ?, host_id = NULL, lease_expires_at = NULL,
+                plugin_name = COALESCE(?, plugin_name), plugin_version = COALESCE(?, plugin_version), plugin_sha256 = COALESCE(?, plugin_sha256)
+            WHERE id = ? RETURNING \(Self.jobColumns)
+            """, arguments: [error, runAt.timeIntervalSince1970, plugin?.name, plugin?.version, plugin?.sha256, job.id])
+        return updated.first?.job ?? job
+    }
+
+    /// Ends `job` with `status` and applies what follows, breadth first: successors and
+    /// failure handlers from `rules`, the release or failure of a waiting `run_before` parent,
+    /// which may end in turn.
+    private func end(
+        _ job: Job, as status: JobStatus, result: JSONValue?, error: String?, plugin: PluginRef?, now: Date, rules: any JobRules,
+        _ db: Database, _ transitions: inout JobTransitions
+    ) throws {
+        // A completed run clears the error of earlier attempts; a failed one clears any result.
+        // The host id stays, so a finished job still says where it ran.
+        let ended = try Self.fetchJobs(db, sql: """
+            UPDATE jobs
+            SET status = ?, result = ?, error = ?, finished_at = ?, lease_expires_at = NULL,
+                plugin_name = COALESCE(?, plugin_name), plugin_version = COALESCE(?, plugin_version), plugin_sha256 = COALESCE(?, plugin_sha256)
+            WHERE id = ? RETURNING \(Self.jobColumns)
+            """, arguments: [
+                status.rawValue, result.map { String(decoding: $0.encoded(), as: UTF8.self) }, error, now.timeIntervalSince1970,
+                plugin?.name, plugin?.version, plugin?.sha256, job.id,
+            ]).first?.job
+        guard let ended else { return }
+        var pending = [ended]
+        while !pending.isEmpty {
+            let job = pending.removeFirst()
+            transitions.finished.append(job)
+            if job.status != .cancelled {
+                let created = rules.followUps(of: job)
+                if !created.isEmpty {
+                    try Self.insert(Self.rows(created), db)
+                    for new in created.map(\.job) {
+                        if new.status == .failed { pending.append(new) } else { transitions.created.append(new) }
+                    }
+                }
+            }
+            guard job.origin.kind == .runBefore, let parent = job.origin.parentID else { continue }
+            if job.status == .completed {
+                transitions.released += try Self.fetchJobs(db, sql: """
+                    UPDATE jobs SET status = 'queued' WHERE id = ? AND \(Self.readyToRelease) RETURNING \(Self.jobColumns)
+                    """, arguments: [parent]).map(\.job)
+            } else {
+                let reason =
+                    job.status == .cancelled
+                    ? "run_before task '\(job.task)' (job \(job.id)) was cancelled"
+                    : "run_before task '\(job.task)' (job \(job.id)) failed: \(job.error ?? "unknown error")"
+                pending += try Self.fetchJobs(db, sql: """
+                    UPDATE jobs SET status = 'failed', error = ?, finished_at = ?
+                    WHERE id = ? AND status = 'waiting' RETURNING \(Self.jobColumns)
+                    """, arguments: [reason, now.timeIntervalSince1970, parent]).map(\.job)
+            }
+        }
+    }
+
+    /// A waiting job all of whose `run_before` jobs completed.
+    static let readyToRelease = """
+        status = 'waiting' AND NOT EXISTS (
+            SELECT 1 FROM jobs AS dependency
+            WHERE dependency.parent_id = jobs.id AND dependency.origin = 'run_before' AND dependency.status != 'completed')
+        """
+}
