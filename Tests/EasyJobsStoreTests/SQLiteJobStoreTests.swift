@@ -86,7 +86,7 @@ struct SQLiteJobStoreTests {
         ]
         let job = try await store.enqueue(NewJob(queue: "ETL", task: "extract", args: ["value": awkward], createdAt: t0))
         _ = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 1, leaseDuration: 30, now: at(1))
-        let finished = try await store.finish(jobID: job.id, hostID: "h1", outcome: .completed(awkward), now: at(2))
+        let finished = try await store.finish(jobID: job.id, lease: 1, hostID: "h1", outcome: .completed(awkward), now: at(2))
         #expect(finished?.args["value"] == awkward)
         #expect(finished?.result == awkward)
         #expect(try await store.job(id: job.id)?.result == awkward)
@@ -94,7 +94,7 @@ struct SQLiteJobStoreTests {
         for scalar: JSONValue in [1, 2.5, "text", true, .null, []] {
             let other = try await store.enqueue(NewJob(queue: "Scalars", task: "t", args: [:], createdAt: t0))
             _ = try await store.claim(queue: "Scalars", tasks: ["t"], hostID: "h1", limit: 1, leaseDuration: 30, now: at(1))
-            #expect(try await store.finish(jobID: other.id, hostID: "h1", outcome: .completed(scalar), now: at(2))?.result == scalar)
+            #expect(try await store.finish(jobID: other.id, lease: 1, hostID: "h1", outcome: .completed(scalar), now: at(2))?.result == scalar)
         }
     }
 
@@ -198,12 +198,11 @@ struct SQLiteJobStoreTests {
         let claimed = try #require(try await store.claim(
             queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 1, leaseDuration: 30, now: at(1)).first)
 
-        #expect(try await store.finish(jobID: job.id, hostID: "h2", outcome: .completed("stolen"), now: at(2)) == nil)
+        #expect(try await store.finish(jobID: job.id, lease: 1, hostID: "h2", outcome: .completed("stolen"), now: at(2)) == nil)
         #expect(try await store.job(id: job.id) == claimed)
-        #expect(try await store.finish(jobID: "missing", hostID: "h1", outcome: .completed(1), now: at(2)) == nil)
+        #expect(try await store.finish(jobID: "missing", lease: 1, hostID: "h1", outcome: .completed(1), now: at(2)) == nil)
 
-        let finished = try #require(try await store.finish(
-            jobID: job.id, hostID: "h1", outcome: .completed(["rows": 12, "mean": 0.5]), now: at(3)))
+        let finished = try #require(try await store.finish(jobID: job.id, lease: 1, hostID: "h1", outcome: .completed(["rows": 12, "mean": 0.5]), now: at(3)))
         #expect(finished.status == .completed)
         #expect(finished.result == ["rows": 12, "mean": 0.5])
         #expect(finished.error == nil)
@@ -214,7 +213,7 @@ struct SQLiteJobStoreTests {
         #expect(try await store.job(id: job.id) == finished)
 
         // A second report of the same run (a retried HTTP request) must not overwrite it.
-        #expect(try await store.finish(jobID: job.id, hostID: "h1", outcome: .failed("late"), now: at(4)) == nil)
+        #expect(try await store.finish(jobID: job.id, lease: 1, hostID: "h1", outcome: .failed("late"), now: at(4)) == nil)
         #expect(try await store.job(id: job.id) == finished)
     }
 
@@ -222,13 +221,13 @@ struct SQLiteJobStoreTests {
         let jobs = try await enqueue(store, count: 2)
         _ = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 2, leaseDuration: 30, now: at(10))
 
-        let failed = try #require(try await store.finish(jobID: jobs[0].id, hostID: "h1", outcome: .failed("boom"), now: at(11)))
+        let failed = try #require(try await store.finish(jobID: jobs[0].id, lease: 1, hostID: "h1", outcome: .failed("boom"), now: at(11)))
         #expect(failed.status == .failed)
         #expect(failed.error == "boom")
         #expect(failed.result == nil)
 
         // A completed run whose result is JSON null still has a result, distinct from "no result".
-        let completed = try #require(try await store.finish(jobID: jobs[1].id, hostID: "h1", outcome: .completed(.null), now: at(11)))
+        let completed = try #require(try await store.finish(jobID: jobs[1].id, lease: 1, hostID: "h1", outcome: .completed(.null), now: at(11)))
         #expect(completed.result == .null)
         #expect(try await store.job(id: jobs[1].id)?.result == .null)
     }
@@ -239,70 +238,90 @@ struct SQLiteJobStoreTests {
         let jobs = try await enqueue(store, count: 4)
         _ = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 2, leaseDuration: 30, now: at(10))
         _ = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h2", limit: 1, leaseDuration: 30, now: at(10))
-        _ = try await store.finish(jobID: jobs[1].id, hostID: "h1", outcome: .completed(1), now: at(11))
+        _ = try await store.finish(jobID: jobs[1].id, lease: 1, hostID: "h1", outcome: .completed(1), now: at(11))
 
         let renewed = try await store.renewLeases(
-            hostID: "h1", jobIDs: [jobs[0].id, jobs[1].id, jobs[2].id, jobs[3].id, "missing"], until: at(100))
-        #expect(renewed == [jobs[0].id])
+            hostID: "h1", jobs: [jobs[0].id, jobs[1].id, jobs[2].id, jobs[3].id, "missing"].map { LeasedJob(jobID: $0, lease: 1) }, until: at(100))
+        #expect(renewed == [LeasedJob(jobID: jobs[0].id, lease: 1)])
+        // Another lease number of the same job is another run: not renewed.
+        #expect(try await store.renewLeases(hostID: "h1", jobs: [LeasedJob(jobID: jobs[0].id, lease: 2)], until: at(200)).isEmpty)
         #expect(try await store.job(id: jobs[0].id)?.leaseExpiresAt == at(100))
         #expect(try await store.job(id: jobs[2].id)?.leaseExpiresAt == at(40))
         #expect(try await store.job(id: jobs[1].id)?.leaseExpiresAt == nil)
 
-        #expect(try await store.renewLeases(hostID: "h1", jobIDs: [], until: at(200)).isEmpty)
+        #expect(try await store.renewLeases(hostID: "h1", jobs: [], until: at(200)).isEmpty)
     }
 
     @Test func expiredLeasesGoBackToTheQueue() async throws {
         let jobs = try await enqueue(store, count: 3)
         _ = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 3, leaseDuration: 30, now: at(10))
-        _ = try await store.renewLeases(hostID: "h1", jobIDs: [jobs[1].id], until: at(100))
-        _ = try await store.finish(jobID: jobs[2].id, hostID: "h1", outcome: .completed(1), now: at(20))
+        _ = try await store.renewLeases(hostID: "h1", jobs: [LeasedJob(jobID: jobs[1].id, lease: 1)], until: at(100))
+        _ = try await store.finish(jobID: jobs[2].id, lease: 1, hostID: "h1", outcome: .completed(1), now: at(20))
 
-        #expect(try await store.requeueExpired(now: at(39)).isEmpty)
+        #expect(try await store.requeueExpired(now: at(39), rules: RetryingRules()).retried.isEmpty)
         // Exactly at expiry the lease still holds: only a lease that ran out is taken back.
-        #expect(try await store.requeueExpired(now: at(40)).isEmpty)
+        #expect(try await store.requeueExpired(now: at(40), rules: RetryingRules()).retried.isEmpty)
 
-        let requeued = try await store.requeueExpired(now: at(41))
+        let requeued = try await store.requeueExpired(now: at(41), rules: RetryingRules()).retried
         #expect(requeued.map(\.id) == [jobs[0].id])
         let job = try #require(requeued.first)
         #expect(job.status == .queued)
         #expect(job.hostID == nil)
         #expect(job.leaseExpiresAt == nil)
         #expect(job.attempts == 1)
+        #expect(job.lostLeases == 1)
         #expect(try await store.job(id: job.id) == job)
         #expect(try await store.job(id: jobs[2].id)?.status == .completed)
         #expect(try await store.job(id: jobs[1].id)?.status == .running)
 
         // The host that lost the lease can no longer report; the next claim counts a second attempt.
-        #expect(try await store.finish(jobID: job.id, hostID: "h1", outcome: .completed(1), now: at(42)) == nil)
+        #expect(try await store.finish(jobID: job.id, lease: 1, hostID: "h1", outcome: .completed(1), now: at(42)) == nil)
         let reclaimed = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h2", limit: 5, leaseDuration: 30, now: at(43))
         #expect(reclaimed.map(\.id) == [job.id])
         #expect(reclaimed.first?.attempts == 2)
         #expect(reclaimed.first?.hostID == "h2")
+        #expect(reclaimed.first?.lease == 2)
 
-        #expect(try await store.requeueExpired(now: at(50)).isEmpty)
+        #expect(try await store.requeueExpired(now: at(50), rules: RetryingRules()).retried.isEmpty)
     }
 
     // MARK: Pull and listing
+
+    /// Regression: concurrent pulls of one result all answered 200 (consumed once, atomically).
+    @Test func ofConcurrentPullsExactlyOneConsumes() async throws {
+        let job = try await store.enqueue(NewJob(queue: "ETL", task: "extract", args: [:], createdAt: t0))
+        _ = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 1, leaseDuration: 30, now: at(1))
+        _ = try await store.finish(jobID: job.id, lease: 1, hostID: "h1", outcome: .completed("once"), now: at(2))
+        let firsts = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<16 {
+                group.addTask { try await store.pull(id: job.id, now: at(3 + Double(index)))?.first ?? false }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(firsts == 1)
+    }
 
     @Test func pullMarksAFinishedResultOnce() async throws {
         #expect(try await store.pull(id: "missing", now: at(1)) == nil)
 
         let job = try await store.enqueue(NewJob(queue: "ETL", task: "extract", args: [:], createdAt: t0))
         let queued = try #require(try await store.pull(id: job.id, now: at(1)))
-        #expect(queued.status == .queued && queued.pulledAt == nil)
+        #expect(queued.job.status == .queued && queued.job.pulledAt == nil && !queued.first)
 
         _ = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 1, leaseDuration: 30, now: at(2))
-        #expect(try await store.pull(id: job.id, now: at(3))?.pulledAt == nil)
-        _ = try await store.finish(jobID: job.id, hostID: "h1", outcome: .completed("done"), now: at(4))
+        #expect(try await store.pull(id: job.id, now: at(3))?.job.pulledAt == nil)
+        _ = try await store.finish(jobID: job.id, lease: 1, hostID: "h1", outcome: .completed("done"), now: at(4))
 
         let pulled = try #require(try await store.pull(id: job.id, now: at(5)))
-        #expect(pulled.pulledAt == at(5))
-        #expect(pulled.result == "done")
+        #expect(pulled.first)
+        #expect(pulled.job.pulledAt == at(5))
+        #expect(pulled.job.result == "done")
         #expect(try await store.job(id: job.id)?.pulledAt == at(5))
 
         let again = try #require(try await store.pull(id: job.id, now: at(6)))
-        #expect(again.pulledAt == at(5))
-        #expect(again == pulled)
+        #expect(!again.first)
+        #expect(again.job.pulledAt == at(5))
+        #expect(again.job == pulled.job)
     }
 
     @Test func listingFiltersNewestFirst() async throws {
@@ -311,7 +330,7 @@ struct SQLiteJobStoreTests {
         let c = try await store.enqueue(NewJob(queue: "Other", task: "extract", args: [:], createdAt: at(2)))
         let d = try await store.enqueue(NewJob(queue: "ETL", task: "extract", args: [:], createdAt: at(3)))
         _ = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 1, leaseDuration: 30, now: at(4))
-        _ = try await store.finish(jobID: a.id, hostID: "h1", outcome: .completed(1), now: at(5))
+        _ = try await store.finish(jobID: a.id, lease: 1, hostID: "h1", outcome: .completed(1), now: at(5))
 
         #expect(try await store.jobs(JobFilter()).map(\.id) == [d.id, c.id, b.id, a.id])
         #expect(try await store.jobs(JobFilter(limit: 2)).map(\.id) == [d.id, c.id])
@@ -335,7 +354,7 @@ struct SQLiteJobStoreTests {
             let first = try SQLiteJobStore(path: path, options: .init(synchronous: .full))
             jobs = try await enqueue(first, count: 3)
             _ = try await first.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 2, leaseDuration: 30, now: at(10))
-            _ = try await first.finish(jobID: jobs[0].id, hostID: "h1", outcome: .completed(["answer": 42, "pi": 3.25]), now: at(11))
+            _ = try await first.finish(jobID: jobs[0].id, lease: 1, hostID: "h1", outcome: .completed(["answer": 42, "pi": 3.25]), now: at(11))
             try await first.saveHost(HostRecord(
                 id: "h1", name: "worker", queue: "ETL", maxTasks: 2, plugins: [], refused: [], registeredAt: at(0), lastSeen: at(11)))
         }
