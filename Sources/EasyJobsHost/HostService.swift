@@ -100,9 +100,6 @@ public struct HostService: Service {
             let free = await cancelWhenGracefulShutdown { await context.capacity.waitForFree() }
             guard free > 0 else { break }
             let claimed: [ClaimedJob]
-            // The lease runs from when the manager claimed, which is after this instant: a deadline
-            // counted from here is never later than the manager's.
-            let sent = ContinuousClock.now
             do {
                 claimed = try await cancelWhenGracefulShutdown {
                     try await recycler.interruptible {
@@ -131,8 +128,11 @@ public struct HostService: Service {
             }
             let runnable = claimed.filter { !unserved.contains($0.leased) }
             context.capacity.take(runnable.count)
-            let deadline = sent + context.leaseMargin
             for job in runnable {
+                // A long poll may hold a claim's answer for a while, so the lease is counted from the
+                // manager's own expiry time (clocks agree within the margin), not from the request.
+                let remaining = job.leaseExpiresAt.timeIntervalSinceNow
+                let deadline = ContinuousClock.now + .seconds(max(remaining, 0)) - context.leaseMarginLoss
                 // A stale run of the same job (its lease lapsed while this host was paused) stops now.
                 for stale in context.running.snapshot() where stale.jobID == job.jobID && stale.lease != job.lease {
                     context.running.stop(stale, reason: .leaseLost)
@@ -411,11 +411,16 @@ struct RunContext: Sendable {
     let leaseSeconds: Double
     let logger: Logger
 
-    /// How long after a claim or renewal was sent a run may go on without the next renewal:
-    /// the lease less a margin, so a run stops before the manager can hand its job to another host.
-    var leaseMargin: Duration { Self.margin(lease: leaseSeconds) }
-
+    /// How long after a renewal was sent a run may go on without the next one: the lease less a
+    /// margin, so a run stops before the manager can hand its job to another host.
     static func margin(lease: Double) -> Duration {
-        .seconds(lease - min(1, lease * 0.1))
+        .seconds(lease) - lossMargin(lease: lease)
     }
+
+    /// What is taken off a lease: a tenth of it, at most a second.
+    static func lossMargin(lease: Double) -> Duration {
+        .seconds(min(1, lease * 0.1))
+    }
+
+    var leaseMarginLoss: Duration { Self.lossMargin(lease: leaseSeconds) }
 }

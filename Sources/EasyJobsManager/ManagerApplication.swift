@@ -61,7 +61,7 @@ public enum ManagerApplication {
             var request = request
             // The token names its run, so a request without a valid one is refused before its body is read.
             let run = try coordinator.verifyJobToken(request.headers[jobTokenHeader])
-            let report = try await request.decode(ChildReport.self, limit: HostRoutes.reportLimit)
+            let report = try await request.decode(ChildReport.self, limit: options.maxReportSize)
             try await coordinator.childReport(report, run: run)
             return try JSONResponse.make(["accepted": report.jobID])
         }

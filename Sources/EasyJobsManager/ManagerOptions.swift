@@ -18,6 +18,9 @@ public struct ManagerOptions: Sendable {
     public var leaseSeconds: Double
     /// Largest request body, in bytes. Default 1 MiB.
     public var maxBodySize: Int
+    /// Largest report of finished runs (results included), in bytes. Default 64 MiB. A host whose
+    /// report is refused for its size reports those jobs failed instead.
+    public var maxReportSize: Int
     /// Longest a claim or pull may wait, in seconds. Default 60.
     public var maxWait: Double
     /// How often leases are checked for expiry, in seconds. Default 1.
@@ -34,6 +37,7 @@ public struct ManagerOptions: Sendable {
         apiToken: String? = nil,
         leaseSeconds: Double = 30,
         maxBodySize: Int = 1 << 20,
+        maxReportSize: Int = 64 << 20,
         maxWait: Double = 60,
         reapInterval: Double = 1,
         firesSchedules: Bool = true
@@ -45,6 +49,7 @@ public struct ManagerOptions: Sendable {
         self.apiToken = apiToken
         self.leaseSeconds = leaseSeconds
         self.maxBodySize = maxBodySize
+        self.maxReportSize = maxReportSize
         self.maxWait = maxWait
         self.reapInterval = reapInterval
         self.firesSchedules = firesSchedules

@@ -33,6 +33,7 @@ struct ManagerFlags: ParsableArguments {
     @Option(name: .customLong("api-token"), help: "Token clients must send as 'Authorization: Bearer' (EASYJOBS_API_TOKEN).") var apiToken: String?
     @Option(name: .customLong("lease"), help: "Seconds a claimed job is held without a heartbeat.") var leaseSeconds: Double = 30
     @Option(name: .customLong("max-body"), help: "Largest request body in bytes.") var maxBodySize = 1 << 20
+    @Option(name: .customLong("max-report"), help: "Largest report of finished runs, results included, in bytes.") var maxReportSize = 64 << 20
     @Option(name: .customLong("durability"), help: "normal: survives a crash of the process; full: also a power loss (an fsync per commit).")
     var durability = "normal"
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (EASYJOBS_LOG_LEVEL).") var logLevel: String?
@@ -45,7 +46,7 @@ struct ManagerFlags: ParsableArguments {
             dataDirectory: URL(fileURLWithPath: dataDir ?? Environment.value("EASYJOBS_DATA_DIR") ?? ".easyjobs"),
             secret: secret ?? Environment.value("EASYJOBS_SECRET"),
             apiToken: apiToken ?? Environment.value("EASYJOBS_API_TOKEN"),
-            leaseSeconds: leaseSeconds, maxBodySize: maxBodySize, firesSchedules: !noSchedules)
+            leaseSeconds: leaseSeconds, maxBodySize: maxBodySize, maxReportSize: maxReportSize, firesSchedules: !noSchedules)
     }
 
     func openStore(_ options: ManagerOptions) throws -> SQLiteJobStore {

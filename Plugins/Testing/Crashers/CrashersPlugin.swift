@@ -4,7 +4,7 @@ import EasyJobsSDK
 import Glibc
 #endif
 
-/// Subprocess tasks that misbehave on purpose, for the isolation tests.
+/// Tasks that misbehave on purpose, for the isolation and fault tests.
 let crashers = Plugin(name: "crashers", version: "1.0.0") {
     TaskDefinition("unwrap_nil", options: TaskOptions(retryPolicy: .never, subprocess: true)) { (_: NoArguments, context) -> Int in
         context.print("about to unwrap nil")
@@ -71,6 +71,33 @@ let crashers = Plugin(name: "crashers", version: "1.0.0") {
 
     TaskDefinition("waits_for_slow", options: TaskOptions(runBefore: ["slow_dependency"], retryPolicy: .never)) { (_: NoArguments, _) -> Int in 1 }
 
+    // In the host's own process, on purpose: a job that takes its host down (exit, a trap).
+    TaskDefinition("exit_in_host", options: TaskOptions(maxAttempts: 2)) { (_: NoArguments, context) -> Int in
+        context.print("exiting the host")
+        exit(3)
+    }
+
+    /// Works for `seconds`, appending "<job id> <lease> <time>" to `path` every 20 ms, so a test
+    /// can tell whether two runs of one job ever worked at the same time.
+    TaskDefinition("tick", options: TaskOptions(maxAttempts: 5)) { (args: TickArguments, context) -> Int in
+        let lease = context.attempt
+        let deadline = ContinuousClock.now + .milliseconds(Int(args.seconds * 1000))
+        var ticks = 0
+        while ContinuousClock.now < deadline {
+            try Task.checkCancellation()
+            var time = timespec()
+            clock_gettime(CLOCK_REALTIME, &time)
+            let line = "\(context.jobID) \(lease) \(Double(time.tv_sec) + Double(time.tv_nsec) / 1e9)\n"
+            if let file = fopen(args.path, "a") {
+                fputs(line, file)
+                fclose(file)
+            }
+            ticks += 1
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return ticks
+    }
+
     TaskDefinition("cooperative_wait", options: TaskOptions(retryPolicy: .never)) { (args: SecondsArguments, context) -> Double in
         context.print("waiting in the host")
         try await Task.sleep(for: .milliseconds(Int(args.seconds * 1000)))
@@ -80,6 +107,11 @@ let crashers = Plugin(name: "crashers", version: "1.0.0") {
 
 struct SecondsArguments: Codable, Sendable {
     var seconds: Double
+}
+
+struct TickArguments: Codable, Sendable {
+    var seconds: Double
+    var path: String
 }
 
 struct LinesArguments: Codable, Sendable {

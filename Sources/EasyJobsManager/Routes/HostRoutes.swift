@@ -10,8 +10,6 @@ struct HostRoutes {
 
     /// Largest registration: far above any real plugin set, small enough to check quickly.
     static let registrationLimit = 4 << 20
-    /// Reports carry results, several at a time.
-    static let reportLimit = 64 << 20
 
     func add(to router: some RouterMethods<Context>) {
         router.post("/register") { request, _ in
@@ -30,7 +28,7 @@ struct HostRoutes {
         }
         session.post("/report") { request, context in
             var request = request
-            let report = try await request.decode(ReportRequest.self, limit: Self.reportLimit)
+            let report = try await request.decode(ReportRequest.self, limit: coordinator.options.maxReportSize)
             try context.requireHost(report.hostID)
             return try JSONResponse.make(try await coordinator.report(report))
         }
