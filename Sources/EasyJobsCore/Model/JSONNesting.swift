@@ -8,9 +8,13 @@ public enum JSONNesting {
     /// Objects and arrays nested in one another, counting the outermost as 1.
     public static let maximumDepth = 64
 
-    /// Throws `malformed_request` when `bytes` nest objects and arrays deeper than
-    /// ``maximumDepth``. A scan, not a parse: brackets inside strings do not count.
-    public static func check(_ bytes: some Sequence<UInt8>, what: String = "request body") throws(EasyJobsError) {
+    /// Levels a protocol message may wrap around the values it carries (a report wraps a
+    /// result in a list, a report and an outcome).
+    public static let envelopeDepth = 8
+
+    /// Throws `malformed_request` when `bytes` nest objects and arrays deeper than `limit`
+    /// (``maximumDepth`` by default). A scan, not a parse: brackets inside strings do not count.
+    public static func check(_ bytes: some Sequence<UInt8>, limit: Int = maximumDepth, what: String = "request body") throws(EasyJobsError) {
         var depth = 0
         var inString = false
         var escaped = false
@@ -30,7 +34,7 @@ public enum JSONNesting {
                 inString = true
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 depth += 1
-                if depth > maximumDepth {
+                if depth > limit {
                     throw EasyJobsError(
                         .malformedRequest, "\(what) nests JSON deeper than \(maximumDepth) levels",
                         context: ["limit": "\(maximumDepth)"])

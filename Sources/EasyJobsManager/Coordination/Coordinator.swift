@@ -39,6 +39,9 @@ public struct Coordinator: Sendable {
     /// A client's enqueue of a task that no host serves now is refused unless `queueAnyway`;
     /// jobs a pipeline creates are always queued.
     public func enqueue(queue: String, task: String, arguments: JSONValue, origin: JobOrigin = .api, queueAnyway: Bool = false) async throws -> Job {
+        guard JSONNesting.depth(of: arguments) <= JSONNesting.maximumDepth else {
+            throw EasyJobsError(.malformedRequest, "the arguments nest JSON deeper than \(JSONNesting.maximumDepth) levels", context: ["task": task])
+        }
         let spec = try registry.spec(queue: queue, task: task)
         if origin.kind == .api && !queueAnyway && !isServed(queue: queue, task: task) {
             throw EasyJobsError(
@@ -172,8 +175,12 @@ public struct Coordinator: Sendable {
             // Read each round: a host that reloaded a plugin re-registers while its poll waits.
             let current = registry.host(id: host.id) ?? host
             // A paused host or queue claims nothing; it waits here until resumed or the poll ends.
+            // Neither does a host that stopped heartbeating: a killed host's long poll can outlive it
+            // on the manager (its connection is not read, so its close goes unseen) and would take
+            // jobs for a dead process, to be lost again with the lease.
+            let heard = Date().timeIntervalSince(current.lastSeen) < options.leaseSeconds
             let tasks: Set<String> =
-                pauses.isPaused(host: current.name, queue: current.queue) ? [] : Set(current.plugins.flatMap { $0.tasks.map(\.name) })
+                !heard || pauses.isPaused(host: current.name, queue: current.queue) ? [] : Set(current.plugins.flatMap { $0.tasks.map(\.name) })
             let jobs = try await store.claim(
                 queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.leaseSeconds, now: .now)
             let remaining = deadline - .now
@@ -202,7 +209,14 @@ public struct Coordinator: Sendable {
     /// Records how runs ended. Each report counts only under the lease it names; a failure with
     /// a try left is queued again; what an end causes commits with it.
     public func report(_ request: ReportRequest) async throws -> ReportResponse {
-        let transitions = try await store.finish(request.reports, hostID: request.hostID, now: .now, rules: self)
+        // A result the store could not read back would strand whatever lists it.
+        let reports = request.reports.map { report -> JobReport in
+            guard case .completed(let result) = report.outcome, JSONNesting.depth(of: result) > JSONNesting.maximumDepth else { return report }
+            var refused = report
+            refused.outcome = .failed("the task's result nests JSON deeper than \(JSONNesting.maximumDepth) levels")
+            return refused
+        }
+        let transitions = try await store.finish(reports, hostID: request.hostID, now: .now, rules: self)
         apply(transitions)
         return ReportResponse(accepted: request.reports.count - transitions.rejected.count, rejected: transitions.rejected)
     }

@@ -39,8 +39,9 @@ extension Request {
     /// The body decoded as `T`, within the size limit.
     mutating func decode<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
         let buffer = try await body(limit: limit)
-        // Checked before decoding: Foundation's decoder recurses once per level.
-        try JSONNesting.check(buffer.readableBytesView)
+        // Checked before decoding: Foundation's decoder recurses once per level. The values inside
+        // are checked against the limit itself where they are taken (results, arguments).
+        try JSONNesting.check(buffer.readableBytesView, limit: JSONNesting.maximumDepth + JSONNesting.envelopeDepth)
         do {
             return try WireCoding.makeDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {

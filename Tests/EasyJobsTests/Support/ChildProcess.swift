@@ -12,11 +12,18 @@ final class ChildProcess: Sendable {
     private let output = OutputBuffer()
     private let errors = OutputBuffer()
 
-    init(label: String, arguments: [String], environment: [String: String] = [:]) throws {
+    /// `fileSizeLimitKiB`: the process may write no file past this size (RLIMIT_FSIZE), as on a full disk.
+    init(label: String, arguments: [String], environment: [String: String] = [:], fileSizeLimitKiB: Int? = nil) throws {
         self.label = label
         let process = Process()
-        process.executableURL = BuildProducts.easyjobs
-        process.arguments = arguments
+        if let fileSizeLimitKiB {
+            // The shell sets the limit and ignores SIGXFSZ, so writes fail with EFBIG, then becomes easyjobs.
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -f \(fileSizeLimitKiB); trap '' XFSZ; exec \"$0\" \"$@\"", BuildProducts.easyjobs.path] + arguments
+        } else {
+            process.executableURL = BuildProducts.easyjobs
+            process.arguments = arguments
+        }
         var env = ProcessInfo.processInfo.environment
         env["EASYJOBS_LOG_LEVEL"] = env["EASYJOBS_TEST_LOG_LEVEL"] ?? "info"
         for (key, value) in environment { env[key] = value }

@@ -35,11 +35,11 @@ final class TestCluster: @unchecked Sendable {
     }
 
     /// Starts (or restarts) the manager on the same data directory.
-    func startManager() async throws {
+    func startManager(fileSizeLimitKiB: Int? = nil) async throws {
         var arguments = ["manager", "--port", "\(port)", "--data-dir", dataDirectory.path] + managerArguments
         if let secret { arguments += ["--secret", secret] }
         if let apiToken { arguments += ["--api-token", apiToken] }
-        manager = try ChildProcess(label: "manager", arguments: arguments)
+        manager = try ChildProcess(label: "manager", arguments: arguments, fileSizeLimitKiB: fileSizeLimitKiB)
         url = try await manager.waitForOutput(#"listening on (http://\S+)"#)
     }
 

@@ -1,0 +1,191 @@
+import AsyncHTTPClient
+import EasyJobsClient
+import EasyJobsCore
+import Foundation
+import NIOCore
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Processes killed, paused and starved of disk while work flows, on a real manager and real
+/// hosts. Each prints its figures as `fault: …` lines, which docs/RELIABILITY.md reports.
+@Suite(.serialized) struct FaultTests {
+    /// Runs of each job, read from the `tick` task's file: job id → lease → tick times.
+    static func ticks(_ path: String) throws -> [String: [Int: [Double]]] {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        var runs: [String: [Int: [Double]]] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 3, let attempt = Int(parts[1]), let time = Double(parts[2]) else { continue }
+            runs[String(parts[0]), default: [:]][attempt, default: []].append(time)
+        }
+        return runs
+    }
+
+    /// Jobs two runs of which ticked at the same time (outside `frozen`, when one of them could not run).
+    static func concurrentRuns(_ runs: [String: [Int: [Double]]], frozen: ClosedRange<Double>? = nil) -> [String] {
+        runs.compactMap { job, attempts in
+            let spans = attempts.values.map { times -> ClosedRange<Double> in times.min()!...times.max()! }
+            for (index, a) in spans.enumerated() {
+                for b in spans.dropFirst(index + 1) where a.overlaps(b) {
+                    let overlap = max(a.lowerBound, b.lowerBound)...min(a.upperBound, b.upperBound)
+                    if let frozen, frozen.contains(overlap.lowerBound) && frozen.contains(overlap.upperBound) { continue }
+                    return job
+                }
+            }
+            return nil
+        }
+    }
+
+    @Test func aHostKilledWithTwentyJobsInFlightLosesNoneAndRunsNoneTwiceAtOnce() async throws {
+        try await withCluster(managerArguments: ["--lease", "2"]) { cluster in
+            let file = cluster.directory.url.appendingPathComponent("ticks").path
+            let doomed = try await cluster.startHost(name: "doomed", queue: "c", plugins: ["Crashers"], maxTasks: 20)
+            let client = cluster.client
+            // A stream of 200 jobs, 10 ms apart; the doomed host dies once it holds 20 of them.
+            let stream = Task {
+                var ids: [String] = []
+                for _ in 0..<200 {
+                    ids.append(try await client.enqueue(queue: "c", task: "tick", arguments: ["seconds": 0.4, "path": .string(file)]))
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                return ids
+            }
+            try await waitUntil("the doomed host runs 20 jobs") {
+                try await client.list(status: "running", limit: 1000).jobs.filter { $0.host == "doomed" }.count >= 20
+            }
+            kill(doomed.pid, SIGKILL)
+            let killed = Date()
+            try await cluster.startHost(name: "survivor", queue: "c", plugins: ["Crashers"], maxTasks: 20)
+            let ids = try await stream.value
+            try await waitUntil("every job completes", timeout: .seconds(120)) {
+                try await client.list(status: "completed", limit: 1000).jobs.count == 200
+            }
+            let views = try await client.list(limit: 1000).jobs
+            let rerun = views.filter { $0.attempts > 1 }
+            let recovered = rerun.compactMap(\.finishedAt).max().map { $0.timeIntervalSince(killed) } ?? 0
+            let runs = try Self.ticks(file)
+            let concurrent = Self.concurrentRuns(runs)
+            print("fault: host SIGKILL: jobs 200, lost \(200 - views.filter { $0.status == .completed }.count), re-run \(rerun.count), run twice at once \(concurrent.count), all re-run within \(String(format: "%.1f", recovered)) s of the kill (lease 2 s)")
+            #expect(Set(views.map(\.requestID)) == Set(ids))
+            #expect(rerun.count >= 20)
+            #expect(concurrent.isEmpty)
+        }
+    }
+
+    @Test func everyEnqueueAnsweredBeforeAManagerIsKilledSurvivesIt() async throws {
+        try await withCluster(port: try freePort()) { cluster in
+            let client = cluster.client
+            try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"])
+            try await client.setPaused("queues", name: "test", paused: true)
+            let answered = AnsweredIDs()
+            let manager = cluster.manager!
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<500 {
+                    group.addTask {
+                        if let id = try? await client.enqueue(queue: "test", task: "add", arguments: ["a": .int(index), "b": 1]) {
+                            answered.add(id)
+                        }
+                    }
+                }
+                group.addTask {
+                    try await waitUntil("some enqueues are answered") { answered.count >= 100 }
+                    kill(manager.pid, SIGKILL)
+                }
+                try await group.waitForAll()
+            }
+            let ids = answered.all
+            try await cluster.startManager()
+            try await client.setPaused("queues", name: "test", paused: false)
+            try await waitUntil("every answered enqueue completes", timeout: .seconds(60)) {
+                let completed = Set(try await client.list(status: "completed", limit: 1000).jobs.map(\.requestID))
+                return ids.allSatisfy(completed.contains)
+            }
+            print("fault: manager SIGKILL during 500 concurrent enqueues: answered \(ids.count), lost 0 of them")
+            #expect(ids.count >= 100)
+        }
+    }
+
+    @Test func aHostPausedPastItsLeaseDoesNotRunAJobTwiceAtOnce() async throws {
+        try await withCluster(managerArguments: ["--lease", "2"]) { cluster in
+            let file = cluster.directory.url.appendingPathComponent("ticks").path
+            let paused = try await cluster.startHost(name: "paused", queue: "c", plugins: ["Crashers"])
+            let client = cluster.client
+            let id = try await client.enqueue(queue: "c", task: "tick", arguments: ["seconds": 6, "path": .string(file)])
+            try await waitUntil("the job ticks") {
+                let view = try await client.viewResult(id: id)
+                guard view.status == .running || view.status == .queued else {
+                    throw TestFailure("the tick job ended: \(view.status) \(view.result ?? .null) \((try? String(contentsOfFile: file, encoding: .utf8))?.prefix(300) ?? "no file")")
+                }
+                return (try Self.ticks(file)[id]?.values.map(\.count).reduce(0, +) ?? 0) >= 3
+            }
+            kill(paused.pid, SIGSTOP)
+            let stoppedAt = Date().timeIntervalSince1970
+            try await cluster.startHost(name: "other", queue: "c", plugins: ["Crashers"])
+            try await waitUntil("the job runs again elsewhere", timeout: .seconds(30)) {
+                try await client.viewResult(id: id).host == "other"
+            }
+            try await Task.sleep(for: .seconds(1))
+            kill(paused.pid, SIGCONT)
+            let resumedAt = Date().timeIntervalSince1970
+            let outcome = try await client.pullResult(id: id, wait: 30)
+            guard case .completed = outcome else {
+                Issue.record("expected completion, got \(outcome)")
+                return
+            }
+            // Let the resumed host notice its lease is gone.
+            try await waitUntil("the paused host stops its stale run") { paused.stderr.contains("stopping this run") }
+            let runs = try Self.ticks(file)
+            let concurrent = Self.concurrentRuns(runs, frozen: stoppedAt...resumedAt)
+            let staleAfterResume = runs[id]?[1]?.filter { $0 > resumedAt }.count ?? 0
+            print("fault: host SIGSTOP past its lease: runs \(runs[id]?.count ?? 0), run twice at once \(concurrent.count), ticks of the stale run after SIGCONT \(staleAfterResume)")
+            #expect(concurrent.isEmpty)
+            #expect(try await client.list(limit: 1000).jobs.first { $0.requestID == id }?.attempts == 2)
+            #expect(paused.isRunning)
+        }
+    }
+
+    /// The manager's process may not write past a few MiB (RLIMIT_FSIZE), as on a full disk:
+    /// enqueues fail with a clear error, nothing acknowledged is lost, the file is intact.
+    @Test func aFullDiskFailsEnqueuesClearlyAndCorruptsNothing() async throws {
+        try await withCluster(managerArguments: [], port: try freePort()) { cluster in
+            await cluster.manager.stop()
+            try await cluster.startManager(fileSizeLimitKiB: 4096)
+            let client = cluster.client
+            try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"])
+            try await client.setPaused("queues", name: "test", paused: true)
+            var accepted: [String] = []
+            var failure: EasyJobsError?
+            let padding = String(repeating: "p", count: 16_000)
+            for index in 0..<2_000 {
+                do {
+                    accepted.append(try await client.enqueue(queue: "test", task: "echo", arguments: ["value": .string("\(index) \(padding)")]))
+                } catch let error as EasyJobsError {
+                    failure = error
+                    break
+                }
+            }
+            let error = try #require(failure, "the file size limit was never reached")
+            #expect(error.code == .storeFailure)
+            #expect(error.message.contains("Could not enqueue jobs"))
+            // Still answering reads.
+            #expect(try await cluster.request(.GET, "/health").0 == 200)
+            await cluster.manager.stop()
+            try await cluster.startManager()
+            let stored = Set(try await client.list(limit: 1000).jobs.map(\.requestID))
+            #expect(accepted.allSatisfy(stored.contains))
+            print("fault: disk full (RLIMIT_FSIZE 4 MiB): \(accepted.count) enqueues acknowledged, then '\(error.message)'; after restart all \(accepted.count) present")
+        }
+    }
+}
+
+/// Request ids of enqueues the manager answered, from many tasks.
+final class AnsweredIDs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: [String] = []
+    func add(_ id: String) { lock.lock(); ids.append(id); lock.unlock() }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return ids.count }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return ids }
+}
