@@ -15,7 +15,10 @@ public struct HostOptions: Sendable {
     public var maxTasks: Int
     /// Shown in the manager's views. Default `<hostname>-<pid>`.
     public var name: String
-    /// Where content-addressed copies of plugins go. Default `$TMPDIR/easyjobs-plugin-cache`.
+    /// The host's own state. Default `./.easyjobs`.
+    public var dataDirectory: URL
+    /// Where content-addressed copies of plugins go: `<data directory>/plugin-cache`, mode 0700,
+    /// since whoever can write it chooses the code the host runs.
     public var cacheDirectory: URL
     /// How long one claim waits on the manager for work, in seconds. Default 30.
     public var claimWait: Double
@@ -40,6 +43,7 @@ public struct HostOptions: Sendable {
         queue: String = "default",
         maxTasks: Int = 5,
         name: String? = nil,
+        dataDirectory: URL = URL(fileURLWithPath: ".easyjobs"),
         cacheDirectory: URL? = nil,
         claimWait: Double = 30,
         maxReconnectDelay: Double = 5,
@@ -55,7 +59,8 @@ public struct HostOptions: Sendable {
         self.queue = queue
         self.maxTasks = max(1, maxTasks)
         self.name = name ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
-        self.cacheDirectory = cacheDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("easyjobs-plugin-cache")
+        self.dataDirectory = dataDirectory
+        self.cacheDirectory = cacheDirectory ?? dataDirectory.appendingPathComponent("plugin-cache")
         self.claimWait = claimWait
         self.maxReconnectDelay = maxReconnectDelay
         self.shutdownGrace = shutdownGrace

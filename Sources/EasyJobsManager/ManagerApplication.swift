@@ -72,12 +72,18 @@ public enum ManagerApplication {
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port), serverName: "EasyJobs"),
             services: [LeaseReaper(coordinator: coordinator, logger: logger)]
-                + (options.firesSchedules ? [Scheduler(coordinator: coordinator, logger: logger)] : []),
+                + (options.firesSchedules ? [Scheduler(coordinator: coordinator, logger: logger)] : [])
+                + pruner(store: store, options: options, logger: logger),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
                 await onListening("http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
             },
             logger: logger)
+    }
+
+    static func pruner(store: any JobStore, options: ManagerOptions, logger: Logger) -> [any Service] {
+        guard options.retain > 0, let retention = store as? any JobRetention else { return [] }
+        return [Pruner(store: retention, retain: options.retain, interval: .seconds(options.pruneInterval), logger: logger)]
     }
 
     /// The stored registrations that pass today's checks: one stored before a limit existed

@@ -21,6 +21,13 @@ public struct ManagerOptions: Sendable {
     /// Largest report of finished runs (results included), in bytes. Default 64 MiB. A host whose
     /// report is refused for its size reports those jobs failed instead.
     public var maxReportSize: Int
+    /// How long finished jobs, their results and logs are kept, in seconds; 0 keeps them forever.
+    /// Default 7 days.
+    public var retain: Double
+    /// How often finished jobs past `retain` are pruned, in seconds. Default 60.
+    public var pruneInterval: Double
+    /// Lines kept of one job's log; later lines are dropped after one marker line. Default 10,000.
+    public var maxLogLinesPerJob: Int
     /// Longest a claim or pull may wait, in seconds. Default 60.
     public var maxWait: Double
     /// How often leases are checked for expiry, in seconds. Default 1.
@@ -38,6 +45,9 @@ public struct ManagerOptions: Sendable {
         leaseSeconds: Double = 30,
         maxBodySize: Int = 1 << 20,
         maxReportSize: Int = 64 << 20,
+        retain: Double = 7 * 86_400,
+        pruneInterval: Double = 60,
+        maxLogLinesPerJob: Int = 10_000,
         maxWait: Double = 60,
         reapInterval: Double = 1,
         firesSchedules: Bool = true
@@ -50,6 +60,9 @@ public struct ManagerOptions: Sendable {
         self.leaseSeconds = leaseSeconds
         self.maxBodySize = maxBodySize
         self.maxReportSize = maxReportSize
+        self.retain = retain
+        self.pruneInterval = pruneInterval
+        self.maxLogLinesPerJob = maxLogLinesPerJob
         self.maxWait = maxWait
         self.reapInterval = reapInterval
         self.firesSchedules = firesSchedules

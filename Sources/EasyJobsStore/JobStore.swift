@@ -60,8 +60,9 @@ public protocol JobStore: Sendable {
     /// Running jobs of `hostID` whose cancellation was asked for.
     func cancelRequested(hostID: String) async throws -> [String]
 
-    /// Appends lines to jobs' logs.
-    func appendLogs(_ lines: [String: [JobLogLine]]) async throws
+    /// Appends lines to jobs' logs, keeping at most `maxLinesPerJob` of each job; the first line
+    /// past the cap is replaced by one marker line, later ones are dropped.
+    func appendLogs(_ lines: [String: [JobLogLine]], maxLinesPerJob: Int) async throws
 
     /// A job's log, oldest line first, at most `limit` lines from the end.
     func logs(jobID: String, limit: Int) async throws -> [JobLogLine]

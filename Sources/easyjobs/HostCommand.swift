@@ -10,13 +10,15 @@ struct HostCommand: AsyncParsableCommand {
     @Option(help: "The manager's URL (EASYJOBS_MANAGER).") var manager: String?
     @Option(help: "Shared secret of the manager's host endpoints (EASYJOBS_SECRET).") var secret: String?
     @OptionGroup var flags: HostFlags
+    @Option(name: .customLong("data-dir"), help: "The host's own state, such as its private plugin copies (EASYJOBS_DATA_DIR).")
+    var dataDir: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (EASYJOBS_LOG_LEVEL).") var logLevel: String?
 
     func run() async throws {
         let logger = LogSetup.bootstrap(level: logLevel, label: "easyjobs.host")
         let options = flags.resolve(
             manager: manager ?? Environment.value("EASYJOBS_MANAGER") ?? "http://127.0.0.1:8220",
-            secret: secret ?? Environment.value("EASYJOBS_SECRET"), defaultPlugins: nil)
+            secret: secret ?? Environment.value("EASYJOBS_SECRET"), defaultPlugins: nil, dataDirectory: dataDir)
         let host = HostService(options: options, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [host], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -41,11 +43,12 @@ struct HostFlags: ParsableArguments {
     @Option(name: .customLong("recycle-above-rss-mb"), help: "Resident MiB above which the host re-executes itself after a reload (0: never).")
     var recycleAboveRSSMB = 1024
 
-    func resolve(manager: String, secret: String?, defaultPlugins: String?) -> HostOptions {
+    func resolve(manager: String, secret: String?, defaultPlugins: String?, dataDirectory: String?) -> HostOptions {
         let directory = plugins ?? Environment.value("EASYJOBS_PLUGINS") ?? defaultPlugins ?? "plugins"
         return HostOptions(
             managerURL: manager, secret: secret, pluginsDirectory: URL(fileURLWithPath: directory),
             queue: queue ?? Environment.value("EASYJOBS_QUEUE") ?? "default", maxTasks: maxTasks, name: name,
+            dataDirectory: URL(fileURLWithPath: dataDirectory ?? Environment.value("EASYJOBS_DATA_DIR") ?? ".easyjobs"),
             shutdownGrace: shutdownGrace, recycleAfterReloads: recycleAfterReloads, recycleAboveRSSMB: recycleAboveRSSMB)
     }
 }

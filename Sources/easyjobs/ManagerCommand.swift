@@ -34,6 +34,9 @@ struct ManagerFlags: ParsableArguments {
     @Option(name: .customLong("lease"), help: "Seconds a claimed job is held without a heartbeat.") var leaseSeconds: Double = 30
     @Option(name: .customLong("max-body"), help: "Largest request body in bytes.") var maxBodySize = 1 << 20
     @Option(name: .customLong("max-report"), help: "Largest report of finished runs, results included, in bytes.") var maxReportSize = 64 << 20
+    @Option(help: "How long finished jobs, results and logs are kept: 7d, 12h, 30m, 3600s, seconds, or 'forever' (EASYJOBS_RETAIN).")
+    var retain: String?
+    @Option(name: .customLong("max-log-lines"), help: "Lines kept of one job's log.") var maxLogLines = 10_000
     @Option(name: .customLong("durability"), help: "normal: survives a crash of the process; full: also a power loss (an fsync per commit).")
     var durability = "normal"
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (EASYJOBS_LOG_LEVEL).") var logLevel: String?
@@ -41,12 +44,25 @@ struct ManagerFlags: ParsableArguments {
     var noSchedules = false
 
     func resolve() throws -> ManagerOptions {
-        ManagerOptions(
+        let retention = try Self.duration(retain ?? Environment.value("EASYJOBS_RETAIN") ?? "7d", flag: "--retain")
+        return ManagerOptions(
             host: host, port: port,
             dataDirectory: URL(fileURLWithPath: dataDir ?? Environment.value("EASYJOBS_DATA_DIR") ?? ".easyjobs"),
             secret: secret ?? Environment.value("EASYJOBS_SECRET"),
             apiToken: apiToken ?? Environment.value("EASYJOBS_API_TOKEN"),
-            leaseSeconds: leaseSeconds, maxBodySize: maxBodySize, maxReportSize: maxReportSize, firesSchedules: !noSchedules)
+            leaseSeconds: leaseSeconds, maxBodySize: maxBodySize, maxReportSize: maxReportSize, retain: retention,
+            pruneInterval: min(60, max(retention / 10, 0.5)), maxLogLinesPerJob: maxLogLines, firesSchedules: !noSchedules)
+    }
+
+    /// Seconds in `7d`, `12h`, `30m`, `3600s` or `3600`; `forever` or 0 is 0 (never prune).
+    static func duration(_ text: String, flag: String) throws -> Double {
+        if text == "forever" { return 0 }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        let unit = text.last.flatMap { units[$0] }
+        guard let number = Double(unit == nil ? Substring(text) : text.dropLast()), number >= 0, number.isFinite else {
+            throw ValidationError("\(flag) must be a duration such as 7d, 12h, 30m, 3600s or a number of seconds, or 'forever'; got '\(text)'")
+        }
+        return number * (unit ?? 1)
     }
 
     func openStore(_ options: ManagerOptions) throws -> SQLiteJobStore {

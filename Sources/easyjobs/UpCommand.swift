@@ -21,7 +21,8 @@ struct UpCommand: AsyncParsableCommand {
             let store = try manager.openStore(managerOptions)
             let url = "http://\(managerOptions.host):\(managerOptions.port)"
             let buildDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
-            let hostOptions = host.resolve(manager: url, secret: managerOptions.secret, defaultPlugins: buildDirectory)
+            let hostOptions = host.resolve(
+                manager: url, secret: managerOptions.secret, defaultPlugins: buildDirectory, dataDirectory: managerOptions.dataDirectory.path)
             let app = try await ManagerApplication.make(options: managerOptions, store: store, logger: logger) { url in
                 announce("EasyJobs is up: API at \(url), plugins from \(hostOptions.pluginsDirectory.path), queue \(hostOptions.queue)")
             }

@@ -48,7 +48,7 @@ import Glibc
             let stream = Task {
                 var ids: [String] = []
                 for _ in 0..<200 {
-                    ids.append(try await client.enqueue(queue: "c", task: "tick", arguments: ["seconds": 0.4, "path": .string(file)]))
+                    ids.append(try await client.enqueue(queue: "c", task: "tick", arguments: ["seconds": 2, "path": .string(file)]))
                     try await Task.sleep(for: .milliseconds(10))
                 }
                 return ids
@@ -79,7 +79,7 @@ import Glibc
         try await withCluster(port: try freePort()) { cluster in
             let client = cluster.client
             try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"])
-            try await client.setPaused("queues", name: "test", paused: true)
+            _ = try await client.setPaused("queues", name: "test", paused: true)
             let answered = AnsweredIDs()
             let manager = cluster.manager!
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -98,7 +98,7 @@ import Glibc
             }
             let ids = answered.all
             try await cluster.startManager()
-            try await client.setPaused("queues", name: "test", paused: false)
+            _ = try await client.setPaused("queues", name: "test", paused: false)
             try await waitUntil("every answered enqueue completes", timeout: .seconds(60)) {
                 let completed = Set(try await client.list(status: "completed", limit: 1000).jobs.map(\.requestID))
                 return ids.allSatisfy(completed.contains)
@@ -155,7 +155,7 @@ import Glibc
             try await cluster.startManager(fileSizeLimitKiB: 4096)
             let client = cluster.client
             try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"])
-            try await client.setPaused("queues", name: "test", paused: true)
+            _ = try await client.setPaused("queues", name: "test", paused: true)
             var accepted: [String] = []
             var failure: EasyJobsError?
             let padding = String(repeating: "p", count: 16_000)

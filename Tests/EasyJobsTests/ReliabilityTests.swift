@@ -2,6 +2,7 @@ import EasyJobsClient
 import EasyJobsCore
 import Foundation
 import NIOHTTP1
+import EasyJobsHost
 import Testing
 
 #if canImport(Glibc)
@@ -202,7 +203,7 @@ import Glibc
             #expect(statuses.filter { $0 == 200 }.count == 1)
             #expect(statuses.filter { $0 == 410 }.count == 11)
 
-            try await cluster.client.setPaused("queues", name: "test", paused: true)
+            _ = try await cluster.client.setPaused("queues", name: "test", paused: true)
             let held = try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": 1, "b": 2])
             _ = try await cluster.client.cancel(id: held)
             let (status, body) = try await cluster.request(.GET, "/job/pull/result?request_id=\(held)")
@@ -251,4 +252,79 @@ import Glibc
 private func XCTUnwrapID(_ body: JSONValue?) throws -> String {
     guard let id = body?["request_id"]?.stringValue else { throw TestFailure("no request_id in \(String(describing: body))") }
     return id
+}
+
+/// Nothing was ever deleted: finished jobs past `--retain` go, unfinished ones stay.
+@Suite(.serialized) struct RetentionEndToEndTests {
+    @Test func finishedJobsPastTheRetentionPeriodArePruned() async throws {
+        try await withCluster(managerArguments: ["--retain", "1s"]) { cluster in
+            try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"])
+            let done = try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": 1, "b": 2])
+            try await waitUntil("the job completes") { try await cluster.client.viewResult(id: done).status == .completed }
+            _ = try await cluster.client.setPaused("queues", name: "test", paused: true)
+            let held = try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": 1, "b": 2])
+            try await waitUntil("the finished job is pruned") {
+                try await cluster.request(.GET, "/job/view/result?request_id=\(done)").0 == 404
+            }
+            #expect(try await cluster.client.viewResult(id: held).status == .queued)
+            #expect(cluster.manager.stderr.contains("pruned finished jobs"))
+        }
+    }
+
+    @Test func aBadRetentionIsRefusedClearly() async throws {
+        let process = try ChildProcess(label: "manager", arguments: ["manager", "--port", "0", "--retain", "soon"])
+        try await waitUntil("the manager exits") { !process.isRunning }
+        #expect(process.stderr.contains("--retain must be a duration such as 7d"))
+    }
+}
+
+/// Plugin copies lived in a shared temp directory and an existing copy was reused without being
+/// hashed again: whoever could write /tmp chose the code a host ran.
+@Suite(.serialized) struct PluginCacheTests {
+    @Test func aPlantedCopyIsReplacedAndTheCacheIsPrivate() async throws {
+        try await withCluster { cluster in
+            let data = cluster.directory.url.appendingPathComponent("host-planted")
+            let cache = data.appendingPathComponent("plugin-cache")
+            // Plant another library under the name the genuine copy will have, in a cache open to all.
+            let genuine = BuildProducts.plugin("TestTasks")
+            let sha = try DynamicLibraryLoader.sha256(ofFile: genuine)
+            try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+            chmod(cache.path, 0o777)
+            let planted = cache.appendingPathComponent("libTestTasks-\(sha.prefix(16)).so")
+            try FileManager.default.copyItem(at: BuildProducts.plugin("Crashers"), to: planted)
+
+            try await cluster.startHost(name: "planted", queue: "test", plugins: ["TestTasks"])
+            let plugin = try #require(try await cluster.client.hosts().first { $0.name == "planted" }?.plugins.first)
+            #expect(plugin.name == "test-tasks")
+            #expect(plugin.sha256 == sha)
+            #expect(try DynamicLibraryLoader.sha256(ofFile: planted) == sha)
+            var status = stat()
+            #expect(stat(cache.path, &status) == 0)
+            #expect(status.st_mode & 0o777 == 0o700)
+            let id = try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": 1, "b": 2])
+            #expect(try await cluster.client.pullResult(id: id, wait: 20) == .completed(3))
+        }
+    }
+
+    @Test func aChildRefusesACopyThatIsNotTheOneItsHostLoaded() async throws {
+        try await withCluster { cluster in
+            let copy = cluster.directory.url.appendingPathComponent("libCrashers-copy.so")
+            try FileManager.default.copyItem(at: BuildProducts.plugin("Crashers"), to: copy)
+            let request = #"{"manager":"\#(cluster.url)","token":"x.1.y","jobID":"x","task":"pid","plugin":"\#(copy.path)","sha256":"\#(String(repeating: "0", count: 64))","args":{},"context":{},"parentPID":\#(getpid())}"#
+            let process = Process()
+            process.executableURL = BuildProducts.easyjobs
+            process.arguments = ["run-task"]
+            let input = Pipe()
+            let errors = Pipe()
+            process.standardInput = input
+            process.standardError = errors
+            try process.run()
+            input.fileHandleForWriting.write(Data(request.utf8))
+            try input.fileHandleForWriting.close()
+            process.waitUntilExit()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationStatus == 3)
+            #expect(stderr.contains("is not the one the host loaded"))
+        }
+    }
 }

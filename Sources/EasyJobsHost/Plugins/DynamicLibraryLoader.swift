@@ -55,6 +55,11 @@ public struct DynamicLibraryLoader: PluginLoader {
 
     func open(copy: URL, file: URL, sha256: String, name: String? = nil) throws(EasyJobsError) -> LoadedPlugin {
         let check = DescriptorCheck(file: name ?? file.lastPathComponent)
+        // The last look before dlopen runs the library's code: it must be the bytes that were hashed.
+        let actual = try Self.sha256(ofFile: copy)
+        guard actual == sha256 else {
+            throw check.refusal("its copy \(copy.lastPathComponent) changed after it was checked (SHA-256 \(actual), expected \(sha256))")
+        }
         guard let handle = dlopen(copy.path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             throw check.refusal("not a loadable shared library (\(reason))", ["field": "file"])
@@ -94,18 +99,57 @@ public struct DynamicLibraryLoader: PluginLoader {
         let suffix = "-\(sha256.prefix(16))"
         // A copy made earlier (a subprocess child loads the host's) is already content-addressed.
         let copy = stem.hasSuffix(suffix) ? cacheDirectory.appendingPathComponent(name) : cacheDirectory.appendingPathComponent("\(stem)\(suffix).so")
+        // A copy given back to us (a child, a probe) is verified by `open` before it is opened.
+        if stem.hasSuffix(suffix) { return copy }
+        try Self.securePrivateDirectory(cacheDirectory, check: check)
+        // An existing copy is used only if it still hashes to its name: anything else is replaced.
+        if (try? Self.sha256(ofFile: copy)) == sha256 { return copy }
         do {
-            try FileManager.default.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: copy.path) {
-                // Written aside and renamed, so a concurrent host never opens a half-written copy.
-                let temporary = cacheDirectory.appendingPathComponent(".\(UUID().uuidString).tmp")
-                try contents.write(to: temporary)
-                _ = rename(temporary.path, copy.path)
+            // Written aside and renamed, so a concurrent host never opens a half-written copy.
+            let temporary = cacheDirectory.appendingPathComponent(".\(UUID().uuidString).tmp")
+            guard FileManager.default.createFile(atPath: temporary.path, contents: contents, attributes: [.posixPermissions: 0o600]) else {
+                throw EasyJobsError(.pluginRefused, "cannot write \(temporary.path)")
+            }
+            guard rename(temporary.path, copy.path) == 0 else {
+                throw EasyJobsError(.pluginRefused, "cannot rename the copy into place (errno \(errno))")
             }
         } catch {
             throw check.refusal("cannot copy the plugin to \(cacheDirectory.path): \(error.localizedDescription)")
         }
         return copy
+    }
+
+    /// Creates `directory` with mode 0700, or checks an existing one: it must belong to this
+    /// user and be writable by nobody else, since whoever can write it chooses the code loaded.
+    static func securePrivateDirectory(_ directory: URL, check: DescriptorCheck) throws(EasyJobsError) {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw check.refusal("cannot create the plugin cache \(directory.path): \(error.localizedDescription)")
+        }
+        var status = stat()
+        guard lstat(directory.path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else {
+            throw check.refusal("the plugin cache \(directory.path) is not a directory")
+        }
+        guard status.st_uid == geteuid() else {
+            throw check.refusal("the plugin cache \(directory.path) belongs to another user (uid \(status.st_uid)); it must be this user's own")
+        }
+        if status.st_mode & 0o077 != 0 {
+            // Ours but open to others (made by an older version or a umask): close it.
+            guard chmod(directory.path, 0o700) == 0 else {
+                throw check.refusal("the plugin cache \(directory.path) is writable by others and cannot be made private (errno \(errno))")
+            }
+        }
+    }
+
+    /// The SHA-256 of a file's contents, hex.
+    public static func sha256(ofFile file: URL) throws(EasyJobsError) -> String {
+        do {
+            let contents = try Data(contentsOf: file)
+            return SHA256.hash(data: contents).map { String(format: "%02x", $0) }.joined()
+        } catch {
+            throw EasyJobsError(.pluginRefused, "cannot read \(file.path): \(error.localizedDescription)")
+        }
     }
 
     private static func call(entry: UnsafeMutableRawPointer) -> UnsafeRawPointer {

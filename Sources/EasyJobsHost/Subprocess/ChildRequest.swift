@@ -11,6 +11,8 @@ struct ChildRequest: Codable, Sendable {
     var task: String
     /// The content-addressed copy the host loaded: the child runs the very same version.
     var plugin: String
+    /// SHA-256 of that copy: the child refuses to open a file that is not exactly it.
+    var sha256: String
     var args: [String: JSONValue]
     var context: JSONValue
     /// The host's pid: the child exits when it is no longer its parent.

@@ -35,7 +35,7 @@ struct SubprocessRunner: Sendable {
             return .failed("the manager gave no job token for subprocess task '\(job.task)'")
         }
         let request = ChildRequest(
-            manager: manager, token: token, jobID: job.jobID, task: job.task, plugin: plugin.copy.path, args: job.args,
+            manager: manager, token: token, jobID: job.jobID, task: job.task, plugin: plugin.copy.path, sha256: plugin.info.sha256, args: job.args,
             context: context, parentPID: getpid(), memoryLimitMB: spec.options.memoryLimit, cpuLimitSeconds: spec.options.cpuLimit)
         let input: Data
         do {

@@ -27,8 +27,14 @@ public enum TaskChild {
         applyLimits(request)
 
         let plugin: LoadedPlugin
-        do {
+        do throws(EasyJobsError) {
             let copy = URL(fileURLWithPath: request.plugin)
+            // Checked before dlopen: opening a library runs its code.
+            let actual = try DynamicLibraryLoader.sha256(ofFile: copy)
+            guard actual == request.sha256 else {
+                throw EasyJobsError(
+                    .pluginRefused, "the plugin copy \(copy.path) is not the one the host loaded: SHA-256 \(actual), expected \(request.sha256)")
+            }
             plugin = try DynamicLibraryLoader(cacheDirectory: copy.deletingLastPathComponent()).loadInProcess(file: copy)
         } catch {
             printError("run-task: cannot load the plugin: \(error.message)\n")

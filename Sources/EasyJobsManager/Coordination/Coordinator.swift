@@ -358,7 +358,7 @@ public struct Coordinator: Sendable {
         guard registry.host(id: request.hostID) != nil else {
             throw EasyJobsError(.hostNotFound, "unknown host '\(request.hostID)': register first", context: ["host_id": request.hostID])
         }
-        try await store.appendLogs(request.lines)
+        try await store.appendLogs(request.lines, maxLinesPerJob: options.maxLogLinesPerJob)
     }
 
     /// Ends the leases that ran out: each job is tried again per its policy, or fails for good

@@ -276,13 +276,19 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
-    public func appendLogs(_ lines: [String: [JobLogLine]]) async throws {
+    public func appendLogs(_ lines: [String: [JobLogLine]], maxLinesPerJob: Int) async throws {
         guard !lines.isEmpty else { return }
         try await write("append job logs") { db in
+            let count = try db.cachedStatement(sql: "SELECT COUNT(*) FROM job_logs WHERE job_id = ?")
             let statement = try db.cachedStatement(sql: "INSERT INTO job_logs (job_id, stream, line, at) VALUES (?, ?, ?, ?)")
             for (jobID, jobLines) in lines {
+                var stored = try Int.fetchOne(count, arguments: [jobID]) ?? 0
                 for line in jobLines {
-                    try statement.execute(arguments: [jobID, line.stream.rawValue, line.line, line.at.timeIntervalSince1970])
+                    // The cap counts the marker: a job's log never holds more than maxLinesPerJob + 1 lines.
+                    if stored > maxLinesPerJob { break }
+                    let text = stored == maxLinesPerJob ? "… log truncated after \(maxLinesPerJob) lines" : line.line
+                    try statement.execute(arguments: [jobID, line.stream.rawValue, text, line.at.timeIntervalSince1970])
+                    stored += 1
                 }
             }
         }

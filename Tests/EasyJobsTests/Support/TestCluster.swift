@@ -48,7 +48,8 @@ final class TestCluster: @unchecked Sendable {
     @discardableResult
     func startHost(name: String, queue: String, plugins: [String], maxTasks: Int = 5, environment: [String: String] = [:], pluginDirectory: URL? = nil) async throws -> ChildProcess {
         let directory = try pluginDirectory ?? self.directory.pluginDirectory("plugins-\(name)", plugins: plugins)
-        var arguments = ["host", "--manager", url, "--plugins", directory.path, "--queue", queue, "--name", name, "--max-tasks", "\(maxTasks)"]
+        var arguments = ["host", "--manager", url, "--plugins", directory.path, "--queue", queue, "--name", name, "--max-tasks", "\(maxTasks)",
+                         "--data-dir", self.directory.url.appendingPathComponent("host-\(name)").path]
         if let secret { arguments += ["--secret", secret] }
         let host = try ChildProcess(label: "host \(name)", arguments: arguments, environment: environment)
         hosts.append(host)
