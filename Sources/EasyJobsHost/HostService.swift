@@ -215,7 +215,7 @@ public struct HostService: Service {
         if spec.options.subprocess {
             let runner = SubprocessRunner(
                 executable: options.executable, manager: options.managerURL, killGrace: .milliseconds(Int(options.killGrace * 1000)),
-                logger: logger)
+                leaseSeconds: context.leaseSeconds, logger: logger)
             let outcome = await runner.run(
                 job, plugin: plugin, spec: spec, context: .object(runContext),
                 stopReason: { context.running.reason(job.leased) },

@@ -98,6 +98,26 @@ let crashers = Plugin(name: "crashers", version: "1.0.0") {
         return ticks
     }
 
+    /// `tick` in a child process.
+    TaskDefinition("tick_subprocess", options: TaskOptions(subprocess: true, maxAttempts: 5)) { (args: TickArguments, context) -> Int in
+        let lease = context.attempt
+        let deadline = ContinuousClock.now + .milliseconds(Int(args.seconds * 1000))
+        var ticks = 0
+        while ContinuousClock.now < deadline {
+            try Task.checkCancellation()
+            var time = timespec()
+            clock_gettime(CLOCK_REALTIME, &time)
+            let line = "\(context.jobID) \(lease) \(Double(time.tv_sec) + Double(time.tv_nsec) / 1e9)\n"
+            if let file = fopen(args.path, "a") {
+                fputs(line, file)
+                fclose(file)
+            }
+            ticks += 1
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return ticks
+    }
+
     TaskDefinition("cooperative_wait", options: TaskOptions(retryPolicy: .never)) { (args: SecondsArguments, context) -> Double in
         context.print("waiting in the host")
         try await Task.sleep(for: .milliseconds(Int(args.seconds * 1000)))

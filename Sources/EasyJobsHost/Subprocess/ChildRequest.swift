@@ -13,6 +13,9 @@ struct ChildRequest: Codable, Sendable {
     var plugin: String
     /// SHA-256 of that copy: the child refuses to open a file that is not exactly it.
     var sha256: String
+    /// The manager's lease, in seconds: a child whose host stays stopped (SIGSTOP, a debugger)
+    /// for half of it stops itself, since its host can no longer renew the lease.
+    var leaseSeconds: Double
     var args: [String: JSONValue]
     var context: JSONValue
     /// The host's pid: the child exits when it is no longer its parent.
@@ -32,4 +35,6 @@ enum ChildExit: Int32 {
     case managerUnreachable = 5
     /// The host that started it is gone.
     case orphaned = 6
+    /// Its host was stopped past the point where the lease may lapse: the job may run elsewhere.
+    case hostStopped = 7
 }

@@ -23,6 +23,8 @@ struct SubprocessRunner: Sendable {
     let manager: String
     /// Time between SIGTERM and SIGKILL when a child must stop.
     let killGrace: Duration
+    /// The manager's lease: a child whose host is stopped for long stops itself (see `TaskChild`).
+    let leaseSeconds: Double
     let logger: Logger
 
     /// What the host must report for the job, or `nil` when the child reported it itself or
@@ -35,7 +37,7 @@ struct SubprocessRunner: Sendable {
             return .failed("the manager gave no job token for subprocess task '\(job.task)'")
         }
         let request = ChildRequest(
-            manager: manager, token: token, jobID: job.jobID, task: job.task, plugin: plugin.copy.path, sha256: plugin.info.sha256, args: job.args,
+            manager: manager, token: token, jobID: job.jobID, task: job.task, plugin: plugin.copy.path, sha256: plugin.info.sha256, leaseSeconds: leaseSeconds, args: job.args,
             context: context, parentPID: getpid(), memoryLimitMB: spec.options.memoryLimit, cpuLimitSeconds: spec.options.cpuLimit)
         let input: Data
         do {
@@ -105,7 +107,7 @@ struct SubprocessRunner: Sendable {
         switch status {
         case .exited(let code):
             switch ChildExit(rawValue: code) {
-            case .reported, .reportRefused: return nil
+            case .reported, .reportRefused, .hostStopped: return nil
             case .pluginUnavailable: return .failed("the child could not load the plugin" + details)
             case .managerUnreachable: return .failed("the child could not reach the manager to report its result" + details)
             default: return .failed("the child exited with status \(code) before it reported a result" + details)

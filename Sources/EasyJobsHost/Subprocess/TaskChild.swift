@@ -25,6 +25,7 @@ public enum TaskChild {
         _ = easyjobs_set_parent_death_signal(SIGKILL)
         if getppid() != request.parentPID { return ChildExit.orphaned.rawValue }
         applyLimits(request)
+        watchForAStoppedHost(request)
 
         let plugin: LoadedPlugin
         do throws(EasyJobsError) {
@@ -72,6 +73,36 @@ public enum TaskChild {
             }
         }
         return ChildExit.managerUnreachable.rawValue
+    }
+
+    /// A stopped host (SIGSTOP, a debugger) cannot renew its lease, but its child runs on and
+    /// would run beside the job's next run elsewhere. The child watches its parent's state and
+    /// ends itself once the parent has been stopped for half a lease: heartbeats come every
+    /// third of a lease, so the lease has at least that much left when the host stops.
+    private static func watchForAStoppedHost(_ request: ChildRequest) {
+        let parent = request.parentPID
+        let grace = request.leaseSeconds / 2
+        let thread = Thread {
+            var stoppedSince: Date?
+            while true {
+                usleep(50_000)
+                guard let stat = try? String(contentsOfFile: "/proc/\(parent)/stat", encoding: .utf8),
+                    let close = stat.lastIndex(of: ")")
+                else { continue }
+                let state = stat[stat.index(after: close)...].split(separator: " ").first
+                guard state == "T" || state == "t" else {
+                    stoppedSince = nil
+                    continue
+                }
+                let since = stoppedSince ?? Date()
+                stoppedSince = since
+                if Date().timeIntervalSince(since) > grace {
+                    printError("run-task: the host has been stopped for over \(grace.formatted) s, past what its lease allows: stopping this run\n")
+                    _exit(ChildExit.hostStopped.rawValue)
+                }
+            }
+        }
+        thread.start()
     }
 
     private static func applyLimits(_ request: ChildRequest) {
