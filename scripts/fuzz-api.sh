@@ -193,8 +193,8 @@ for i in 0 1 2; do
     if ! kill -0 "${pids[i]}" 2>/dev/null; then
         log="$tmp/${names[i]}.log"
         echo "fuzz: FAIL: the ${names[i]} process died during the run; its last words:"
-        grep -a -m1 -B2 -A0 -E 'Fatal error|Program crashed|panic' "$log" | cut -c1-400 | sed 's/^/    /'
-        grep -a -m1 -A4 'crashed:' "$log" | cut -c1-300 | sed 's/^/    /'
+        grep -a -m1 -E 'Fatal error|panic|Program crashed' "$log" | cut -c1-400 | sed 's/^/    /'
+        grep -a -m1 -A6 -E '^Thread .* crashed:' "$log" | cut -c1-300 | sed 's/^/    /'
         if [[ ${names[i]} == host-* && ${FUZZ_ALLOW_HOST_CRASH:-0} == 1 ]]; then
             echo "fuzz: (FUZZ_ALLOW_HOST_CRASH=1: not failing for it)"
         else

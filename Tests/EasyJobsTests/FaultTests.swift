@@ -12,6 +12,19 @@ import Glibc
 /// Processes killed, paused and starved of disk while work flows, on a real manager and real
 /// hosts. Each prints its figures as `fault: …` lines, which docs/RELIABILITY.md reports.
 @Suite(.serialized) struct FaultTests {
+    /// `scripts/faults.sh` runs the long variants: job and enqueue counts times this.
+    static let scale = max(1, Int(ProcessInfo.processInfo.environment["EASYJOBS_FAULT_SCALE"] ?? "") ?? 1)
+
+    /// Every job of the cluster, paged.
+    static func allJobs(_ client: ManagerClient) async throws -> [JobView] {
+        var jobs: [JobView] = []
+        while true {
+            let page = try await client.list(limit: 1000, offset: jobs.count).jobs
+            jobs += page
+            if page.count < 1000 { return jobs }
+        }
+    }
+
     /// Runs of each job, read from the `tick` task's file: job id → lease → tick times.
     static func ticks(_ path: String) throws -> [String: [Int: [Double]]] {
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
@@ -45,9 +58,10 @@ import Glibc
             let doomed = try await cluster.startHost(name: "doomed", queue: "c", plugins: ["Crashers"], maxTasks: 20)
             let client = cluster.client
             // A stream of 200 jobs, 10 ms apart; the doomed host dies once it holds 20 of them.
+            let total = 200 * Self.scale
             let stream = Task {
                 var ids: [String] = []
-                for _ in 0..<200 {
+                for _ in 0..<total {
                     ids.append(try await client.enqueue(queue: "c", task: "tick", arguments: ["seconds": 2, "path": .string(file)]))
                     try await Task.sleep(for: .milliseconds(10))
                 }
@@ -60,15 +74,15 @@ import Glibc
             let killed = Date()
             try await cluster.startHost(name: "survivor", queue: "c", plugins: ["Crashers"], maxTasks: 20)
             let ids = try await stream.value
-            try await waitUntil("every job completes", timeout: .seconds(120)) {
-                try await client.list(status: "completed", limit: 1000).jobs.count == 200
+            try await waitUntil("every job completes", timeout: .seconds(120 * Self.scale)) {
+                try await Self.allJobs(client).filter { $0.status == .completed }.count == total
             }
-            let views = try await client.list(limit: 1000).jobs
+            let views = try await Self.allJobs(client)
             let rerun = views.filter { $0.attempts > 1 }
             let recovered = rerun.compactMap(\.finishedAt).max().map { $0.timeIntervalSince(killed) } ?? 0
             let runs = try Self.ticks(file)
             let concurrent = Self.concurrentRuns(runs)
-            print("fault: host SIGKILL: jobs 200, lost \(200 - views.filter { $0.status == .completed }.count), re-run \(rerun.count), run twice at once \(concurrent.count), all re-run within \(String(format: "%.1f", recovered)) s of the kill (lease 2 s)")
+            print("fault: host SIGKILL: jobs \(total), lost \(total - views.filter { $0.status == .completed }.count), re-run \(rerun.count), run twice at once \(concurrent.count), all re-run within \(String(format: "%.1f", recovered)) s of the kill (lease 2 s)")
             #expect(Set(views.map(\.requestID)) == Set(ids))
             #expect(rerun.count >= 20)
             #expect(concurrent.isEmpty)
@@ -83,7 +97,7 @@ import Glibc
             let answered = AnsweredIDs()
             let manager = cluster.manager!
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<500 {
+                for index in 0..<(500 * Self.scale) {
                     group.addTask {
                         if let id = try? await client.enqueue(queue: "test", task: "add", arguments: ["a": .int(index), "b": 1]) {
                             answered.add(id)
@@ -91,7 +105,7 @@ import Glibc
                     }
                 }
                 group.addTask {
-                    try await waitUntil("some enqueues are answered") { answered.count >= 100 }
+                    try await waitUntil("some enqueues are answered") { answered.count >= 100 * Self.scale }
                     kill(manager.pid, SIGKILL)
                 }
                 try await group.waitForAll()
@@ -99,12 +113,12 @@ import Glibc
             let ids = answered.all
             try await cluster.startManager()
             _ = try await client.setPaused("queues", name: "test", paused: false)
-            try await waitUntil("every answered enqueue completes", timeout: .seconds(60)) {
-                let completed = Set(try await client.list(status: "completed", limit: 1000).jobs.map(\.requestID))
+            try await waitUntil("every answered enqueue completes", timeout: .seconds(60 * Self.scale)) {
+                let completed = Set(try await Self.allJobs(client).filter { $0.status == .completed }.map(\.requestID))
                 return ids.allSatisfy(completed.contains)
             }
-            print("fault: manager SIGKILL during 500 concurrent enqueues: answered \(ids.count), lost 0 of them")
-            #expect(ids.count >= 100)
+            print("fault: manager SIGKILL during \(500 * Self.scale) concurrent enqueues: answered \(ids.count), lost 0 of them")
+            #expect(ids.count >= 100 * Self.scale)
         }
     }
 
