@@ -21,7 +21,7 @@ let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
         parameters: [.double("seconds", default: 1)]
     ) { (args: SleepArguments, context) -> Double in
         context.print("sleeping \(args.seconds) s")
-        try await Task.sleep(for: .milliseconds(Int(args.seconds * 1000)))
+        try await Task.sleep(for: .seconds(min(max(args.seconds.isFinite ? args.seconds : 0, 0), 3600)))
         return args.seconds
     }
 
@@ -56,7 +56,8 @@ let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
 
     TaskDefinition("answer", description: "Returns 42 after `delay` seconds.", parameters: [.double("delay", default: 0)]) {
         (args: DelayArguments, _) -> Int in
-        try await Task.sleep(for: .milliseconds(Int(args.delay * 1000)))
+        // Any double may arrive: `Int(_:)` traps on one out of range, and would take the host with it.
+        try await Task.sleep(for: .seconds(min(max(args.delay.isFinite ? args.delay : 0, 0), 3600)))
         return 42
     }
 

@@ -114,7 +114,7 @@ enum OpenAPIDocument {
         let listParameters = [query("namespace", "Only this queue."), query("name", "Only this task."), query("limit", "At most this many (1-1000).", type: "integer")]
         let list = response("Jobs, newest first.", ref: "JobList")
         return [
-            "/job/view/result": ["get": operation("A job: status, arguments, result or error, origin and the jobs it triggered.", parameters: [requestID], ok: response("The job.", ref: "JobView"), errors: ["404": "No such job.", "410": "Its result was pulled."])],
+            "/job/view/result": ["get": operation("A job: status, arguments, result or error, origin and the jobs it triggered.", parameters: [requestID], ok: response("The job.", ref: "JobView"), errors: ["400": "No request_id.", "404": "No such job.", "410": "Its result was pulled."])],
             "/job/pull/result": [
                 "get": [
                     "tags": ["jobs"], "summary": "Waits for a job's result and consumes it.",
@@ -122,16 +122,18 @@ enum OpenAPIDocument {
                     "responses": [
                         "200": ["description": "The result, as the task returned it.", "content": ["application/json": ["schema": [:]]]],
                         "202": response("Not finished within the wait.", ref: "PendingResult"),
-                        "404": errorResponse("No such job."), "410": errorResponse("Already pulled."), "422": errorResponse("The job failed."),
+                        "400": errorResponse("No request_id, or a wait that is not a number."), "404": errorResponse("No such job."),
+                        "409": errorResponse("The job was cancelled (code job_cancelled)."),
+                        "410": errorResponse("Already pulled (of concurrent pulls, all but one)."), "422": errorResponse("The job failed."),
                     ],
                 ]
             ],
-            "/job/view/graph": ["get": operation("The whole pipeline reachable from a job.", parameters: [requestID], ok: response("Jobs and edges.", ref: "JobGraph"), errors: ["404": "No such job."])],
-            "/job/view/log": ["get": operation("The lines a subprocess job wrote.", parameters: [requestID, query("limit", "Last lines.", type: "integer")], ok: response("The log.", ref: "JobLog"), errors: ["404": "No such job."])],
+            "/job/view/graph": ["get": operation("The whole pipeline reachable from a job.", parameters: [requestID], ok: response("Jobs and edges.", ref: "JobGraph"), errors: ["400": "No request_id.", "404": "No such job."])],
+            "/job/view/log": ["get": operation("The lines a subprocess job wrote.", parameters: [requestID, query("limit", "Last lines.", type: "integer")], ok: response("The log.", ref: "JobLog"), errors: ["400": "No request_id.", "404": "No such job."])],
             "/job/view/results": ["get": operation("Finished jobs.", parameters: listParameters, ok: list)],
             "/job/view/queued": ["get": operation("Queued jobs.", parameters: listParameters, ok: list)],
             "/job/view/running": ["get": operation("Running jobs.", parameters: listParameters, ok: list)],
-            "/job/cancel": ["post": operation("Cancels a job.", parameters: [requestID], ok: response("The job after.", ref: "JobView"), errors: ["404": "No such job."])],
+            "/job/cancel": ["post": operation("Cancels a job.", parameters: [requestID], ok: response("The job after.", ref: "JobView"), errors: ["400": "No request_id.", "404": "No such job."])],
             "/tasks": ["get": operation("Registered tasks by queue.", tag: "system", ok: ["description": "Queues and their tasks.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]])],
             "/hosts": ["get": operation("Hosts with their plugins.", tag: "system", ok: ["description": "Hosts.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]])],
             "/schedules": ["get": operation("Schedules.", tag: "schedules", ok: ["description": "Schedules.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]])],
