@@ -225,7 +225,11 @@ public struct HostService: Service {
         }
         let invocation = TaskInvocation(
             jobID: job.jobID, arguments: JSONValue.object(job.args).encoded(), context: JSONValue.object(runContext).encoded(),
-            onLog: { [logger] line in Self.emit(line, logger: logger) },
+            onLog: { [logger] line in
+                Self.emit(line, logger: logger)
+                // What a job prints belongs to its log wherever it runs, as a child's output does.
+                if line.isOutput { context.shipper.append(jobID: job.jobID, stream: .stdout, line: line.message) }
+            },
             onCall: { [logger] task, arguments in await call(task, arguments: arguments, from: job, context: context, logger: logger) })
         let outcome = await plugin.run(task: job.task, invocation: invocation)
         switch outcome {

@@ -20,7 +20,7 @@ public enum ManagerApplication {
     /// Builds the application. `onListening` receives the bound URL (useful with port 0).
     public static func make(
         options: ManagerOptions,
-        store: any JobStore,
+        store: any ManagerStore,
         logger: Logger,
         onListening: @escaping @Sendable (String) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol & Service {
@@ -81,7 +81,7 @@ public enum ManagerApplication {
             logger: logger)
     }
 
-    static func pruner(store: any JobStore, options: ManagerOptions, logger: Logger) -> [any Service] {
+    static func pruner(store: any ManagerStore, options: ManagerOptions, logger: Logger) -> [any Service] {
         guard options.retain > 0, let retention = store as? any JobRetention else { return [] }
         return [Pruner(store: retention, retain: options.retain, interval: .seconds(options.pruneInterval), logger: logger)]
     }
@@ -89,7 +89,7 @@ public enum ManagerApplication {
     /// The stored registrations that pass today's checks: one stored before a limit existed
     /// must not take the manager down at every start. The others are left out, with a warning;
     /// their hosts register again when they next talk to the manager.
-    static func replayableHosts(store: any JobStore, logger: Logger) async throws -> [HostRecord] {
+    static func replayableHosts(store: any HostStore, logger: Logger) async throws -> [HostRecord] {
         try await store.hosts().filter { host in
             do throws(EasyJobsError) {
                 try RegistrationCheck.validate(

@@ -1,7 +1,10 @@
 import EasyJobsCore
 import Foundation
 
-/// Where jobs, results and registrations live. The manager owns one.
+/// Where jobs and their results live: the lifecycle of a job from enqueue to its end. The
+/// manager owns one; the other roles a manager needs are separate protocols (``JobLogStore``,
+/// ``ScheduleStore``, ``LockStore``, ``PauseStore``, ``HostStore``, ``JobRetention``), gathered
+/// in ``ManagerStore``.
 ///
 /// Every method is one atomic step: an implementation commits before it returns, so an
 /// acknowledged enqueue or report survives a crash of the manager. `claim` must be safe
@@ -60,13 +63,6 @@ public protocol JobStore: Sendable {
     /// Running jobs of `hostID` whose cancellation was asked for.
     func cancelRequested(hostID: String) async throws -> [String]
 
-    /// Appends lines to jobs' logs, keeping at most `maxLinesPerJob` of each job; the first line
-    /// past the cap is replaced by one marker line, later ones are dropped.
-    func appendLogs(_ lines: [String: [JobLogLine]], maxLinesPerJob: Int) async throws
-
-    /// A job's log, oldest line first, at most `limit` lines from the end.
-    func logs(jobID: String, limit: Int) async throws -> [JobLogLine]
-
     /// The results of the completed `run_before` jobs of each of `jobIDs`: job id → task → result.
     func dependencyResults(of jobIDs: [String]) async throws -> [String: [String: JSONValue]]
 
@@ -88,41 +84,6 @@ public protocol JobStore: Sendable {
 
     /// Jobs matching the filter, newest first.
     func jobs(_ filter: JobFilter) async throws -> [Job]
-
-    // MARK: Schedules, locks, pauses
-
-    /// Adds a schedule, or updates its definition (expression, zone, policy, arguments) and keeps its state.
-    func syncSchedule(_ schedule: ScheduleRecord) async throws
-
-    func schedules() async throws -> [ScheduleRecord]
-
-    /// Forgets a schedule (its task no longer has one); false when there was none.
-    func deleteSchedule(queue: String, task: String) async throws -> Bool
-
-    /// Records that the schedule fired for `time` and stores `jobs`, in one transaction, only
-    /// if its last fire time is still `previous`: of several managers, exactly one fires each
-    /// time. Returns false when another got there first. `jobs` may be empty (skipped fires).
-    func fire(queue: String, task: String, at time: Date, previous: Date?, jobs: [NewJob]) async throws -> Bool
-
-    /// Returns false when there is no such schedule.
-    func setSchedulePaused(queue: String, task: String, paused: Bool) async throws -> Bool
-
-    /// Takes or renews the lock `name` for `owner` until `until`; true when `owner` holds it.
-    func acquireLock(name: String, owner: String, until: Date, now: Date) async throws -> Bool
-
-    /// Pauses or resumes a host (by name) or a queue; `kind` is `host` or `queue`.
-    func setPaused(kind: String, name: String, paused: Bool) async throws
-
-    /// Everything paused: kind → names.
-    func paused() async throws -> [String: Set<String>]
-
-    /// Saves what a host offers and when it was last seen.
-    func saveHost(_ host: HostRecord) async throws
-
-    /// Updates a host's last-seen time; returns false when the host is unknown.
-    func touchHost(id: String, at: Date) async throws -> Bool
-
-    func hosts() async throws -> [HostRecord]
 }
 
 extension JobStore {
@@ -142,105 +103,3 @@ extension JobStore {
     }
 }
 
-/// A job about to be stored.
-public struct NewJob: Sendable {
-    public var id: String
-    public var queue: String
-    public var task: String
-    public var args: [String: JSONValue]
-    public var createdAt: Date
-    /// `.queued`, or `.waiting` for a job with `run_before` dependencies (also `.failed` for a job
-    /// that is born failed, such as a `run_after` whose input does not fit).
-    public var status: JobStatus
-    public var origin: JobOrigin
-    public var maxAttempts: Int?
-    /// How many `run_before` jobs it waits for.
-    public var dependencies: Int
-    /// Set when `status` is `.failed`.
-    public var error: String?
-    /// For a job a schedule fires: the time it fires for.
-    public var scheduledFor: Date?
-
-    public init(
-        id: String = Job.newID(), queue: String, task: String, args: [String: JSONValue], createdAt: Date = .now,
-        status: JobStatus = .queued, origin: JobOrigin = .api, maxAttempts: Int? = 2, dependencies: Int = 0, error: String? = nil,
-        scheduledFor: Date? = nil
-    ) {
-        self.id = id
-        self.queue = queue
-        self.task = task
-        self.args = args
-        self.createdAt = createdAt
-        self.status = status
-        self.origin = origin
-        self.maxAttempts = maxAttempts
-        self.dependencies = dependencies
-        self.error = error
-        self.scheduledFor = scheduledFor
-    }
-
-    /// The job as stored.
-    public var job: Job {
-        Job(
-            id: id, queue: queue, task: task, args: args, status: status, error: error, createdAt: createdAt,
-            finishedAt: status == .failed ? createdAt : nil, origin: origin, maxAttempts: maxAttempts, dependencies: dependencies,
-            scheduledFor: scheduledFor)
-    }
-}
-
-/// Which jobs a listing returns.
-public struct JobFilter: Sendable {
-    public var queue: String?
-    public var task: String?
-    public var statuses: Set<JobStatus>?
-    /// Leave out jobs whose result was pulled.
-    public var excludePulled: Bool
-    public var limit: Int
-    /// Jobs to skip, for paging.
-    public var offset: Int
-    /// Only jobs created at or after this time.
-    public var since: Date?
-
-    public init(
-        queue: String? = nil, task: String? = nil, statuses: Set<JobStatus>? = nil, excludePulled: Bool = true, limit: Int = 100,
-        offset: Int = 0, since: Date? = nil
-    ) {
-        self.queue = queue
-        self.task = task
-        self.statuses = statuses
-        self.excludePulled = excludePulled
-        self.limit = limit
-        self.offset = offset
-        self.since = since
-    }
-}
-
-/// A host as stored: its registration and when it was last seen.
-public struct HostRecord: Sendable, Hashable {
-    public var id: String
-    public var name: String
-    public var queue: String
-    public var maxTasks: Int
-    public var plugins: [PluginInfo]
-    public var refused: [RefusedPlugin]
-    public var registeredAt: Date
-    public var lastSeen: Date
-    /// SHA-256 (hex) of the session token issued at its last registration: host endpoints
-    /// accept only that token for this host.
-    public var sessionHash: String?
-
-    public init(
-        id: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin], registeredAt: Date, lastSeen: Date,
-        sessionHash: String? = nil
-    ) {
-        self.sessionHash = sessionHash
-        self.id = id
-        self.name = name
-        self.queue = queue
-        self.maxTasks = maxTasks
-        self.plugins = plugins
-        self.refused = refused
-        self.registeredAt = registeredAt
-        self.lastSeen = lastSeen
-    }
-}

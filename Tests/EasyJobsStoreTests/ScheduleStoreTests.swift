@@ -53,11 +53,11 @@ import Testing
     @Test func pausesAreKept() async throws {
         let (first, second, directory) = try twoStores()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try await first.setPaused(kind: "host", name: "h1", paused: true)
-        try await first.setPaused(kind: "queue", name: "q", paused: true)
-        try await first.setPaused(kind: "queue", name: "q", paused: true)
-        #expect(try await second.paused() == ["host": ["h1"], "queue": ["q"]])
-        try await second.setPaused(kind: "queue", name: "q", paused: false)
-        #expect(try await first.paused() == ["host": ["h1"]])
+        try await first.setPaused(.host, name: "h1", paused: true)
+        try await first.setPaused(.queue, name: "q", paused: true)
+        try await first.setPaused(.queue, name: "q", paused: true)
+        #expect(try await second.paused() == [.host: ["h1"], .queue: ["q"]])
+        try await second.setPaused(.queue, name: "q", paused: false)
+        #expect(try await first.paused() == [.host: ["h1"]])
     }
 }

@@ -155,7 +155,11 @@ import Glibc
         try await withCluster() { cluster in
             let host = try await cluster.startHost(name: "leaving", queue: "test", plugins: ["TestTasks"])
             let id = try await cluster.client.enqueue(queue: "test", task: "sleep", arguments: ["seconds": 1])
-            try await waitUntil("the job runs") { try await cluster.client.viewResult(id: id).status == .running }
+            // Started on the host, not only claimed: a claim whose answer a stop cuts off is handed
+            // back by the host's goodbye (its try refunded), which is another test's subject.
+            try await waitUntil("the job runs on the host") {
+                try await cluster.client.log(id: id).lines.contains { $0.line.contains("sleeping") }
+            }
             await host.stop(signal: SIGTERM)
             let view = try await cluster.client.viewResult(id: id)
             #expect(view.status == .completed)

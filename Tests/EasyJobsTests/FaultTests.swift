@@ -67,8 +67,10 @@ import Glibc
                 }
                 return ids
             }
+            var held: [JobView] = []
             try await waitUntil("the doomed host runs 20 jobs") {
-                try await client.list(status: "running", limit: 1000).jobs.filter { $0.host == "doomed" }.count >= 20
+                held = try await client.list(status: "running", limit: 1000).jobs.filter { $0.host == "doomed" }
+                return held.count >= 20
             }
             kill(doomed.pid, SIGKILL)
             let killed = Date()
@@ -84,6 +86,10 @@ import Glibc
             let concurrent = Self.concurrentRuns(runs)
             print("fault: host SIGKILL: jobs \(total), lost \(total - views.filter { $0.status == .completed }.count), re-run \(rerun.count), run twice at once \(concurrent.count), all re-run within \(String(format: "%.1f", recovered)) s of the kill (lease 2 s)")
             #expect(Set(views.map(\.requestID)) == Set(ids))
+            // Every job the doomed host held when it died ran again.
+            let heldIDs = Set(held.map(\.requestID))
+            let notRerun = views.filter { heldIDs.contains($0.requestID) && $0.attempts < 2 }
+            #expect(notRerun.isEmpty, "held by the doomed host and not run again: \(notRerun.map { "\($0.requestID) attempts \($0.attempts) host \($0.host ?? "-") error \($0.error ?? "-")" })")
             #expect(rerun.count >= 20)
             #expect(concurrent.isEmpty)
         }
@@ -204,6 +210,54 @@ import Glibc
             #expect(accepted.allSatisfy(stored.contains))
             print("fault: disk full (RLIMIT_FSIZE 4 MiB): \(accepted.count) enqueues acknowledged, then '\(error.message)'; after restart all \(accepted.count) present")
         }
+    }
+
+    /// A data directory that became read-only (a remount after a disk error, a wrong volume
+    /// mount): the manager refuses to start with one clear line naming the database, writes
+    /// nothing, and starts normally with every job once the directory is writable again.
+    @Test func aReadOnlyDataDirectoryIsRefusedClearlyAndCorruptsNothing() async throws {
+        try await withCluster(managerArguments: [], port: try freePort()) { cluster in
+            try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"])
+            _ = try await cluster.client.setPaused("queues", name: "test", paused: true)
+            var enqueued: [String] = []
+            for index in 0..<20 {
+                enqueued.append(try await cluster.client.enqueue(queue: "test", task: "echo", arguments: ["value": .int(index)]))
+            }
+            await cluster.manager.stop()
+            let directory = cluster.dataDirectory.path
+            // Root ignores permission bits, so the directory is made read-only by a read-only bind mount.
+            try run("/bin/mount", ["--bind", directory, directory])
+            defer { _ = try? run("/bin/umount", [directory]) }
+            try run("/bin/mount", ["-o", "remount,ro,bind", directory])
+            #expect(!FileManager.default.isWritableFile(atPath: directory + "/easyjobs.sqlite") || (try? Data().write(to: URL(fileURLWithPath: directory + "/probe"))) == nil)
+
+            let refused = try ChildProcess(label: "manager read-only", arguments: ["manager", "--port", "\(cluster.port)", "--data-dir", directory])
+            try await waitUntil("the manager gives up", timeout: .seconds(20)) { !refused.isRunning }
+            #expect(refused.process.terminationStatus != 0)
+            let message = refused.stderr
+            #expect(message.contains("easyjobs.sqlite"), "stderr: \(message)")
+            #expect(message.contains("read-only file system"), "stderr: \(message)")
+            #expect(message.split(separator: "\n").count <= 3, "one clear line, got: \(message)")
+
+            try run("/bin/umount", [directory])
+            try await cluster.startManager()
+            let stored = Set(try await cluster.client.list(limit: 100).jobs.map(\.requestID))
+            #expect(Set(enqueued) == stored)
+            print("fault: read-only data dir: manager refused to start with '\(message.trimmingCharacters(in: .whitespacesAndNewlines))'; after remounting read-write all \(enqueued.count) jobs present")
+        }
+    }
+
+    @discardableResult
+    private func run(_ executable: String, _ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw EasyJobsError(.internalError, "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): this fault test needs to bind-mount as root")
+        }
+        return process.terminationStatus
     }
 }
 

@@ -106,12 +106,12 @@ extension Coordinator {
     }
 
     /// Pauses or resumes a host (by name) or a queue: it finishes what it runs and claims nothing new.
-    public func setPaused(kind: String, name: String, paused: Bool) async throws -> PausedWork {
-        try await store.setPaused(kind: kind, name: name, paused: paused)
-        pauses.set(kind: kind, name: name, paused: paused)
-        logger.notice("\(kind) \(paused ? "paused" : "resumed")", metadata: [kind: "\(name)"])
+    public func setPaused(_ kind: PauseKind, name: String, paused: Bool) async throws -> PausedWork {
+        try await store.setPaused(kind, name: name, paused: paused)
+        pauses.set(kind, name: name, paused: paused)
+        logger.notice("\(kind.rawValue) \(paused ? "paused" : "resumed")", metadata: [kind.rawValue: "\(name)"])
         if !paused { notifier.workArrivedEverywhere() }
-        return PausedWork(hosts: pauses.names(of: "host"), queues: pauses.names(of: "queue"))
+        return PausedWork(hosts: pauses.names(of: .host), queues: pauses.names(of: .queue))
     }
 }
 

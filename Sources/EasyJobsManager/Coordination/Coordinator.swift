@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// The manager's logic, apart from HTTP: checks and stores jobs, hands them to hosts and
 /// records how they ended.
 public struct Coordinator: Sendable {
-    public let store: any JobStore
+    public let store: any ManagerStore
     public let registry: TaskRegistry
     public let notifier: JobNotifier
     public let options: ManagerOptions
@@ -18,7 +18,7 @@ public struct Coordinator: Sendable {
     public let metrics: ManagerMetrics
 
     public init(
-        store: any JobStore, registry: TaskRegistry, notifier: JobNotifier = JobNotifier(), tokens: JobTokens,
+        store: any ManagerStore, registry: TaskRegistry, notifier: JobNotifier = JobNotifier(), tokens: JobTokens,
         pauses: PauseState = PauseState(), metrics: ManagerMetrics = ManagerMetrics(), options: ManagerOptions, logger: Logger
     ) {
         self.store = store

@@ -40,10 +40,10 @@ struct ClientRoutes {
                 return try JSONResponse.make(try await coordinator.scheduleViews().first { $0.queue == queue && $0.task == task })
             }
             router.post("/control/hosts/:name/\(action)") { _, context in
-                try JSONResponse.make(try await coordinator.setPaused(kind: "host", name: try context.parameters.require("name"), paused: paused))
+                try JSONResponse.make(try await coordinator.setPaused(.host, name: try context.parameters.require("name"), paused: paused))
             }
             router.post("/control/queues/:queue/\(action)") { _, context in
-                try JSONResponse.make(try await coordinator.setPaused(kind: "queue", name: try context.parameters.require("queue"), paused: paused))
+                try JSONResponse.make(try await coordinator.setPaused(.queue, name: try context.parameters.require("queue"), paused: paused))
             }
         }
         router.post("/schedules/:queue/:task/trigger") { _, context in
@@ -51,7 +51,7 @@ struct ClientRoutes {
             return try JSONResponse.make(EnqueueResponse(requestID: job.id))
         }
         router.get("/control/paused") { _, _ in
-            try JSONResponse.make(PausedWork(hosts: coordinator.pauses.names(of: "host"), queues: coordinator.pauses.names(of: "queue")))
+            try JSONResponse.make(PausedWork(hosts: coordinator.pauses.names(of: .host), queues: coordinator.pauses.names(of: .queue)))
         }
     }
 
@@ -180,7 +180,7 @@ struct ClientRoutes {
             body.append([
                 "queue": .string(queue), "counts": .object(statuses),
                 "completed_last_minute": .int(recent[queue]?[.completed] ?? 0), "failed_last_minute": .int(recent[queue]?[.failed] ?? 0),
-                "paused": .bool(coordinator.pauses.names(of: "queue").contains(queue)),
+                "paused": .bool(coordinator.pauses.names(of: .queue).contains(queue)),
             ])
         }
         return JSONResponse.raw(JSONValue.array(body).encoded())

@@ -2,7 +2,7 @@ import EasyJobsCore
 import Foundation
 import GRDB
 
-/// A ``JobStore`` in one SQLite file, in WAL mode.
+/// A ``ManagerStore`` in one SQLite file, in WAL mode.
 ///
 /// Reads run on a pool of reader connections concurrently with the single writer.
 /// Every state change is one SQL statement inside one write transaction, so a claim
@@ -13,7 +13,7 @@ import GRDB
 /// let store = try SQLiteJobStore(path: ".easyjobs/easyjobs.sqlite")
 /// let job = try await store.enqueue(NewJob(queue: "ETL", task: "extract", args: ["url": "http://stats"]))
 /// ```
-public final class SQLiteJobStore: JobStore, Sendable {
+public final class SQLiteJobStore: ManagerStore, Sendable {
     /// Where the database lives.
     public let path: String
     public let options: Options
@@ -53,8 +53,22 @@ public final class SQLiteJobStore: JobStore, Sendable {
             }
             try SQLiteMigrations.migrator.migrate(pool)
         } catch {
-            throw Self.storeError(error, "open the database", context: ["path": path])
+            throw Self.storeError(error, "open the database at \(path)\(Self.unwritableReason(path).map { " (\($0))" } ?? "")", context: ["path": path])
         }
+    }
+
+    /// Why SQLite cannot write at `path`, when the file system says so: SQLite's own message
+    /// ("unable to open database file") names neither the file nor the cause.
+    private static func unwritableReason(_ path: String) -> String? {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        // access(2) reports EROFS for a read-only mount even to root, which ignores mode bits.
+        for candidate in [path, path + "-wal", path + "-shm", directory] where FileManager.default.fileExists(atPath: candidate) {
+            if access(candidate, W_OK) != 0 {
+                let reason = errno == EROFS ? "read-only file system" : String(cString: strerror(errno))
+                return "\(candidate) is not writable: \(reason)"
+            }
+        }
+        return nil
     }
 
     // MARK: - Jobs
@@ -163,21 +177,22 @@ public final class SQLiteJobStore: JobStore, Sendable {
         }
     }
 
-    public func setPaused(kind: String, name: String, paused: Bool) async throws {
-        try await write("pause work", context: [kind: name]) { db in
+    public func setPaused(_ kind: PauseKind, name: String, paused: Bool) async throws {
+        try await write("pause work", context: [kind.rawValue: name]) { db in
             if paused {
-                try db.execute(sql: "INSERT INTO paused (kind, name) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [kind, name])
+                try db.execute(sql: "INSERT INTO paused (kind, name) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [kind.rawValue, name])
             } else {
-                try db.execute(sql: "DELETE FROM paused WHERE kind = ? AND name = ?", arguments: [kind, name])
+                try db.execute(sql: "DELETE FROM paused WHERE kind = ? AND name = ?", arguments: [kind.rawValue, name])
             }
         }
     }
 
-    public func paused() async throws -> [String: Set<String>] {
+    public func paused() async throws -> [PauseKind: Set<String>] {
         try await read("read pauses") { db in
-            var paused: [String: Set<String>] = [:]
+            var paused: [PauseKind: Set<String>] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT kind, name FROM paused") {
-                paused[row[0], default: []].insert(row[1])
+                // A kind this version does not know (written by a newer one) pauses nothing here.
+                if let kind = PauseKind(rawValue: row[0]) { paused[kind, default: []].insert(row[1]) }
             }
             return paused
         }
