@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Crypto
 
 /// The manager: the HTTP API over a job store, with the services that keep leases honest.
 ///
@@ -26,7 +27,7 @@ public enum ManagerApplication {
     ) async throws -> some ApplicationProtocol & Service {
         try options.validate()
         let registry = TaskRegistry(hosts: try await Self.replayableHosts(store: store, logger: logger))
-        let tokens = try JobTokens.load(from: options.dataDirectory)
+        let tokens = try await Self.jobTokens(store: store, options: options)
         let pauses = PauseState(try await store.paused())
         let coordinator = Coordinator(store: store, registry: registry, tokens: tokens, pauses: pauses, options: options, logger: logger)
 
@@ -73,12 +74,22 @@ public enum ManagerApplication {
             configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port), serverName: "EasyJobs"),
             services: [LeaseReaper(coordinator: coordinator, logger: logger)]
                 + (options.firesSchedules ? [Scheduler(coordinator: coordinator, logger: logger)] : [])
-                + pruner(store: store, options: options, logger: logger),
+                + pruner(store: store, options: options, logger: logger)
+                + (options.peerSyncInterval > 0
+                    ? [PeerSync(coordinator: coordinator, interval: .milliseconds(Int(options.peerSyncInterval * 1000)), logger: logger)] : []),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
                 await onListening("http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
             },
             logger: logger)
+    }
+
+    /// The key of subprocess job tokens: kept in a shared store, so every manager of it accepts
+    /// a child's report, else in the data directory.
+    static func jobTokens(store: any ManagerStore, options: ManagerOptions) async throws -> JobTokens {
+        guard let keys = store as? any SharedKeyStore else { return try JobTokens.load(from: options.dataDirectory) }
+        let proposed = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+        return JobTokens(key: SymmetricKey(data: try await keys.sharedKey(named: "job-tokens", proposed: proposed)))
     }
 
     static func pruner(store: any ManagerStore, options: ManagerOptions, logger: Logger) -> [any Service] {

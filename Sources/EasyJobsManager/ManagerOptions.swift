@@ -35,6 +35,10 @@ public struct ManagerOptions: Sendable {
     /// Whether this manager fires cron schedules. Default true; several managers on one store
     /// coordinate through a lock, so turning it off is only for tests and special deployments.
     public var firesSchedules: Bool
+    /// How often hosts, their last-seen times and pauses are re-read from the store, which
+    /// other managers sharing it change, in seconds; 0 never. Default 1. A store with events
+    /// (PostgreSQL) also re-reads at once when another manager changes them.
+    public var peerSyncInterval: Double
 
     public init(
         host: String = "127.0.0.1",
@@ -50,7 +54,8 @@ public struct ManagerOptions: Sendable {
         maxLogLinesPerJob: Int = 10_000,
         maxWait: Double = 60,
         reapInterval: Double = 1,
-        firesSchedules: Bool = true
+        firesSchedules: Bool = true,
+        peerSyncInterval: Double = 1
     ) {
         self.host = host
         self.port = port
@@ -66,6 +71,7 @@ public struct ManagerOptions: Sendable {
         self.maxWait = maxWait
         self.reapInterval = reapInterval
         self.firesSchedules = firesSchedules
+        self.peerSyncInterval = peerSyncInterval
     }
 
     /// Refuses settings that would be unsafe or cannot work.

@@ -11,4 +11,7 @@ public protocol HostStore: Sendable {
 
     /// Every host, by id.
     func hosts() async throws -> [HostRecord]
+
+    /// One host, or `nil`: how a manager learns of a host that registered with another one.
+    func host(id: String) async throws -> HostRecord?
 }

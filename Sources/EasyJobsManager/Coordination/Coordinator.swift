@@ -102,6 +102,7 @@ public struct Coordinator: Sendable {
     public func register(_ registration: HostRegistration, session presented: String?) async throws -> HostRegistrationResponse {
         try RegistrationCheck.validate(registration)
         let now = Date()
+        if registry.host(id: registration.hostID) == nil { _ = try await learnHost(id: registration.hostID) }
         let known = registry.host(id: registration.hostID)
         let token: String
         if let known, let presented, HostSessions.matches(presented, sessionHash: known.sessionHash) {
@@ -146,7 +147,15 @@ public struct Coordinator: Sendable {
     }
 
     /// The host a session token belongs to. A host told `session_invalid` registers again.
-    public func authenticate(session token: String?) throws(EasyJobsError) -> String {
+    public func authenticate(session token: String?) async throws -> String {
+        if let hostID = try? authenticateFromCopy(session: token) { return hostID }
+        // The host may have registered with another manager of the same store since this one
+        // last looked: look once in the store before refusing.
+        if let hostID = token.flatMap(HostSessions.hostID(of:)) { _ = try await learnHost(id: hostID) }
+        return try authenticateFromCopy(session: token)
+    }
+
+    private func authenticateFromCopy(session token: String?) throws(EasyJobsError) -> String {
         guard let token, !token.isEmpty else {
             throw EasyJobsError(
                 .unauthorized, "host endpoints need the session token that POST /hosts/register returned, in \(HostSessions.header)")
@@ -178,7 +187,11 @@ public struct Coordinator: Sendable {
             // Neither does a host that stopped heartbeating: a killed host's long poll can outlive it
             // on the manager (its connection is not read, so its close goes unseen) and would take
             // jobs for a dead process, to be lost again with the lease.
-            let heard = Date().timeIntervalSince(current.lastSeen) < options.leaseSeconds
+            var heard = Date().timeIntervalSince(current.lastSeen) < options.leaseSeconds
+            // Its heartbeats may go to another manager of the store: ask the store before deciding.
+            if !heard, try await learnHost(id: host.id), let seen = registry.host(id: host.id)?.lastSeen {
+                heard = Date().timeIntervalSince(seen) < options.leaseSeconds
+            }
             let tasks: Set<String> =
                 !heard || pauses.isPaused(host: current.name, queue: current.queue) ? [] : Set(current.plugins.flatMap { $0.tasks.map(\.name) })
             let jobs = try await store.claim(

@@ -35,6 +35,26 @@ public final class TaskRegistry: Sendable {
         }
     }
 
+    /// Takes in registrations and last-seen times another manager stored: a registration newer
+    /// than the one known replaces it (and ends a goodbye seen here); an older or equal one only
+    /// moves the last-seen time forward. Returns the hosts that were new or re-registered.
+    @discardableResult
+    public func merge(stored hosts: [HostRecord]) -> [HostRecord] {
+        state.withLock { state in
+            var changed: [HostRecord] = []
+            for host in hosts {
+                guard let known = state.hosts[host.id], host.registeredAt <= known.registeredAt else {
+                    state.leaving.remove(host.id)
+                    Self.add(host, to: &state)
+                    changed.append(host)
+                    continue
+                }
+                if host.lastSeen > known.lastSeen { state.hosts[host.id]?.lastSeen = host.lastSeen }
+            }
+            return changed
+        }
+    }
+
     public func markLeaving(hostID: String) {
         state.withLock { state in
             state.leaving.insert(hostID)

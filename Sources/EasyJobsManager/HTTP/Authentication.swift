@@ -63,7 +63,7 @@ struct HostSessionMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.hostID = try coordinator.authenticate(session: request.headers[HTTPField.Name(HostSessions.header)!])
+        context.hostID = try await coordinator.authenticate(session: request.headers[HTTPField.Name(HostSessions.header)!])
         return try await next(request, context)
     }
 }

@@ -465,30 +465,34 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
     /// All hosts, ordered by id so listings are stable.
     public func hosts() async throws -> [HostRecord] {
         try await read("list hosts") { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT id, name, queue, max_tasks, plugins, refused, registered_at, last_seen, session_hash
-                FROM hosts ORDER BY id
-                """)
-            let decoder = JSONDecoder()
-            var hosts: [HostRecord] = []
-            let rows = try Row.fetchCursor(statement)
-            while let row = try rows.next() {
-                let plugins: String = try row.decode(atIndex: 4)
-                let refused: String = try row.decode(atIndex: 5)
-                hosts.append(HostRecord(
-                    id: try row.decode(atIndex: 0),
-                    name: try row.decode(atIndex: 1),
-                    queue: try row.decode(atIndex: 2),
-                    maxTasks: try row.decode(atIndex: 3),
-                    plugins: try decoder.decode([PluginInfo].self, from: Data(plugins.utf8)),
-                    refused: try decoder.decode([RefusedPlugin].self, from: Data(refused.utf8)),
-                    registeredAt: Date(timeIntervalSince1970: try row.decode(atIndex: 6)),
-                    lastSeen: Date(timeIntervalSince1970: try row.decode(atIndex: 7)),
-                    sessionHash: try row.decode(atIndex: 8)
-                ))
-            }
-            return hosts
+            try Self.fetchHosts(db, sql: "SELECT \(Self.hostColumns) FROM hosts ORDER BY id", arguments: [])
         }
+    }
+
+    public func host(id: String) async throws -> HostRecord? {
+        try await read("read a host", context: ["host_id": id]) { db in
+            try Self.fetchHosts(db, sql: "SELECT \(Self.hostColumns) FROM hosts WHERE id = ?", arguments: [id]).first
+        }
+    }
+
+    static let hostColumns = "id, name, queue, max_tasks, plugins, refused, registered_at, last_seen, session_hash"
+
+    private static func fetchHosts(_ db: Database, sql: String, arguments: StatementArguments) throws -> [HostRecord] {
+        let decoder = JSONDecoder()
+        var hosts: [HostRecord] = []
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+        while let row = try rows.next() {
+            let plugins: String = row["plugins"]
+            let refused: String = row["refused"]
+            hosts.append(HostRecord(
+                id: row["id"], name: row["name"], queue: row["queue"], maxTasks: row["max_tasks"],
+                plugins: try decoder.decode([PluginInfo].self, from: Data(plugins.utf8)),
+                refused: try decoder.decode([RefusedPlugin].self, from: Data(refused.utf8)),
+                registeredAt: Date(timeIntervalSince1970: row["registered_at"]),
+                lastSeen: Date(timeIntervalSince1970: row["last_seen"]),
+                sessionHash: row["session_hash"]))
+        }
+        return hosts
     }
 
     // MARK: - Database access
