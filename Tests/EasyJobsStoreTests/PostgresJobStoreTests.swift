@@ -58,7 +58,8 @@ struct PostgresJobStoreTests {
             // The store agrees: every job ran once, for the host that got it.
             let stored = try await stores[1].jobs(JobFilter(limit: 1_000))
             #expect(stored.count == 500)
-            let holder = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.hostID) })
+            // Not uniqueKeysWithValues: a job claimed twice must fail the test, not crash it.
+            let holder = Dictionary(all.map { ($0.id, $0.hostID) }, uniquingKeysWith: { first, _ in first })
             #expect(stored.allSatisfy { $0.status == .running && $0.attempts == 1 && $0.hostID == holder[$0.id] })
         }
     }
@@ -133,7 +134,7 @@ struct PostgresJobStoreTests {
             }
             let running = try await stores[0].claim(queue: "q", tasks: ["a", "b"], hostID: "h", limit: 100, leaseDuration: 30, now: at(100))
             #expect(running.count == 40)
-            let lease = Dictionary(uniqueKeysWithValues: running.map { ($0.id, $0.lease) })
+            let lease = Dictionary(running.map { ($0.id, $0.lease) }, uniquingKeysWith: max)
 
             var released: [String] = []
             for pair in pairs {
