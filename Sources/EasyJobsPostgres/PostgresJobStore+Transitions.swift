@@ -16,16 +16,26 @@ extension PostgresJobStore {
         guard !reports.isEmpty else { return JobTransitions() }
         return try await transaction("record job outcomes", context: ["host_id": hostID, "count": "\(reports.count)"]) { connection in
             var transitions = JobTransitions()
+            // One statement locks every reported job the host runs, in id order: two managers
+            // ending overlapping sets of jobs then take the locks in the same order and never
+            // deadlock on them.
+            var held: [String: Job] = [:]
+            for (_, job) in try await Self.fetchJobs(connection, """
+                SELECT \(unescaped: Self.jobColumns) FROM jobs
+                WHERE id = ANY(\(Array(Set(reports.map(\.jobID))))) AND host_id = \(hostID) AND status = 'running'
+                ORDER BY id
+                FOR UPDATE
+                """, logger: self.logger)
+            {
+                held[job.id] = job
+            }
             for report in reports {
-                let running = try await Self.fetchJobs(connection, """
-                    SELECT \(unescaped: Self.jobColumns) FROM jobs
-                    WHERE id = \(report.jobID) AND lease = \(report.lease) AND host_id = \(hostID) AND status = 'running'
-                    FOR UPDATE
-                    """, logger: self.logger).first?.job
-                guard let running else {
+                // Taken out once used: a second report of one run in the same call finds it ended.
+                guard let running = held[report.jobID], running.lease == report.lease else {
                     transitions.rejected.append(report.jobID)
                     continue
                 }
+                held[report.jobID] = nil
                 switch report.outcome {
                 case .completed(let value):
                     try await end(running, as: .completed, result: value, error: nil, plugin: report.plugin, now: now, rules: rules, connection, &transitions)

@@ -156,6 +156,54 @@ struct PostgresJobStoreTests {
         }
     }
 
+    /// A host's reports reaching two managers at once (a retried request), in opposite orders:
+    /// each job ends once, and neither call fails on a deadlock.
+    @Test func twoManagersEndingTheSameJobsInOppositeOrdersEndEachOnce() async throws {
+        try await withManagers(2) { stores in
+            for round in 0..<10 {
+                let jobs = (0..<2).map { NewJob(queue: "q", task: "t", args: ["round": .int(round), "n": .int($0)], createdAt: at(Double(round))) }
+                try await stores[0].enqueue(jobs)
+                let runs = try await stores[0].claim(queue: "q", tasks: ["t"], hostID: "h", limit: 2, leaseDuration: 30, now: at(100))
+                let reports = runs.map { JobReport(jobID: $0.id, lease: $0.lease, outcome: .completed(.int(round))) }
+                #expect(reports.count == 2)
+                async let first = stores[0].finish(reports, hostID: "h", now: at(101), rules: FinalRules())
+                async let second = stores[1].finish(reports.reversed(), hostID: "h", now: at(101), rules: FinalRules())
+                let outcomes = try await [first, second]
+                #expect(outcomes.flatMap(\.finished).map(\.id).sorted() == runs.map(\.id).sorted())
+                #expect(outcomes.flatMap(\.rejected).sorted() == runs.map(\.id).sorted())
+            }
+        }
+    }
+
+    /// Two managers ending dependencies of two parents in crossed orders lock the parents in
+    /// crossed orders: PostgreSQL aborts one transaction to break the deadlock, and the store
+    /// runs it again, so no call fails and both parents are released once.
+    @Test func aDeadlockedEndIsRunAgain() async throws {
+        try await withManagers(2) { stores in
+            for round in 0..<10 {
+                let first = NewJob(queue: "q", task: "p", args: [:], createdAt: at(Double(round)), status: .waiting, dependencies: 2)
+                let second = NewJob(queue: "q", task: "p", args: [:], createdAt: at(Double(round)), status: .waiting, dependencies: 2)
+                func dependency(of parent: NewJob) -> NewJob {
+                    NewJob(queue: "q", task: "d", args: [:], createdAt: at(Double(round)), origin: JobOrigin(.runBefore, parent: parent.id))
+                }
+                let (a, d) = (dependency(of: first), dependency(of: first))
+                let (b, c) = (dependency(of: second), dependency(of: second))
+                try await stores[0].enqueue([first, second, a, b, c, d])
+                let runs = try await stores[0].claim(queue: "q", tasks: ["d"], hostID: "h", limit: 4, leaseDuration: 30, now: at(100))
+                let lease = Dictionary(runs.map { ($0.id, $0.lease) }, uniquingKeysWith: max)
+                func reports(_ jobs: [NewJob]) -> [JobReport] {
+                    jobs.map { JobReport(jobID: $0.id, lease: lease[$0.id] ?? 0, outcome: .completed(1)) }
+                }
+                // Manager 0 locks the first parent, then the second; manager 1 the other way round.
+                async let zero = stores[0].finish(reports([a, b]), hostID: "h", now: at(101), rules: FinalRules())
+                async let one = stores[1].finish(reports([c, d]), hostID: "h", now: at(101), rules: FinalRules())
+                let outcomes = try await [zero, one]
+                #expect(outcomes.flatMap(\.finished).count == 4)
+                #expect(outcomes.flatMap(\.released).map(\.id).sorted() == [first.id, second.id].sorted())
+            }
+        }
+    }
+
     /// Two managers sweeping expired leases at once end each run once: one lost lease each.
     @Test func twoManagersSweepingExpiredLeasesRequeueEachJobOnce() async throws {
         try await withManagers(2) { stores in
