@@ -100,6 +100,25 @@ struct JobStoreTests {
         }
     }
 
+    /// Thousands of jobs in one call (a store may split them into several statements) are
+    /// stored whole and in order, or not at all.
+    @Test(arguments: StoreKind.allCases) func aLargeBatchIsStoredInOrderOrNotAtAll(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let jobs = (0..<2_500).map { NewJob(queue: "ETL", task: "extract", args: ["n": .int($0)], createdAt: at(Double($0))) }
+            try await store.enqueue(jobs)
+            #expect(try await store.counts(queue: "ETL") == [.queued: 2_500])
+            let claimed = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 3_000, leaseDuration: 30, now: at(3_000))
+            #expect(claimed.map(\.id) == jobs.map(\.id))
+
+            // The duplicate is the batch's last job, far past the first statement's worth.
+            let refused = (0..<1_500).map { NewJob(queue: "Other", task: "extract", args: [:], createdAt: at(Double($0))) } + [
+                NewJob(id: jobs[0].id, queue: "Other", task: "extract", args: [:]),
+            ]
+            await #expect(throws: EasyJobsError.self) { try await store.enqueue(refused) }
+            #expect(try await store.counts(queue: "Other").isEmpty)
+        }
+    }
+
     // MARK: Claim
 
     @Test(arguments: StoreKind.allCases) func claimIsFIFOAndHonoursTheLimit(_ kind: StoreKind) async throws {
