@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // MARK: SDK (depends on nothing of ours)
@@ -59,6 +60,17 @@ let package = Package(
             dependencies: [
                 "EasyJobsCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EasyJobsPostgres",
+            dependencies: [
+                "EasyJobsCore",
+                "EasyJobsStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -109,6 +121,7 @@ let package = Package(
                 "EasyJobsCore",
                 "EasyJobsStore",
                 "EasyJobsManager",
+                "EasyJobsPostgres",
                 "EasyJobsClient",
                 "EasyJobsHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -145,7 +158,12 @@ let package = Package(
         ),
         .testTarget(
             name: "EasyJobsStoreTests",
-            dependencies: ["EasyJobsCore", "EasyJobsStore"],
+            dependencies: [
+                "EasyJobsCore",
+                "EasyJobsStore",
+                "EasyJobsPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -19,5 +19,13 @@ if ! command -v chromium >/dev/null 2>&1; then
     apt-get update && apt-get install -y --no-install-recommends chromium
 fi
 
+# The store tests run against PostgreSQL too: a throwaway server, unless one is given.
+if [ -z "${EASYJOBS_TEST_POSTGRES:-}" ]; then
+    postgres_env=$(bash scripts/postgres.sh start)
+    eval "$postgres_env"
+    trap 'bash scripts/postgres.sh stop "$EASYJOBS_TEST_POSTGRES_DIR"' EXIT
+fi
+export EASYJOBS_TEST_POSTGRES
+
 swift build --build-tests
 swift test --skip-build "$@"

@@ -3,6 +3,8 @@ import EasyJobsManager
 import EasyJobsStore
 import Foundation
 import Hummingbird
+import Logging
+import ServiceLifecycle
 
 struct ManagerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "manager", abstract: "Run the manager: the REST API over the durable job store.")
@@ -13,11 +15,13 @@ struct ManagerCommand: AsyncParsableCommand {
         let logger = LogSetup.bootstrap(level: options.logLevel, label: "easyjobs.manager")
         do {
             let managerOptions = try options.resolve()
-            let store = try options.openStore(managerOptions)
-            let app = try await ManagerApplication.make(options: managerOptions, store: store, logger: logger) { url in
+            let store = try options.openStore(managerOptions, logger: logger)
+            let manager = ManagerService(store: store, options: managerOptions, logger: logger) { url in
                 announce("EasyJobs manager listening on \(url)")
             }
-            try await app.runService()
+            let group = ServiceGroup(
+                configuration: .init(services: store.services + [manager], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
         } catch {
             fail(error)
         }
@@ -28,7 +32,11 @@ struct ManagerCommand: AsyncParsableCommand {
 struct ManagerFlags: ParsableArguments {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8220
-    @Option(name: .customLong("data-dir"), help: "Where the SQLite database lives (EASYJOBS_DATA_DIR).") var dataDir: String?
+    @Option(name: .customLong("data-dir"), help: "Where the SQLite database and the job-token key live (EASYJOBS_DATA_DIR).") var dataDir: String?
+    @Option(help: "Where jobs live: 'sqlite' (the default, in --data-dir) or postgres://user:password@host:port/database, which several managers can share (EASYJOBS_STORE).")
+    var store: String?
+    @Option(name: .customLong("peer-sync"), help: "Seconds between re-reads of hosts and pauses that other managers of the store change; 0 never.")
+    var peerSync: Double = 1
     @Option(help: "Shared secret of the host endpoints (EASYJOBS_SECRET).") var secret: String?
     @Option(name: .customLong("api-token"), help: "Token clients must send as 'Authorization: Bearer' (EASYJOBS_API_TOKEN).") var apiToken: String?
     @Option(name: .customLong("lease"), help: "Seconds a claimed job is held without a heartbeat.") var leaseSeconds: Double = 30
@@ -51,7 +59,8 @@ struct ManagerFlags: ParsableArguments {
             secret: secret ?? Environment.value("EASYJOBS_SECRET"),
             apiToken: apiToken ?? Environment.value("EASYJOBS_API_TOKEN"),
             leaseSeconds: leaseSeconds, maxBodySize: maxBodySize, maxReportSize: maxReportSize, retain: retention,
-            pruneInterval: min(60, max(retention / 10, 0.5)), maxLogLinesPerJob: maxLogLines, firesSchedules: !noSchedules)
+            pruneInterval: min(60, max(retention / 10, 0.5)), maxLogLinesPerJob: maxLogLines, firesSchedules: !noSchedules,
+            peerSyncInterval: peerSync)
     }
 
     /// Seconds in `7d`, `12h`, `30m`, `3600s` or `3600`; `forever` or 0 is 0 (never prune).
@@ -65,21 +74,7 @@ struct ManagerFlags: ParsableArguments {
         return number * (unit ?? 1)
     }
 
-    func openStore(_ options: ManagerOptions) throws -> SQLiteJobStore {
-        guard let synchronous = SQLiteJobStore.Options.Synchronous(flag: durability) else {
-            throw ValidationError("--durability must be 'normal' or 'full', got '\(durability)'")
-        }
-        try FileManager.default.createDirectory(at: options.dataDirectory, withIntermediateDirectories: true)
-        return try SQLiteJobStore(path: options.databasePath, options: .init(synchronous: synchronous))
-    }
-}
-
-extension SQLiteJobStore.Options.Synchronous {
-    init?(flag: String) {
-        switch flag {
-        case "normal": self = .normal
-        case "full": self = .full
-        default: return nil
-        }
+    func openStore(_ options: ManagerOptions, logger: Logger) throws -> OpenedStore {
+        try OpenedStore.open(store ?? Environment.value("EASYJOBS_STORE") ?? "sqlite", options: options, durability: durability, logger: logger)
     }
 }

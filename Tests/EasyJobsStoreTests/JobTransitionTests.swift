@@ -30,132 +30,149 @@ private func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
 
 @Suite("Job transitions")
 struct JobTransitionTests {
-    let directory: TemporaryDirectory
-    let store: SQLiteJobStore
-
-    init() throws {
-        directory = try TemporaryDirectory()
-        store = try SQLiteJobStore(path: directory.databasePath)
-    }
-
-    private func claim(_ host: String, now: Double) async throws -> [Job] {
-        try await store.claim(queue: "q", tasks: ["extract", "transform", "notify", "crash"], hostID: host, limit: 10, leaseDuration: 10, now: at(now))
-    }
-
     /// Regression: a job that kills its host was re-claimed forever; lost leases never counted.
-    @Test func aJobWhoseHostKeepsDyingFailsForGoodAfterItsAttempts() async throws {
-        let job = try await store.enqueue(NewJob(queue: "q", task: "crash", args: [:], createdAt: t0, maxAttempts: 2))
-        #expect(try await claim("h1", now: 1).map(\.id) == [job.id])
-        let first = try await store.requeueExpired(now: at(20), rules: RetryingRules())
-        #expect(first.retried.map(\.id) == [job.id])
-        #expect(first.retried.first?.lostLeases == 1)
-        #expect(first.retried.first?.error == "its host stopped renewing the lease while running it (once)")
+    @Test(arguments: StoreKind.allCases) func aJobWhoseHostKeepsDyingFailsForGoodAfterItsAttempts(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let claim = Claimer(store: store)
+            let job = try await store.enqueue(NewJob(queue: "q", task: "crash", args: [:], createdAt: t0, maxAttempts: 2))
+            #expect(try await claim.next("h1", now: 1).map(\.id) == [job.id])
+            let first = try await store.requeueExpired(now: at(20), rules: RetryingRules())
+            #expect(first.retried.map(\.id) == [job.id])
+            #expect(first.retried.first?.lostLeases == 1)
+            #expect(first.retried.first?.error == "its host stopped renewing the lease while running it (once)")
 
-        #expect(try await claim("h2", now: 21).first?.attempts == 2)
-        let second = try await store.requeueExpired(now: at(40), rules: RetryingRules())
-        #expect(second.retried.isEmpty)
-        let failed = try #require(second.finished.first)
-        #expect(failed.id == job.id)
-        #expect(failed.status == .failed)
-        #expect(failed.error == "host died while running it (2 times)")
-        #expect(failed.lostLeases == 2)
-        #expect(try await claim("h3", now: 41).isEmpty)
-        #expect(try await store.job(id: job.id)?.status == .failed)
+            #expect(try await claim.next("h2", now: 21).first?.attempts == 2)
+            let second = try await store.requeueExpired(now: at(40), rules: RetryingRules())
+            #expect(second.retried.isEmpty)
+            let failed = try #require(second.finished.first)
+            #expect(failed.id == job.id)
+            #expect(failed.status == .failed)
+            #expect(failed.error == "host died while running it (2 times)")
+            #expect(failed.lostLeases == 2)
+            #expect(try await claim.next("h3", now: 41).isEmpty)
+            #expect(try await store.job(id: job.id)?.status == .failed)
+        }
     }
 
     /// Regression: reports carried no attempt, so a stale run of a job the same host claimed
     /// again was recorded. Reports and renewals are fenced by the lease number.
-    @Test func aStaleRunsReportIsRefusedEvenFromTheSameHost() async throws {
-        let job = try await store.enqueue(NewJob(queue: "q", task: "extract", args: [:], createdAt: t0, maxAttempts: 3))
-        let stale = try #require(try await claim("h1", now: 1).first)
-        _ = try await store.requeueExpired(now: at(20), rules: RetryingRules())
-        let fresh = try #require(try await claim("h1", now: 21).first)
-        #expect(fresh.lease == stale.lease + 1)
+    @Test(arguments: StoreKind.allCases) func aStaleRunsReportIsRefusedEvenFromTheSameHost(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let claim = Claimer(store: store)
+            let job = try await store.enqueue(NewJob(queue: "q", task: "extract", args: [:], createdAt: t0, maxAttempts: 3))
+            let stale = try #require(try await claim.next("h1", now: 1).first)
+            _ = try await store.requeueExpired(now: at(20), rules: RetryingRules())
+            let fresh = try #require(try await claim.next("h1", now: 21).first)
+            #expect(fresh.lease == stale.lease + 1)
 
-        let refused = try await store.finish(
-            [JobReport(jobID: job.id, lease: stale.lease, outcome: .completed("stale"))], hostID: "h1", now: at(22), rules: FinalRules())
-        #expect(refused.rejected == [job.id])
-        #expect(refused.finished.isEmpty)
-        #expect(try await store.renewLeases(hostID: "h1", jobs: [LeasedJob(jobID: job.id, lease: stale.lease)], until: at(100)).isEmpty)
-        #expect(try await store.job(id: job.id)?.status == .running)
+            let refused = try await store.finish(
+                [JobReport(jobID: job.id, lease: stale.lease, outcome: .completed("stale"))], hostID: "h1", now: at(22), rules: FinalRules())
+            #expect(refused.rejected == [job.id])
+            #expect(refused.finished.isEmpty)
+            #expect(try await store.renewLeases(hostID: "h1", jobs: [LeasedJob(jobID: job.id, lease: stale.lease)], until: at(100)).isEmpty)
+            #expect(try await store.job(id: job.id)?.status == .running)
 
-        let accepted = try await store.finish(
-            [JobReport(jobID: job.id, lease: fresh.lease, outcome: .completed("fresh"))], hostID: "h1", now: at(23), rules: FinalRules())
-        #expect(accepted.rejected.isEmpty)
-        #expect(try await store.job(id: job.id)?.result == "fresh")
+            let accepted = try await store.finish(
+                [JobReport(jobID: job.id, lease: fresh.lease, outcome: .completed("fresh"))], hostID: "h1", now: at(23), rules: FinalRules())
+            #expect(accepted.rejected.isEmpty)
+            #expect(try await store.job(id: job.id)?.result == "fresh")
+        }
     }
 
     /// Regression: successors, failure handlers and parent releases ran after the end was
     /// committed, so a crash between the two lost them. They now commit with the end.
-    @Test func anEndAndWhatItCausesCommitTogether() async throws {
-        let extract = try await store.enqueue(NewJob(queue: "q", task: "extract", args: [:], createdAt: t0, maxAttempts: 1))
-        let claimed = try #require(try await claim("h1", now: 1).first)
-        let transitions = try await store.finish(
-            [JobReport(jobID: extract.id, lease: claimed.lease, outcome: .completed(["rows": 3]))], hostID: "h1", now: at(2),
-            rules: PipelineRules())
-        let transform = try #require(transitions.created.first)
-        #expect(transform.task == "transform" && transform.args == ["rows": 3] && transform.status == .queued)
-        #expect(try await store.job(id: transform.id)?.origin == JobOrigin(.runAfter, parent: extract.id))
+    @Test(arguments: StoreKind.allCases) func anEndAndWhatItCausesCommitTogether(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let claim = Claimer(store: store)
+            let extract = try await store.enqueue(NewJob(queue: "q", task: "extract", args: [:], createdAt: t0, maxAttempts: 1))
+            let claimed = try #require(try await claim.next("h1", now: 1).first)
+            let transitions = try await store.finish(
+                [JobReport(jobID: extract.id, lease: claimed.lease, outcome: .completed(["rows": 3]))], hostID: "h1", now: at(2),
+                rules: PipelineRules())
+            let transform = try #require(transitions.created.first)
+            #expect(transform.task == "transform" && transform.args == ["rows": 3] && transform.status == .queued)
+            #expect(try await store.job(id: transform.id)?.origin == JobOrigin(.runAfter, parent: extract.id))
 
-        // A failed run_before dependency fails its waiting parent, whose failure handler is created too.
-        let parent = NewJob(queue: "q", task: "extract", args: [:], createdAt: at(3), status: .waiting, maxAttempts: 1, dependencies: 1)
-        let dependency = NewJob(queue: "q", task: "transform", args: [:], createdAt: at(3), origin: JobOrigin(.runBefore, parent: parent.id), maxAttempts: 1)
-        try await store.enqueue([parent, dependency])
-        let running = try await claim("h1", now: 4)
-        let transformRun = try #require(running.first { $0.id == dependency.id })
-        let failure = try await store.finish(
-            [JobReport(jobID: dependency.id, lease: transformRun.lease, outcome: .failed("boom"))], hostID: "h1", now: at(5),
-            rules: PipelineRules())
-        #expect(Set(failure.finished.map(\.id)) == [dependency.id, parent.id])
-        #expect(try await store.job(id: parent.id)?.status == .failed)
-        #expect(try await store.job(id: parent.id)?.error == "run_before task 'transform' (job \(dependency.id)) failed: boom")
-        #expect(Set(failure.created.map(\.task)) == ["notify"])
-        #expect(Set(failure.created.compactMap(\.origin.parentID)) == [dependency.id, parent.id])
+            // A failed run_before dependency fails its waiting parent, whose failure handler is created too.
+            let parent = NewJob(queue: "q", task: "extract", args: [:], createdAt: at(3), status: .waiting, maxAttempts: 1, dependencies: 1)
+            let dependency = NewJob(queue: "q", task: "transform", args: [:], createdAt: at(3), origin: JobOrigin(.runBefore, parent: parent.id), maxAttempts: 1)
+            try await store.enqueue([parent, dependency])
+            let running = try await claim.next("h1", now: 4)
+            let transformRun = try #require(running.first { $0.id == dependency.id })
+            let failure = try await store.finish(
+                [JobReport(jobID: dependency.id, lease: transformRun.lease, outcome: .failed("boom"))], hostID: "h1", now: at(5),
+                rules: PipelineRules())
+            #expect(Set(failure.finished.map(\.id)) == [dependency.id, parent.id])
+            #expect(try await store.job(id: parent.id)?.status == .failed)
+            #expect(try await store.job(id: parent.id)?.error == "run_before task 'transform' (job \(dependency.id)) failed: boom")
+            #expect(Set(failure.created.map(\.task)) == ["notify"])
+            #expect(Set(failure.created.compactMap(\.origin.parentID)) == [dependency.id, parent.id])
+        }
     }
 
-    @Test func aCompletedDependencyReleasesItsParentInTheSameTransaction() async throws {
-        let parent = NewJob(queue: "q", task: "extract", args: [:], createdAt: t0, status: .waiting, dependencies: 1)
-        let dependency = NewJob(queue: "q", task: "transform", args: [:], createdAt: t0, origin: JobOrigin(.runBefore, parent: parent.id))
-        try await store.enqueue([parent, dependency])
-        let run = try #require(try await claim("h1", now: 1).first)
-        #expect(run.id == dependency.id)
-        let transitions = try await store.finish(
-            [JobReport(jobID: dependency.id, lease: run.lease, outcome: .completed(1))], hostID: "h1", now: at(2), rules: FinalRules())
-        #expect(transitions.released.map(\.id) == [parent.id])
-        #expect(try await store.job(id: parent.id)?.status == .queued)
+    @Test(arguments: StoreKind.allCases) func aCompletedDependencyReleasesItsParentInTheSameTransaction(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let claim = Claimer(store: store)
+            let parent = NewJob(queue: "q", task: "extract", args: [:], createdAt: t0, status: .waiting, dependencies: 1)
+            let dependency = NewJob(queue: "q", task: "transform", args: [:], createdAt: t0, origin: JobOrigin(.runBefore, parent: parent.id))
+            try await store.enqueue([parent, dependency])
+            let run = try #require(try await claim.next("h1", now: 1).first)
+            #expect(run.id == dependency.id)
+            let transitions = try await store.finish(
+                [JobReport(jobID: dependency.id, lease: run.lease, outcome: .completed(1))], hostID: "h1", now: at(2), rules: FinalRules())
+            #expect(transitions.released.map(\.id) == [parent.id])
+            #expect(try await store.job(id: parent.id)?.status == .queued)
+        }
     }
 
-    @Test func aFailureWithTriesLeftIsQueuedAgainByFinish() async throws {
-        let job = try await store.enqueue(NewJob(queue: "q", task: "extract", args: [:], createdAt: t0, maxAttempts: 2))
-        let run = try #require(try await claim("h1", now: 1).first)
-        let transitions = try await store.finish(
-            [JobReport(jobID: job.id, lease: run.lease, outcome: .failed("flaky"))], hostID: "h1", now: at(2), rules: RetryingRules())
-        #expect(transitions.retried.map(\.status) == [.queued])
-        #expect(transitions.finished.isEmpty)
-        let again = try #require(try await claim("h1", now: 3).first)
-        #expect(again.attempts == 2)
-        let last = try await store.finish(
-            [JobReport(jobID: job.id, lease: again.lease, outcome: .failed("flaky"))], hostID: "h1", now: at(4), rules: RetryingRules())
-        #expect(last.finished.map(\.status) == [.failed])
+    @Test(arguments: StoreKind.allCases) func aFailureWithTriesLeftIsQueuedAgainByFinish(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let claim = Claimer(store: store)
+            let job = try await store.enqueue(NewJob(queue: "q", task: "extract", args: [:], createdAt: t0, maxAttempts: 2))
+            let run = try #require(try await claim.next("h1", now: 1).first)
+            let transitions = try await store.finish(
+                [JobReport(jobID: job.id, lease: run.lease, outcome: .failed("flaky"))], hostID: "h1", now: at(2), rules: RetryingRules())
+            #expect(transitions.retried.map(\.status) == [.queued])
+            #expect(transitions.finished.isEmpty)
+            let again = try #require(try await claim.next("h1", now: 3).first)
+            #expect(again.attempts == 2)
+            let last = try await store.finish(
+                [JobReport(jobID: job.id, lease: again.lease, outcome: .failed("flaky"))], hostID: "h1", now: at(4), rules: RetryingRules())
+            #expect(last.finished.map(\.status) == [.failed])
+        }
     }
 
     /// A graceful host stop hands its jobs back without counting the try.
-    @Test func releasingRefundsTheTry() async throws {
-        let job = try await store.enqueue(NewJob(queue: "q", task: "extract", args: [:], createdAt: t0, maxAttempts: 1))
-        _ = try await claim("h1", now: 1)
-        let released = try await store.release(hostID: "h1", jobs: nil)
-        #expect(released.map(\.id) == [job.id])
-        #expect(released.first?.attempts == 0)
-        #expect(try await claim("h2", now: 2).first?.attempts == 1)
+    @Test(arguments: StoreKind.allCases) func releasingRefundsTheTry(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let claim = Claimer(store: store)
+            let job = try await store.enqueue(NewJob(queue: "q", task: "extract", args: [:], createdAt: t0, maxAttempts: 1))
+            _ = try await claim.next("h1", now: 1)
+            let released = try await store.release(hostID: "h1", jobs: nil)
+            #expect(released.map(\.id) == [job.id])
+            #expect(released.first?.attempts == 0)
+            #expect(try await claim.next("h2", now: 2).first?.attempts == 1)
+        }
     }
 
-    @Test func cancellingAWaitingDependencyFailsItsParentInTheSameTransaction() async throws {
-        let parent = NewJob(queue: "q", task: "extract", args: [:], createdAt: t0, status: .waiting, dependencies: 1)
-        let dependency = NewJob(queue: "q", task: "transform", args: [:], createdAt: t0, origin: JobOrigin(.runBefore, parent: parent.id))
-        try await store.enqueue([parent, dependency])
-        let (job, transitions) = try #require(try await store.cancel(jobID: dependency.id, now: at(1), rules: FinalRules()))
-        #expect(job.status == .cancelled)
-        #expect(Set(transitions.finished.map(\.id)) == [dependency.id, parent.id])
-        #expect(try await store.job(id: parent.id)?.status == .failed)
+    @Test(arguments: StoreKind.allCases) func cancellingAWaitingDependencyFailsItsParentInTheSameTransaction(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let parent = NewJob(queue: "q", task: "extract", args: [:], createdAt: t0, status: .waiting, dependencies: 1)
+            let dependency = NewJob(queue: "q", task: "transform", args: [:], createdAt: t0, origin: JobOrigin(.runBefore, parent: parent.id))
+            try await store.enqueue([parent, dependency])
+            let (job, transitions) = try #require(try await store.cancel(jobID: dependency.id, now: at(1), rules: FinalRules()))
+            #expect(job.status == .cancelled)
+            #expect(Set(transitions.finished.map(\.id)) == [dependency.id, parent.id])
+            #expect(try await store.job(id: parent.id)?.status == .failed)
+        }
+    }
+}
+
+/// Claims every task of the tests' queue "q" for a host, leased for 10 seconds.
+private struct Claimer {
+    let store: any JobStore
+
+    func next(_ host: String, now: Double) async throws -> [Job] {
+        try await store.claim(queue: "q", tasks: ["extract", "transform", "notify", "crash"], hostID: host, limit: 10, leaseDuration: 10, now: at(now))
     }
 }

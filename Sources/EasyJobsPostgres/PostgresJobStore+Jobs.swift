@@ -1,0 +1,238 @@
+import EasyJobsCore
+import EasyJobsStore
+import Foundation
+import PostgresNIO
+
+/// Enqueueing, claiming, leases and reading jobs.
+extension PostgresJobStore {
+    /// Stores queued jobs in one transaction. Fails with `store_failure` if a job with the
+    /// same id exists; then none is stored.
+    public func enqueue(_ jobs: [NewJob]) async throws {
+        guard !jobs.isEmpty else { return }
+        try await transaction("enqueue jobs", context: ["job_id": jobs[0].id, "count": "\(jobs.count)"]) { connection in
+            try await Self.insert(jobs, connection, logger: self.logger)
+            try await Self.notify(Self.events(ofNew: jobs), connection, logger: self.logger)
+        }
+    }
+
+    /// Moves up to `limit` of the oldest queued jobs of `queue` whose task is in `tasks` to
+    /// running, leased to `hostID`, in one statement.
+    ///
+    /// `FOR UPDATE SKIP LOCKED` makes concurrent claims (other managers) pass over the rows one
+    /// is taking instead of waiting for them or taking them too. The last error of an earlier
+    /// attempt is kept until the job finishes again. Returns the jobs in enqueue (FIFO) order.
+    public func claim(
+        queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date
+    ) async throws -> [Job] {
+        guard !tasks.isEmpty, limit > 0 else { return [] }
+        let query: PostgresQuery = """
+            UPDATE jobs
+            SET status = 'running', host_id = \(hostID), lease_expires_at = \(now.addingTimeInterval(leaseDuration).timeIntervalSince1970),
+                started_at = \(now.timeIntervalSince1970), attempts = attempts + 1, lease = lease + 1
+            WHERE seq IN (
+                SELECT seq FROM jobs
+                WHERE queue = \(queue) AND status = 'queued' AND task = ANY(\(Array(tasks))) AND run_at <= \(now.timeIntervalSince1970)
+                ORDER BY seq
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING \(unescaped: Self.jobColumns)
+            """
+        return try await withConnection("claim jobs", context: ["queue": queue, "host_id": hostID]) { connection in
+            // RETURNING gives rows in no defined order; FIFO is restored from seq.
+            try await Self.fetchJobs(connection, query, logger: self.logger).sorted { $0.seq < $1.seq }.map(\.job)
+        }
+    }
+
+    public func release(hostID: String, jobs: [LeasedJob]?) async throws -> [Job] {
+        let update = """
+            UPDATE jobs SET status = 'queued', host_id = NULL, lease_expires_at = NULL, attempts = GREATEST(attempts - 1, 0)
+            WHERE host_id = $1 AND status = 'running'
+            """
+        return try await transaction("release a host's jobs", context: ["host_id": hostID]) { connection in
+            guard let jobs else {
+                var binds = PostgresBindings()
+                binds.append(hostID)
+                let query = PostgresQuery(unsafeSQL: update + " RETURNING \(Self.jobColumns)", binds: binds)
+                let released = try await Self.fetchJobs(connection, query, logger: self.logger).sorted { $0.seq < $1.seq }.map(\.job)
+                try await Self.notify(Set(released.map(\.queue)).map(StoreEvent.workArrived), connection, logger: self.logger)
+                return released
+            }
+            var released: [Job] = []
+            for leased in jobs {
+                var binds = PostgresBindings()
+                binds.append(hostID)
+                binds.append(leased.jobID)
+                binds.append(leased.lease)
+                let query = PostgresQuery(unsafeSQL: update + " AND id = $2 AND lease = $3 RETURNING \(Self.jobColumns)", binds: binds)
+                released += try await Self.fetchJobs(connection, query, logger: self.logger).map(\.job)
+            }
+            try await Self.notify(Set(released.map(\.queue)).map(StoreEvent.workArrived), connection, logger: self.logger)
+            return released
+        }
+    }
+
+    /// Returns the renewed leases in the order they were given.
+    public func renewLeases(hostID: String, jobs: [LeasedJob], until: Date) async throws -> [LeasedJob] {
+        guard !jobs.isEmpty else { return [] }
+        let query: PostgresQuery = """
+            UPDATE jobs SET lease_expires_at = \(until.timeIntervalSince1970)
+            FROM unnest(\(jobs.map(\.jobID)), \(jobs.map(\.lease))) AS leased(id, lease)
+            WHERE jobs.id = leased.id AND jobs.lease = leased.lease AND jobs.host_id = \(hostID) AND jobs.status = 'running'
+            RETURNING jobs.id, jobs.lease
+            """
+        let rows = try await self.query("renew leases", context: ["host_id": hostID], query)
+        var renewed: Set<LeasedJob> = []
+        for row in rows {
+            let columns = Columns(row)
+            renewed.insert(LeasedJob(jobID: try columns["id"], lease: try columns["lease"]))
+        }
+        return jobs.filter(renewed.contains)
+    }
+
+    public func releaseReady(jobID: String?) async throws -> [Job] {
+        // One statement: the check that every dependency completed and the release are atomic.
+        let query: PostgresQuery =
+            if let jobID {
+                "UPDATE jobs SET status = 'queued' WHERE id = \(jobID) AND \(unescaped: Self.readyToRelease) RETURNING \(unescaped: Self.jobColumns)"
+            } else {
+                "UPDATE jobs SET status = 'queued' WHERE \(unescaped: Self.readyToRelease) RETURNING \(unescaped: Self.jobColumns)"
+            }
+        return try await withConnection("release ready jobs", context: ["job_id": jobID ?? "*"]) { connection in
+            let released = try await Self.fetchJobs(connection, query, logger: self.logger).sorted { $0.seq < $1.seq }.map(\.job)
+            // The update committed on its own: the events go out at once.
+            try await Self.notify(Set(released.map(\.queue)).map(StoreEvent.workArrived), connection, logger: self.logger)
+            return released
+        }
+    }
+
+    public func cancelRequested(hostID: String) async throws -> [String] {
+        let rows = try await query(
+            "read cancellations", context: ["host_id": hostID],
+            "SELECT id FROM jobs WHERE host_id = \(hostID) AND status = 'running' AND cancel_requested ORDER BY seq")
+        return try rows.map { try Columns($0)["id"] }
+    }
+
+    public func children(of parentID: String) async throws -> [Job] {
+        try await withConnection("list a job's children", context: ["job_id": parentID]) { connection in
+            try await Self.fetchJobs(
+                connection, "SELECT \(unescaped: Self.jobColumns) FROM jobs WHERE parent_id = \(parentID) ORDER BY seq", logger: self.logger
+            ).map(\.job)
+        }
+    }
+
+    public func dependencyResults(of jobIDs: [String]) async throws -> [String: [String: JSONValue]] {
+        guard !jobIDs.isEmpty else { return [:] }
+        let rows = try await query("read dependency results", """
+            SELECT parent_id, task, result FROM jobs
+            WHERE parent_id = ANY(\(jobIDs)) AND origin = 'run_before' AND status = 'completed'
+            """)
+        var results: [String: [String: JSONValue]] = [:]
+        for row in rows {
+            let columns = Columns(row)
+            let parent: String = try columns["parent_id"]
+            let text: String? = try columns["result"]
+            results[parent, default: [:]][try columns["task"]] = try text.map(JSONValue.parse) ?? .null
+        }
+        return results
+    }
+
+    public func job(id: String) async throws -> Job? {
+        try await withConnection("read a job", context: ["job_id": id]) { connection in
+            try await Self.fetchJobs(connection, "SELECT \(unescaped: Self.jobColumns) FROM jobs WHERE id = \(id)", logger: self.logger).first?.job
+        }
+    }
+
+    /// Sets `pulledAt` on a finished job the first time it is pulled; of concurrent pulls,
+    /// exactly one is `first` (the others wait for its row lock, then find `pulled_at` set).
+    public func pull(id: String, now: Date) async throws -> (job: Job, first: Bool)? {
+        try await withConnection("pull a job", context: ["job_id": id]) { connection -> (job: Job, first: Bool)? in
+            if let pulled = try await Self.fetchJobs(connection, """
+                UPDATE jobs SET pulled_at = \(now.timeIntervalSince1970)
+                WHERE id = \(id) AND status IN ('completed', 'failed', 'cancelled') AND pulled_at IS NULL
+                RETURNING \(unescaped: Self.jobColumns)
+                """, logger: self.logger).first
+            {
+                return (pulled.job, true)
+            }
+            return try await Self.fetchJobs(connection, "SELECT \(unescaped: Self.jobColumns) FROM jobs WHERE id = \(id)", logger: self.logger)
+                .first.map { ($0.job, false) }
+        }
+    }
+
+    /// Newest first. An empty `statuses` set matches nothing; a negative limit counts as 0.
+    public func jobs(_ filter: JobFilter) async throws -> [Job] {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        func parameter() -> String { "$\(binds.count)" }
+        if let queue = filter.queue {
+            binds.append(queue)
+            conditions.append("queue = \(parameter())")
+        }
+        if let task = filter.task {
+            binds.append(task)
+            conditions.append("task = \(parameter())")
+        }
+        if let statuses = filter.statuses {
+            guard !statuses.isEmpty else { return [] }
+            binds.append(statuses.map(\.rawValue).sorted())
+            conditions.append("status = ANY(\(parameter()))")
+        }
+        if filter.excludePulled {
+            conditions.append("pulled_at IS NULL")
+        }
+        if let since = filter.since {
+            binds.append(since.timeIntervalSince1970)
+            conditions.append("created_at >= \(parameter())")
+        }
+        binds.append(max(0, filter.limit))
+        let limit = parameter()
+        binds.append(max(0, filter.offset))
+        let offset = parameter()
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let query = PostgresQuery(
+            unsafeSQL: "SELECT \(Self.jobColumns) FROM jobs \(whereClause) ORDER BY seq DESC LIMIT \(limit) OFFSET \(offset)", binds: binds)
+        return try await withConnection("list jobs") { connection in
+            try await Self.fetchJobs(connection, query, logger: self.logger).map(\.job)
+        }
+    }
+
+    public func counts(queue: String?) async throws -> [JobStatus: Int] {
+        let query: PostgresQuery =
+            if let queue {
+                "SELECT status, COUNT(*) AS count FROM jobs WHERE queue = \(queue) GROUP BY status"
+            } else {
+                "SELECT status, COUNT(*) AS count FROM jobs GROUP BY status"
+            }
+        var counts: [JobStatus: Int] = [:]
+        for row in try await self.query("count jobs", context: ["queue": queue ?? "*"], query) {
+            let columns = Columns(row)
+            if let status = JobStatus(rawValue: try columns["status"]) { counts[status] = try columns["count"] }
+        }
+        return counts
+    }
+
+    public func finishedCounts(since: Date) async throws -> [String: [JobStatus: Int]] {
+        var counts: [String: [JobStatus: Int]] = [:]
+        // jobs_finished (finished_at) finds the rows.
+        for row in try await query(
+            "count recent jobs",
+            "SELECT queue, status, COUNT(*) AS count FROM jobs WHERE finished_at >= \(since.timeIntervalSince1970) GROUP BY queue, status")
+        {
+            let columns = Columns(row)
+            if let status = JobStatus(rawValue: try columns["status"]) { counts[try columns["queue"], default: [:]][status] = try columns["count"] }
+        }
+        return counts
+    }
+
+    public func discard(jobID: String) async throws -> Bool {
+        try await transaction("discard a job", context: ["job_id": jobID]) { connection in
+            let deleted = try await connection.query(
+                "DELETE FROM jobs WHERE id = \(jobID) AND status IN ('completed', 'failed', 'cancelled') RETURNING id", logger: self.logger
+            ).collect()
+            guard !deleted.isEmpty else { return false }
+            _ = try await connection.query("DELETE FROM job_logs WHERE job_id = \(jobID)", logger: self.logger).collect()
+            return true
+        }
+    }
+}
