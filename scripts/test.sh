@@ -29,3 +29,13 @@ export EASYJOBS_TEST_POSTGRES
 
 swift build --build-tests
 swift test --skip-build "$@"
+
+# The integration suites that touch the store, again with every manager on PostgreSQL (a
+# database per cluster). Tests of the SQLite file itself (full disk, read-only directory) are
+# SQLite's alone; the scale-out test ran above, on PostgreSQL already. Arguments given to this
+# script (a --filter) apply to the first pass only.
+if [ "$#" -eq 0 ]; then
+    EASYJOBS_TEST_STORE=postgres swift test --skip-build \
+        --filter "EndToEndTests|PipelineTests|SchedulingTests|ReliabilityTests|BadInputTests|SubprocessTests|ObservabilityTests|PluginCacheTests|CommandLineTests|FaultTests|RetentionEndToEndTests" \
+        --skip "aFullDisk|aReadOnlyDataDirectory"
+fi

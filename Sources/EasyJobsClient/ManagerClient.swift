@@ -8,11 +8,16 @@ import NIOHTTP1
 ///
 /// ```swift
 /// let client = ManagerClient(baseURL: "http://127.0.0.1:8220", apiToken: token)
+/// // Managers sharing a PostgreSQL store, tried in turn:
+/// let failover = ManagerClient(baseURL: "http://10.0.0.1:8220,http://10.0.0.2:8220")
 /// let id = try await client.enqueue(queue: "ETL", task: "extract", arguments: ["url": "http://stats"])
 /// let result = try await client.pullResult(id: id, wait: 30)
 /// ```
 public struct ManagerClient: Sendable {
-    public let baseURL: String
+    /// The managers this client talks to: one, or several sharing a store, in turn when one is unreachable.
+    public let endpoints: ManagerEndpoints
+    /// The manager requests go to now.
+    public var baseURL: String { endpoints.current }
     let secret: String?
     let apiToken: String?
     let httpClient: HTTPClient
@@ -26,7 +31,7 @@ public struct ManagerClient: Sendable {
         baseURL: String, secret: String? = nil, apiToken: String? = nil, session: HostSession = HostSession(),
         httpClient: HTTPClient = ManagerClient.sharedHTTPClient
     ) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        endpoints = ManagerEndpoints(baseURL)
         self.session = session
         self.secret = secret
         self.apiToken = apiToken
@@ -121,6 +126,11 @@ public struct ManagerClient: Sendable {
         if let task { query.append("task=\(Self.escape(task))") }
         if let status { query.append("status=\(Self.escape(status))") }
         return try await send(.GET, "/jobs?" + query.joined(separator: "&"))
+    }
+
+    /// Job counts by status (`queued`, `running`, `completed`, …), of one queue or of all.
+    public func stats(queue: String? = nil) async throws -> [String: Int] {
+        try await send(.GET, "/stats" + (queue.map { "?queue=\(Self.escape($0))" } ?? ""))
     }
 
     public func tasks() async throws -> [QueueTasks] {
@@ -234,6 +244,7 @@ public struct ManagerClient: Sendable {
     }
 
     func raw(_ method: HTTPMethod, _ path: String, body: Data?, timeout: TimeAmount, auth: Auth) async throws -> (HTTPResponseStatus, Data) {
+        let baseURL = endpoints.current
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let body {
@@ -253,6 +264,8 @@ public struct ManagerClient: Sendable {
         do {
             response = try await httpClient.execute(request, timeout: timeout)
         } catch {
+            // The caller's retry goes to the next manager of the store, if there is one.
+            endpoints.failed(baseURL)
             throw EasyJobsError(
                 .managerUnavailable, "cannot reach the manager at \(baseURL): \(error)", context: ["manager": baseURL])
         }

@@ -76,7 +76,7 @@ import Testing
     @Test func twoManagersOnOneStoreFireEachTimeOnce() async throws {
         try await withCluster(schedules: true) { cluster in
             try await cluster.startHost(name: "ticker", queue: "s", plugins: ["Scheduled"])
-            var arguments = ["manager", "--port", "0", "--data-dir", cluster.dataDirectory.path]
+            var arguments = ["manager", "--port", "0", "--data-dir", cluster.dataDirectory.path] + cluster.storeArguments
             arguments += ["--secret", cluster.secret!]
             let second = try ChildProcess(label: "second manager", arguments: arguments)
             _ = try await second.waitForOutput(#"listening on (http://\S+)"#)

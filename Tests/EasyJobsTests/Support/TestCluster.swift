@@ -9,13 +9,17 @@ import NIOHTTP1
 import Glibc
 #endif
 
-/// A manager on a free loopback port with a real SQLite file, and the hosts a test starts.
+/// A manager on a free loopback port with a real SQLite file (or a real PostgreSQL database), and the hosts a test starts.
 final class TestCluster: @unchecked Sendable {
     let directory: TemporaryDirectory
     let dataDirectory: URL
     let secret: String?
     let apiToken: String?
     let managerArguments: [String]
+    /// The PostgreSQL database of this cluster, when the run uses PostgreSQL.
+    let database: String?
+    /// What another manager of this cluster's store is started with, beside `--data-dir`.
+    var storeArguments: [String] { database.map { ["--store", $0] } ?? [] }
     private(set) var manager: ChildProcess!
     private(set) var url = ""
     private(set) var hosts: [ChildProcess] = []
@@ -30,7 +34,14 @@ final class TestCluster: @unchecked Sendable {
         dataDirectory = try directory.subdirectory("data")
         self.secret = secret
         self.apiToken = apiToken
-        self.managerArguments = managerArguments + (schedules ? [] : ["--no-schedules"])
+        if ClusterStore.isPostgres {
+            let database = try ClusterStore.createDatabase()
+            self.database = database
+            self.managerArguments = managerArguments + (schedules ? [] : ["--no-schedules"]) + ["--store", database]
+        } else {
+            database = nil
+            self.managerArguments = managerArguments + (schedules ? [] : ["--no-schedules"])
+        }
         try await startManager()
     }
 
@@ -89,6 +100,7 @@ final class TestCluster: @unchecked Sendable {
     func shutdown() async {
         for host in hosts { await host.stop() }
         await manager.stop()
+        if let database { ClusterStore.dropDatabase(database) }
         directory.remove()
     }
 }
