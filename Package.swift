@@ -148,6 +148,8 @@ let package = Package(
             dependencies: [
                 "EasyJobsCore",
                 "EasyJobsClient",
+                "EasyJobsStore",
+                "EasyJobsPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -25,8 +25,27 @@ struct Benchmark: AsyncParsableCommand {
     @Option(help: "Repetitions of the throughput run (the median is reported).") var runs = 3
     @Option(name: .customLong("subprocess-samples"), help: "Sequential no-op subprocess jobs in the latency run.") var subprocessSamples = 50
     @Option(help: "Plugin replacements in the reload run.") var reloads = 100
+    @Option(help: "Where the managers keep jobs: 'sqlite' (a temporary file) or the postgres:// URL of an empty database.")
+    var store = "sqlite"
+    @Option(help: "Managers sharing the store (more than 1 needs PostgreSQL): the host knows them all, enqueues alternate between them, and the latency run enqueues on the manager the host does not poll.")
+    var managers = 1
+    @Option(name: .customLong("claim-cost"), help: "Measure only the store's claim cost at these backlog sizes (e.g. 1000,100000,1000000), on --store.")
+    var claimCost: String?
+    @Option(name: .customLong("claim-samples"), help: "Claims timed per backlog size.") var claimSamples = 200
 
     func run() async throws {
+        if let claimCost {
+            let sizes = claimCost.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            if store == "sqlite" {
+                let path = FileManager.default.temporaryDirectory.appendingPathComponent("easyjobs-claim-\(UUID().uuidString.prefix(8)).sqlite").path
+                defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+                try await ClaimCost.sqlite(path: path, sizes: sizes, samples: claimSamples)
+            } else {
+                try await ClaimCost.postgres(url: store, sizes: sizes, samples: claimSamples)
+            }
+            return
+        }
+        guard managers == 1 || store != "sqlite" else { throw ValidationError("--managers \(managers) needs --store postgres://…") }
         let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("easyjobs-bench-\(UUID().uuidString.prefix(8))")
         let plugins = work.appendingPathComponent("plugins")
@@ -40,37 +59,56 @@ struct Benchmark: AsyncParsableCommand {
             eventLoopGroupProvider: .singleton,
             configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: clients + 4)))
 
-        let manager = try Child(build.appendingPathComponent("easyjobs"), ["manager", "--port", "0", "--data-dir", work.appendingPathComponent("data").path, "--log-level", "warning"])
-        defer { manager.stop() }
-        let url = try await manager.waitForLine(prefix: "EasyJobs manager listening on ").replacingOccurrences(of: "EasyJobs manager listening on ", with: "")
-        let host = try Child(build.appendingPathComponent("easyjobs"), ["host", "--manager", url, "--plugins", plugins.path, "--queue", "bench", "--max-tasks", "\(maxTasks)", "--name", "bench-host", "--log-level", "warning",
+        var managerProcesses: [Child] = []
+        defer { for manager in managerProcesses { manager.stop() } }
+        var urls: [String] = []
+        for index in 0..<managers {
+            let manager = try Child(
+                build.appendingPathComponent("easyjobs"),
+                ["manager", "--port", "0", "--data-dir", work.appendingPathComponent("data-\(index)").path, "--log-level", "warning"]
+                    + (store == "sqlite" ? [] : ["--store", store]))
+            managerProcesses.append(manager)
+            urls.append(try await manager.waitForLine(prefix: "EasyJobs manager listening on ").replacingOccurrences(of: "EasyJobs manager listening on ", with: ""))
+        }
+        let manager = managerProcesses[0]
+        let url = urls[0]
+        let host = try Child(build.appendingPathComponent("easyjobs"), ["host", "--manager", urls.joined(separator: ","), "--plugins", plugins.path, "--queue", "bench", "--max-tasks", "\(maxTasks)", "--name", "bench-host", "--log-level", "warning",
             // Measure what reloads cost in memory, not what recycling gives back.
             "--recycle-after-reloads", "0", "--recycle-above-rss-mb", "0"])
         defer { host.stop() }
+        let enqueuers = urls.map { ManagerClient(baseURL: $0, httpClient: http) }
         let client = ManagerClient(baseURL: url, httpClient: http)
-        try await until { try await client.hosts().contains { $0.name == "bench-host" } }
+        for enqueuer in enqueuers {
+            try await until { try await enqueuer.hosts().contains { $0.name == "bench-host" && $0.online } }
+        }
 
-        print("easyjobs-bench: manager \(url), host --max-tasks \(maxTasks), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("easyjobs-bench: \(managers) manager(s) \(urls.joined(separator: ", ")) on \(store == "sqlite" ? "SQLite" : "PostgreSQL"), host --max-tasks \(maxTasks), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        // The latency run enqueues on the last manager: with several, not the one the host polls.
+        let latencyClient = enqueuers[enqueuers.count - 1]
         // Warm up connections, caches and the SQLite file.
-        _ = try await throughput(client: client, jobs: 500, clients: clients, url: url, http: http)
+        _ = try await throughput(clients: enqueuers, jobs: 500, concurrency: clients, url: url, http: http)
 
         // Idle figures first, on a quiet system.
         try await Task.sleep(for: .seconds(1))
         print(String(format: "idle RSS: manager %.1f MiB, host %.1f MiB", manager.rssMiB, host.rssMiB))
-        let inHost = try await latencies(client: client, task: "noop", samples: samples)
+        let inHost = try await latencies(client: latencyClient, task: "noop", samples: samples)
         print(String(format: "idle enqueue-to-start latency over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps)", inHost.waits.count, inHost.waits.percentile(50), inHost.waits.percentile(95)))
         print(String(format: "idle enqueue-to-finished as seen by a polling client: p50 %.2f ms, p95 %.2f ms", inHost.roundTrips.percentile(50), inHost.roundTrips.percentile(95)))
-        let child = try await latencies(client: client, task: "noop_subprocess", samples: subprocessSamples)
+        let child = try await latencies(client: latencyClient, task: "noop_subprocess", samples: subprocessSamples)
         print(String(format: "subprocess no-op, enqueue to stored result over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps: created → finished)", child.finished.count, child.finished.percentile(50), child.finished.percentile(95)))
 
         var rates: [Double] = []
         for run in 1...runs {
-            let (enqueueRate, endToEnd) = try await throughput(client: client, jobs: jobs, clients: clients, url: url, http: http)
+            let (enqueueRate, endToEnd) = try await throughput(clients: enqueuers, jobs: jobs, concurrency: clients, url: url, http: http)
             rates.append(endToEnd)
             print(String(format: "run %d: %d no-op jobs, %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s", run, jobs, clients, enqueueRate, endToEnd))
         }
         print(String(format: "throughput median of %d runs: %.0f jobs/s end to end (enqueue over HTTP → host → result stored)", runs, rates.percentile(50)))
         print(String(format: "RSS after the runs: manager %.1f MiB, host %.1f MiB", manager.rssMiB, host.rssMiB))
+        guard reloads > 0 else {
+            try await http.shutdown()
+            return
+        }
 
         // Reloads: from the new file landing (an atomic rename) to the first job served by it.
         let before = host.rssMiB
@@ -118,12 +156,14 @@ struct Benchmark: AsyncParsableCommand {
     }
 
     /// Enqueues `jobs` no-ops from `clients` concurrent clients and waits until all are stored as completed.
-    func throughput(client: ManagerClient, jobs: Int, clients: Int, url: String, http: HTTPClient) async throws -> (Double, Double) {
+    /// Enqueuers take turns over `clients` (the managers).
+    func throughput(clients managers: [ManagerClient], jobs: Int, concurrency clients: Int, url: String, http: HTTPClient) async throws -> (Double, Double) {
         let before = try await completedCount(url: url, http: http)
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<clients {
                 let share = jobs / clients + (worker < jobs % clients ? 1 : 0)
+                let client = managers[worker % managers.count]
                 group.addTask {
                     for _ in 0..<share { _ = try await client.enqueue(queue: "bench", task: "noop") }
                 }

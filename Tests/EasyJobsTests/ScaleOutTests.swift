@@ -110,6 +110,51 @@ import Glibc
         #expect(ticks.count >= 3)
         #expect(Set(ticks).count == ticks.count, "a schedule time fired twice")
     }
+
+    /// What one manager is told reaches a host that talks only to the other: an enqueue wakes
+    /// its long poll, a pause stops its claims, a cancel stops its running job.
+    @Test func anEnqueuePauseAndCancelOnOneManagerReachAHostOfTheOther() async throws {
+        let database = try ClusterStore.createDatabase()
+        defer { ClusterStore.dropDatabase(database) }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var processes: [ChildProcess] = []
+        defer { for process in processes { kill(process.pid, SIGKILL) } }
+        var urls: [String] = []
+        for name in ["a", "b"] {
+            let process = try ChildProcess(label: "manager \(name)", arguments: [
+                "manager", "--port", "0", "--data-dir", try directory.subdirectory("manager-\(name)").path, "--store", database,
+                "--secret", Self.secret,
+            ])
+            processes.append(process)
+            urls.append(try await process.waitForOutput(#"listening on (http://\S+)"#))
+        }
+        // The host knows only manager A; the test talks only to manager B.
+        processes.append(try ChildProcess(label: "host", arguments: [
+            "host", "--manager", urls[0], "--secret", Self.secret, "--queue", "test", "--name", "only-a",
+            "--plugins", try directory.pluginDirectory("plugins", plugins: ["TestTasks"]).path,
+            "--data-dir", try directory.subdirectory("host").path,
+        ]))
+        let client = ManagerClient(baseURL: urls[1])
+        try await waitUntil("manager B knows the host of manager A") { try await client.hosts().contains { $0.name == "only-a" && $0.online } }
+
+        let quick = try await client.enqueue(queue: "test", task: "echo", arguments: ["value": "across"])
+        #expect(try await client.pullResult(id: quick, wait: 10) == .completed(["value": "across"]))
+
+        _ = try await client.setPaused("queues", name: "test", paused: true)
+        let held = try await client.enqueue(queue: "test", task: "echo", arguments: ["value": "held"])
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await client.viewResult(id: held).status == .queued, "a pause on manager B must hold the host of manager A")
+        _ = try await client.setPaused("queues", name: "test", paused: false)
+        #expect(try await client.pullResult(id: held, wait: 10) == .completed(["value": "held"]))
+
+        let sleeper = try await client.enqueue(queue: "test", task: "sleep", arguments: ["seconds": 60])
+        try await waitUntil("the sleeper runs") { try await client.viewResult(id: sleeper).status == .running }
+        _ = try await client.cancel(id: sleeper)
+        try await waitUntil("the host of manager A stops the cancelled job", timeout: .seconds(15)) {
+            try await client.viewResult(id: sleeper).status == .cancelled
+        }
+    }
 }
 
 /// Kills a process once, whichever task gets there first.
