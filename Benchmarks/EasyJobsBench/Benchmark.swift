@@ -9,7 +9,7 @@ import NIOPosix
 /// `easyjobs-bench`: end-to-end figures of a real manager and host on this machine.
 ///
 /// ```sh
-/// swift build -c release --product easyjobs --product TestTasks --product easyjobs-bench
+/// swift build -c release
 /// .build/release/easyjobs-bench --jobs 20000 --clients 32
 /// ```
 @main

@@ -31,11 +31,17 @@ struct PeerSync: Service {
     private func refreshPeriodically() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            do {
-                try await coordinator.refreshFromStore()
-            } catch {
-                logger.warning("could not refresh hosts and pauses from the store: \(error)")
-            }
+            await refresh()
+        }
+    }
+
+    private func refresh() async {
+        do {
+            try await coordinator.refreshFromStore()
+        } catch is CancellationError {
+            // Shutting down.
+        } catch {
+            if !Task.isCancelled { logger.warning("could not refresh hosts and pauses from the store: \(error)") }
         }
     }
 
@@ -45,12 +51,7 @@ struct PeerSync: Service {
             case .workArrived(let queue): coordinator.notifier.workArrived(in: queue)
             case .jobFinished(let id): coordinator.notifier.jobFinished(id)
             case .cancelRequested(let hostID): coordinator.notifier.workArrived(in: Coordinator.eventsKey(hostID))
-            case .hostsChanged, .pausesChanged:
-                do {
-                    try await coordinator.refreshFromStore()
-                } catch {
-                    logger.warning("could not refresh hosts and pauses from the store: \(error)")
-                }
+            case .hostsChanged, .pausesChanged: await refresh()
             }
         }
     }
