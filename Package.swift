@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "Crashers", type: .dynamic, targets: ["Crashers"]),
         .library(name: "Versioned", type: .dynamic, targets: ["Versioned"]),
         .library(name: "Scheduled", type: .dynamic, targets: ["Scheduled"]),
+        /// A plugin written in C (no Swift), called through libffi.
+        .library(name: "CMathPlugin", type: .dynamic, targets: ["CMathPlugin"]),
         .executable(name: "easyjobs-bench", targets: ["EasyJobsBench"]),
     ],
     dependencies: [
@@ -55,6 +57,7 @@ let package = Package(
         // MARK: Core, store, manager, host
         .target(name: "EasyJobsCore", swiftSettings: swiftSettings),
         .target(name: "CHostSupport"),
+        .systemLibrary(name: "CFFI", path: "Sources/CFFI", providers: [.apt(["libffi-dev"])]),
         .target(
             name: "EasyJobsStore",
             dependencies: [
@@ -108,6 +111,7 @@ let package = Package(
                 "EasyJobsClient",
                 "CEasyJobsABI",
                 "CHostSupport",
+                "CFFI",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -141,6 +145,8 @@ let package = Package(
         .target(name: "VersionedMarker", path: "Plugins/Testing/VersionedMarker"),
         .target(name: "Scheduled", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/Scheduled", swiftSettings: swiftSettings),
         .target(name: "Versioned", dependencies: ["EasyJobsSDK", "VersionedMarker"], path: "Plugins/Testing/Versioned", swiftSettings: swiftSettings),
+        // A C plugin: no SDK, only a manifest and plain C functions.
+        .target(name: "CMathPlugin", path: "Plugins/FFI/CMath"),
 
         // MARK: Benchmarks and tests
         .executableTarget(

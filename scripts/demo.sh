@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! dpkg -s libsqlite3-dev >/dev/null 2>&1; then
-    apt-get update && apt-get install -y --no-install-recommends libsqlite3-dev
-fi
+for package in libsqlite3-dev libffi-dev; do
+    if ! dpkg -s "$package" >/dev/null 2>&1; then
+        apt-get update && apt-get install -y --no-install-recommends "$package"
+    fi
+done
 # The same build as the test command's, so running one after the other rebuilds nothing.
 swift build --build-tests
 bin=$(swift build --show-bin-path)

@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# GRDB links the system SQLite.
-if ! dpkg -s libsqlite3-dev >/dev/null 2>&1; then
-    apt-get update && apt-get install -y --no-install-recommends libsqlite3-dev
-fi
+# GRDB links the system SQLite; the host calls foreign-language plugins through libffi.
+for package in libsqlite3-dev libffi-dev; do
+    if ! dpkg -s "$package" >/dev/null 2>&1; then
+        apt-get update && apt-get install -y --no-install-recommends "$package"
+    fi
+done
 
 # The OpenAPI test validates the live document with openapi-spec-validator.
 if ! python3 -c "import openapi_spec_validator" >/dev/null 2>&1; then

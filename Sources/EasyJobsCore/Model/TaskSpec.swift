@@ -23,12 +23,45 @@ public struct TaskParameter: Codable, Sendable, Hashable {
     public var required: Bool
     /// Used when an optional argument is missing.
     public var `default`: JSONValue?
+    /// The smallest and largest number accepted, for a parameter that ends up in a C type
+    /// (`int8` is -128…127): an argument outside is refused at enqueue, not truncated in the call.
+    public var minimum: Double?
+    public var maximum: Double?
+    /// The C type a foreign-function plugin declared (`int8`, `double`, `const char*`…), shown in signatures.
+    public var cType: String?
 
-    public init(name: String, type: ParameterType, required: Bool = true, default: JSONValue? = nil) {
+    public init(
+        name: String, type: ParameterType, required: Bool = true, default: JSONValue? = nil, minimum: Double? = nil, maximum: Double? = nil,
+        cType: String? = nil
+    ) {
         self.name = name
         self.type = type
         self.required = required
         self.default = `default`
+        self.minimum = minimum
+        self.maximum = maximum
+        self.cType = cType
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, type, required, `default`, minimum, maximum, cType = "c_type"
+    }
+
+    /// Why `value` (of the right type) is out of this parameter's range, if it is.
+    public func rangeProblem(_ value: JSONValue) -> String? {
+        let number: Double
+        switch value {
+        case .int(let int): number = Double(int)
+        case .double(let double): number = double
+        default: return nil
+        }
+        if let minimum, number < minimum || (number.isNaN) { return "argument '\(name)' must be at least \(Self.format(minimum))\(cType.map { " (\($0))" } ?? ""), got \(value.jsonString)" }
+        if let maximum, number > maximum { return "argument '\(name)' must be at most \(Self.format(maximum))\(cType.map { " (\($0))" } ?? ""), got \(value.jsonString)" }
+        return nil
+    }
+
+    private static func format(_ number: Double) -> String {
+        number == number.rounded() && abs(number) < 1e18 ? String(Int64(number)) : String(number)
     }
 }
 
@@ -181,6 +214,8 @@ public struct TaskSpec: Codable, Sendable, Hashable {
             if let value = args[parameter.name] {
                 if !parameter.type.accepts(value) && !(value == .null && !parameter.required) {
                     problems.append("argument '\(parameter.name)' must be \(parameter.type.rawValue), got \(value.typeName)")
+                } else if let problem = parameter.rangeProblem(value) {
+                    problems.append(problem)
                 }
             } else if let defaultValue = parameter.default {
                 args[parameter.name] = defaultValue

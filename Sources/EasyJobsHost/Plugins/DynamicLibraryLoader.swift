@@ -65,6 +65,9 @@ public struct DynamicLibraryLoader: PluginLoader {
             throw check.refusal("not a loadable shared library (\(reason))", ["field": "file"])
         }
 
+        if dlsym(handle, EASYJOBS_ENTRY_SYMBOL_V1) == nil, let manifest = dlsym(handle, FFIManifest.symbol) {
+            return try FFILoader.load(handle: handle, manifest: manifest, file: file, copy: copy, sha256: sha256, check: check)
+        }
         guard let entry = dlsym(handle, EASYJOBS_ENTRY_SYMBOL_V1) else {
             // A plugin of another major exports another symbol; its frozen header says which.
             for major in 2...16 {

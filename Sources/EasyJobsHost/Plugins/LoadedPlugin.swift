@@ -9,24 +9,61 @@ public final class LoadedPlugin: Sendable {
     public let file: URL
     /// The content-addressed copy that was opened: what subprocess runs of this version load.
     public let copy: URL
+    /// The SDK version of a Swift plugin; `ffi` for a foreign-language one.
     public let sdkVersion: String
-    private let descriptor: Descriptor
+    private let backend: Backend
     private let taskIndex: [String: UInt32]
+
+    /// How its tasks are called: the Swift SDK's C descriptor, or C functions through libffi.
+    private enum Backend: Sendable {
+        case descriptor(Descriptor)
+        case ffi(FFIPlugin)
+    }
 
     private struct Descriptor: @unchecked Sendable {
         // Immutable, owned by the plugin, valid for the life of the process.
         let pointer: UnsafePointer<easyjobs_plugin_descriptor>
     }
 
-    init(info: PluginInfo, file: URL, copy: URL, descriptor: UnsafePointer<easyjobs_plugin_descriptor>, sdkVersion: String) {
+    convenience init(info: PluginInfo, file: URL, copy: URL, descriptor: UnsafePointer<easyjobs_plugin_descriptor>, sdkVersion: String) {
+        self.init(info: info, file: file, copy: copy, backend: .descriptor(Descriptor(pointer: descriptor)), sdkVersion: sdkVersion)
+    }
+
+    convenience init(info: PluginInfo, file: URL, copy: URL, ffi: FFIPlugin) {
+        self.init(info: info, file: file, copy: copy, backend: .ffi(ffi), sdkVersion: "ffi")
+    }
+
+    private init(info: PluginInfo, file: URL, copy: URL, backend: Backend, sdkVersion: String) {
         self.info = info
         self.file = file
         self.copy = copy
         self.sdkVersion = sdkVersion
-        self.descriptor = Descriptor(pointer: descriptor)
+        self.backend = backend
         var index: [String: UInt32] = [:]
         for (offset, task) in info.tasks.enumerated() { index[task.name] = UInt32(offset) }
         taskIndex = index
+    }
+
+    /// Whether its tasks are C functions called through libffi.
+    public var isForeign: Bool {
+        if case .ffi = backend { return true }
+        return false
+    }
+
+    /// The C signatures of a foreign plugin's tasks, `task(int64 a, int64 b) -> int64`, for inspection.
+    public var foreignSignatures: [String: String] {
+        guard case .ffi(let plugin) = backend else { return [:] }
+        return plugin.functions.mapValues { function in
+            let parameters = function.parameters.map { "\($0.type.cDescription) \($0.name)" }.joined(separator: ", ")
+            let returns: String =
+                switch function.returns {
+                case .void: function.resultBuffer.map { "void (result: \($0))" } ?? "void"
+                case .scalar(let scalar): scalar.rawValue
+                case .string: "char* (string)"
+                case .json: "char* (JSON)"
+                }
+            return "\(function.task)(\(parameters)) -> \(returns)"
+        }
     }
 
     public func hasTask(_ name: String) -> Bool { taskIndex[name] != nil }
@@ -36,15 +73,24 @@ public final class LoadedPlugin: Sendable {
     }
 
     /// Runs started in the plugin and not completed.
-    public var inFlight: UInt64 { descriptor.pointer.pointee.in_flight() }
+    public var inFlight: UInt64 {
+        switch backend {
+        case .descriptor(let descriptor): descriptor.pointer.pointee.in_flight()
+        case .ffi(let plugin): plugin.inFlight
+        }
+    }
 
     /// Runs `task` and returns how it ended. Cancelling the calling task asks the plugin to stop the run.
     public func run(task: String, invocation: TaskInvocation) async -> RunOutcome {
         guard let index = taskIndex[task] else {
             return .failure(message: "plugin \(info.name) has no task '\(task)'", type: "UnknownTask")
         }
+        let descriptor: Descriptor
+        switch backend {
+        case .ffi(let plugin): return await plugin.run(task: task, arguments: invocation.arguments)
+        case .descriptor(let swift): descriptor = swift
+        }
         let runID = RunIdentifiers.next()
-        let descriptor = self.descriptor
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<RunOutcome, Never>) in
                 let box = RunBox(continuation: continuation, onLog: invocation.onLog, onCall: invocation.onCall)

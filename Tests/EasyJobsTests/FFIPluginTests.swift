@@ -1,0 +1,74 @@
+import EasyJobsClient
+import EasyJobsCore
+import Foundation
+import Testing
+
+/// A plugin written in C (Plugins/FFI/CMath: plain C functions and a manifest, no Swift),
+/// loaded by a real host and called through libffi (issue 12).
+@Suite struct FFIPluginTests {
+    @Test func aCPluginsFunctionsRunInProcessAndInAChild() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "c", queue: "cmath", plugins: ["CMathPlugin"])
+            let client = cluster.client
+            // In a child (the default for foreign code), with a default argument.
+            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "add", arguments: ["a": 40, "b": 2]), wait: 20) == .completed(42))
+            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "add", arguments: ["a": 41]), wait: 20) == .completed(42))
+            // const char* in, uint32 out (FNV-1a of "hello").
+            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "checksum", arguments: ["text": "hello"]), wait: 20) == .completed(.int(1_335_831_723)))
+            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "is_even", arguments: ["value": 10]), wait: 20) == .completed(true))
+            // A pointer + length buffer changed in place, in the host's own process.
+            // (Whole doubles travel as JSON integers.)
+            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "scale", arguments: ["values": [1, 2.25, -3], "factor": 2]), wait: 20) == .completed([2, 4.5, -6]))
+            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "negate8", arguments: ["value": -128]), wait: 20) == .completed(-128))
+            // A returned char* of JSON, freed by the plugin's own free function.
+            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "describe", arguments: ["name": "x", "count": 21]), wait: 20) == .completed(["name": "x", "count": 21, "twice": 42]))
+        }
+    }
+
+    @Test func theManagerChecksCTypesAtEnqueue() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "c", queue: "cmath", plugins: ["CMathPlugin"])
+            let tasks = try #require(try await cluster.client.tasks().first { $0.queue == "cmath" })
+            let negate = try #require(tasks.tasks.first { $0.name == "negate8" })
+            #expect(negate.parameters.first?.cType == "int8")
+            #expect(negate.parameters.first?.minimum == -128 && negate.parameters.first?.maximum == 127)
+            #expect(tasks.tasks.first { $0.name == "add" }?.options.subprocess == true)
+            #expect(negate.options.subprocess == false)
+
+            for (value, bound) in [(300, "at most 127"), (-129, "at least -128")] {
+                let (status, answer) = try await cluster.request(.POST, "/cmath/task/negate8", body: #"{"value": \#(value)}"#)
+                #expect(status == 422)
+                #expect(answer?["error"]?["code"] == "invalid_arguments")
+                let message = answer?["error"]?["message"]?.stringValue ?? ""
+                #expect(message.contains(bound) && message.contains("int8"), "\(message)")
+            }
+            let (status, answer) = try await cluster.request(.POST, "/cmath/task/scale", body: #"{"values": "1,2", "factor": 2}"#)
+            #expect(status == 422)
+            #expect(answer?["error"]?["message"]?.stringValue?.contains("argument 'values' must be array") == true)
+        }
+    }
+
+    @Test func aCrashInForeignCodeFailsTheJobAndTheHostLives() async throws {
+        try await withCluster { cluster in
+            let host = try await cluster.startHost(name: "c", queue: "cmath", plugins: ["CMathPlugin"])
+            let id = try await cluster.client.enqueue(queue: "cmath", task: "crash")
+            guard case .failed(let error) = try await cluster.client.pullResult(id: id, wait: 20) else {
+                Issue.record("the crash should fail the job")
+                return
+            }
+            #expect(error.message.contains("signal") || error.message.contains("crash"), "\(error.message)")
+            #expect(host.isRunning)
+            #expect(try await cluster.client.pullResult(id: try await cluster.client.enqueue(queue: "cmath", task: "add", arguments: ["a": 1]), wait: 20) == .completed(2))
+        }
+    }
+
+    @Test func aManifestNamingAMissingFunctionIsRefusedWithTheReason() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "c", queue: "cmath", plugins: ["CMathPlugin", "TestTasks"], environment: ["CMATH_PLUGIN_MANIFEST": "broken"])
+            let host = try #require(try await cluster.client.hosts().first { $0.name == "c" })
+            let refusal = try #require(host.refused.first)
+            #expect(refusal.reason == "libCMathPlugin.so: task 'subtract': no exported C function 'subtract'")
+            #expect(host.plugins.map(\.name) == ["test-tasks"] || host.plugins.count == 1)
+        }
+    }
+}
