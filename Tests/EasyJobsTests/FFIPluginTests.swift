@@ -62,6 +62,29 @@ import Testing
         }
     }
 
+    /// A system library that knows nothing of EasyJobs, served with only a manifest file.
+    @Test func aSystemLibraryIsServedWithOnlyAManifestFile() async throws {
+        try await withCluster { cluster in
+            let directory = try cluster.directory.subdirectory("plugins-libm")
+            let manifest = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Plugins/FFI/libm/libm.easyjobs.json")
+            try FileManager.default.copyItem(at: manifest, to: directory.appendingPathComponent("libm.easyjobs.json"))
+            try await cluster.startHost(name: "m", queue: "math", plugins: [], pluginDirectory: directory)
+            let client = cluster.client
+            #expect(try await client.pullResult(id: try await client.enqueue(queue: "math", task: "pow", arguments: ["x": 2, "y": 10]), wait: 20) == .completed(1024))
+            #expect(try await client.pullResult(id: try await client.enqueue(queue: "math", task: "hypot", arguments: ["x": 3, "y": 4]), wait: 20) == .completed(5))
+            // The default argument (27) applies; cbrt's result is within a rounding of 3.
+            let cube = try await client.pullResult(id: try await client.enqueue(queue: "math", task: "cbrt"), wait: 20)
+            switch cube {
+            case .completed(.double(let root)): #expect(abs(root - 3) < 1e-12)
+            case .completed(.int(let root)): #expect(root == 3)
+            default: Issue.record("cbrt: \(cube)")
+            }
+            let host = try #require(try await client.hosts().first { $0.name == "m" })
+            #expect(host.plugins.map(\.name) == ["libm"])
+            #expect(host.refused.isEmpty)
+        }
+    }
+
     @Test func aManifestNamingAMissingFunctionIsRefusedWithTheReason() async throws {
         try await withCluster { cluster in
             try await cluster.startHost(name: "c", queue: "cmath", plugins: ["CMathPlugin", "TestTasks"], environment: ["CMATH_PLUGIN_MANIFEST": "broken"])

@@ -17,7 +17,36 @@ enum FFILoader {
         guard let text = describe() else {
             throw check.refusal("\(FFIManifest.symbol)() returned NULL", ["field": "manifest"])
         }
-        let manifest = try FFIManifest.parse(String(cString: text), check: check)
+        return try load(handle: handle, manifest: try FFIManifest.parse(String(cString: text), check: check), file: file, copy: copy, sha256: sha256, check: check)
+    }
+
+    /// A manifest file (`*.easyjobs.json`) for a library that knows nothing of EasyJobs (a
+    /// system library such as zlib): its `library` is opened by name from the system's library
+    /// path, or by absolute path. The hash covers the manifest; the library is the system's.
+    static func load(manifestFile copy: URL, file: URL, sha256: String, check: DescriptorCheck) throws(EasyJobsError) -> LoadedPlugin {
+        let text: String
+        do {
+            text = try String(contentsOf: copy, encoding: .utf8)
+        } catch {
+            throw check.refusal("cannot read the manifest: \(error.localizedDescription)", ["field": "manifest"])
+        }
+        let manifest = try FFIManifest.parse(text, check: check)
+        guard let library = manifest.library, !library.isEmpty else {
+            throw check.refusal("a manifest file must name its \"library\" (a system library such as libz.so.1, or an absolute path)", ["field": "library"])
+        }
+        guard !library.contains("/") || library.hasPrefix("/") else {
+            throw check.refusal("library '\(library)' must be a library name or an absolute path", ["field": "library"])
+        }
+        guard let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
+            throw check.refusal("cannot open library '\(library)': \(reason)", ["field": "library"])
+        }
+        return try load(handle: handle, manifest: manifest, file: file, copy: copy, sha256: sha256, check: check)
+    }
+
+    private static func load(
+        handle: UnsafeMutableRawPointer, manifest: FFIManifest, file: URL, copy: URL, sha256: String, check: DescriptorCheck
+    ) throws(EasyJobsError) -> LoadedPlugin {
         let major = manifest.abi.split(separator: ".").first.flatMap { UInt16($0) }
         guard major == HostBuildInfo.abiMajor else {
             throw check.refusal(

@@ -22,6 +22,8 @@ struct FFIManifest: Decodable {
     var abi: String
     var name: String
     var version: String
+    /// In a manifest file only: the library to open (a name on the system's library path, or an absolute path).
+    var library: String?
     var tasks: [Task]
 
     struct Task: Decodable {
@@ -44,6 +46,8 @@ struct FFIManifest: Decodable {
 
     /// The exported function that returns the manifest.
     static let symbol = "easyjobs_ffi_manifest_v1"
+    /// A manifest file in a plugin directory, for a library that exports no manifest of its own.
+    static let fileExtension = ".easyjobs.json"
 
     static func parse(_ text: String, check: DescriptorCheck) throws(EasyJobsError) -> FFIManifest {
         do {

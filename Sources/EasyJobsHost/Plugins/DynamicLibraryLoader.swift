@@ -60,6 +60,9 @@ public struct DynamicLibraryLoader: PluginLoader {
         guard actual == sha256 else {
             throw check.refusal("its copy \(copy.lastPathComponent) changed after it was checked (SHA-256 \(actual), expected \(sha256))")
         }
+        if copy.lastPathComponent.hasSuffix(FFIManifest.fileExtension) {
+            return try FFILoader.load(manifestFile: copy, file: file, sha256: sha256, check: check)
+        }
         guard let handle = dlopen(copy.path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             throw check.refusal("not a loadable shared library (\(reason))", ["field": "file"])
@@ -98,10 +101,12 @@ public struct DynamicLibraryLoader: PluginLoader {
     }
 
     private func contentAddressedCopy(of contents: Data, sha256: String, name: String, check: DescriptorCheck) throws(EasyJobsError) -> URL {
-        let stem = name.hasSuffix(".so") ? String(name.dropLast(3)) : name
+        // The extension stays: it tells a library from a manifest file, in the child too.
+        let fileExtension = name.hasSuffix(FFIManifest.fileExtension) ? FFIManifest.fileExtension : ".so"
+        let stem = name.hasSuffix(fileExtension) ? String(name.dropLast(fileExtension.count)) : name
         let suffix = "-\(sha256.prefix(16))"
         // A copy made earlier (a subprocess child loads the host's) is already content-addressed.
-        let copy = stem.hasSuffix(suffix) ? cacheDirectory.appendingPathComponent(name) : cacheDirectory.appendingPathComponent("\(stem)\(suffix).so")
+        let copy = stem.hasSuffix(suffix) ? cacheDirectory.appendingPathComponent(name) : cacheDirectory.appendingPathComponent("\(stem)\(suffix)\(fileExtension)")
         // A copy given back to us (a child, a probe) is verified by `open` before it is opened.
         if stem.hasSuffix(suffix) { return copy }
         try Self.securePrivateDirectory(cacheDirectory, check: check)

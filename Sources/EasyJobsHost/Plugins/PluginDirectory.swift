@@ -2,7 +2,7 @@ import EasyJobsCore
 import Foundation
 import Logging
 
-/// Loads every `*.so` of a plugin directory. A refused plugin is reported and skipped; it
+/// Loads every `*.so` (and foreign-library manifest, `*.easyjobs.json`) of a plugin directory. A refused plugin is reported and skipped; it
 /// never stops the host.
 public struct PluginDirectory: Sendable {
     public let directory: URL
@@ -20,8 +20,9 @@ public struct PluginDirectory: Sendable {
             .sorted { $0.lastPathComponent < $1.lastPathComponent } ?? []
     }
 
+    /// A shared library, or the manifest file of a foreign library (`*.easyjobs.json`).
     static func isPluginFile(_ name: String) -> Bool {
-        name.hasSuffix(".so") && !name.hasPrefix(".")
+        (name.hasSuffix(".so") || name.hasSuffix(FFIManifest.fileExtension)) && !name.hasPrefix(".")
     }
 
     /// Loads one file into the catalog, or records why it is refused. Returns the plugin loaded.
