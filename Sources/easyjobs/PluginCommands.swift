@@ -13,7 +13,7 @@ struct PluginInspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect", abstract: "Print a plugin's descriptor, or why a host would refuse it.")
 
-    @Argument(help: "The plugin file (.so).") var file: String
+    @Argument(help: "The plugin file (.so, or a foreign library's .easyjobs.json manifest).") var file: String
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
@@ -27,10 +27,12 @@ struct PluginInspectCommand: AsyncParsableCommand {
                 print(String(decoding: try WireCoding.makeEncoder().encode(PluginDescription(plugin: plugin.info, sdkVersion: plugin.sdkVersion)), as: UTF8.self))
                 return
             }
-            print("\(plugin.info.name) \(plugin.info.version)  ABI \(plugin.info.abi)  SDK \(plugin.sdkVersion)")
+            print("\(plugin.info.name) \(plugin.info.version)  ABI \(plugin.info.abi)  " + (plugin.isForeign ? "foreign (C functions through libffi)" : "SDK \(plugin.sdkVersion)"))
             print("sha256 \(plugin.info.sha256)")
+            let foreign = plugin.foreignSignatures
             for task in plugin.info.tasks {
                 print("  \(task.signature)")
+                if let signature = foreign[task.name] { print("      C: \(signature)") }
                 if let description = task.description { print("      \(description)") }
                 let options = task.options
                 var notes = ["retry \(options.retryPolicy.rawValue)"]

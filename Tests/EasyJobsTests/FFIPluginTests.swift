@@ -85,6 +85,40 @@ import Testing
         }
     }
 
+    /// A manifest file changed in place is reloaded like a Swift plugin: new tasks serve at once.
+    @Test func aChangedManifestFileIsReloaded() async throws {
+        try await withCluster { cluster in
+            let directory = try cluster.directory.subdirectory("plugins-reload")
+            func install(_ tasks: String, version: String) throws {
+                let text = #"{"abi": "1.0", "name": "libm", "version": "\#(version)", "library": "libm.so.6", "tasks": [\#(tasks)]}"#
+                let temporary = directory.appendingPathComponent(".libm.tmp")
+                try Data(text.utf8).write(to: temporary)
+                try FileManager.default.moveItem(at: temporary, to: directory.appendingPathComponent("libm.easyjobs.json"))
+            }
+            let pow = #"{"name": "pow", "returns": "double", "parameters": [{"name": "x", "type": "double"}, {"name": "y", "type": "double"}]}"#
+            let fabs = #"{"name": "fabs", "returns": "double", "parameters": [{"name": "x", "type": "double"}], "options": {"subprocess": false}}"#
+            try install(pow, version: "1")
+            try await cluster.startHost(name: "m", queue: "math", plugins: [], pluginDirectory: directory)
+            try FileManager.default.removeItem(at: directory.appendingPathComponent("libm.easyjobs.json"))
+            try install(pow + ", " + fabs, version: "2")
+            try await waitUntil("version 2 is served") {
+                try await cluster.client.hosts().first { $0.name == "m" }?.plugins.first?.version == "2"
+            }
+            #expect(try await cluster.client.pullResult(id: try await cluster.client.enqueue(queue: "math", task: "fabs", arguments: ["x": -2.5]), wait: 20) == .completed(2.5))
+        }
+    }
+
+    @Test func inspectShowsTheCSignatures() async throws {
+        let inspect = try ChildProcess(label: "inspect", arguments: ["plugin", "inspect", BuildProducts.plugin("CMathPlugin").path])
+        while inspect.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(inspect.process.terminationStatus == 0, "\(inspect.stderr)")
+        #expect(inspect.stdout.contains("cmath 1.0.0  ABI 1.0  foreign (C functions through libffi)"))
+        #expect(inspect.stdout.contains("C: add(int64 a, int64 b) -> int64"))
+        #expect(inspect.stdout.contains("C: scale(double* values, size_t values_count, double factor) -> void (result: values)"))
+        #expect(inspect.stdout.contains("negate8(value: int8)"))
+    }
+
     @Test func aManifestNamingAMissingFunctionIsRefusedWithTheReason() async throws {
         try await withCluster { cluster in
             try await cluster.startHost(name: "c", queue: "cmath", plugins: ["CMathPlugin", "TestTasks"], environment: ["CMATH_PLUGIN_MANIFEST": "broken"])

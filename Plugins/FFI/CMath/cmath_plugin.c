@@ -20,7 +20,8 @@ static const char manifest[] =
     "{\"name\": \"is_even\", \"returns\": \"bool\", \"parameters\": [{\"name\": \"value\", \"type\": \"int64\"}]},"
     "{\"name\": \"describe\", \"returns\": \"json\", \"free\": \"cmath_free\","
     " \"parameters\": [{\"name\": \"name\", \"type\": \"string\"}, {\"name\": \"count\", \"type\": \"int32\"}]},"
-    "{\"name\": \"crash\", \"returns\": \"void\", \"options\": {\"retry_policy\": \"never\"}}"
+    "{\"name\": \"crash\", \"returns\": \"void\", \"options\": {\"retry_policy\": \"never\"}},"
+    "{\"name\": \"noop\", \"description\": \"nothing: the cost of a call\", \"returns\": \"void\", \"options\": {\"subprocess\": false}}"
     "]}";
 
 // A manifest naming a function the library does not export, chosen by the tests through the
@@ -68,3 +69,5 @@ char *describe(const char *name, int32_t count) {
 void cmath_free(void *pointer) { free(pointer); }
 
 void crash(void) { abort(); }
+
+void noop(void) {}

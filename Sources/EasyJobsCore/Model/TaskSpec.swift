@@ -236,7 +236,7 @@ public struct TaskSpec: Codable, Sendable, Hashable {
     /// The signature in a readable form: `extract(url: string)`.
     public var signature: String {
         let params = parameters.map { p -> String in
-            var text = "\(p.name): \(p.type.rawValue)"
+            var text = "\(p.name): \(p.cType ?? p.type.rawValue)"
             if !p.required { text += "?" }
             if let d = p.default { text += " = \(d.jsonString)" }
             return text

@@ -4,8 +4,8 @@ import Synchronization
 
 /// The tasks of a foreign-language plugin: C functions called through libffi.
 ///
-/// A call blocks the thread it runs on and cannot be interrupted, so it runs on a thread of its
-/// own, never on the concurrency pool; cancelling a run stops waiting for it but not the
+/// A call blocks the thread it runs on and cannot be interrupted, so it runs on a Dispatch
+/// thread, never on the concurrency pool; cancelling a run stops waiting for it but not the
 /// function. That is why foreign tasks run in a subprocess child unless the manifest opts out.
 final class FFIPlugin: Sendable {
     let functions: [String: FFIFunction]
@@ -33,9 +33,9 @@ final class FFIPlugin: Sendable {
         running.add(1, ordering: .relaxed)
         defer { running.subtract(1, ordering: .relaxed) }
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<JSONValue, FFIFunctionError>, Never>) in
-            let thread = Thread { continuation.resume(returning: function.call(values)) }
-            thread.name = "easyjobs-ffi-\(task)"
-            thread.start()
+            // Dispatch's threads are reused across calls, and the host's --max-tasks bounds how
+            // many block at once.
+            DispatchQueue.global().async { continuation.resume(returning: function.call(values)) }
         }
         switch result {
         case .success(let value): return .success(value.encoded())

@@ -143,7 +143,7 @@ enum FFIParameterType: Sendable, Equatable {
         switch self {
         case .scalar(let scalar): scalar.rawValue
         case .string: "const char*"
-        case .buffer(let element): "\(element.rawValue)*, size_t"
+        case .buffer(let element): "\(element.rawValue)[]"
         }
     }
 }

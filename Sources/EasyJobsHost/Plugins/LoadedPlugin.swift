@@ -54,7 +54,10 @@ public final class LoadedPlugin: Sendable {
     public var foreignSignatures: [String: String] {
         guard case .ffi(let plugin) = backend else { return [:] }
         return plugin.functions.mapValues { function in
-            let parameters = function.parameters.map { "\($0.type.cDescription) \($0.name)" }.joined(separator: ", ")
+            let parameters = function.parameters.map { parameter in
+                if case .buffer(let element) = parameter.type { return "\(element.rawValue)* \(parameter.name), size_t \(parameter.name)_count" }
+                return "\(parameter.type.cDescription) \(parameter.name)"
+            }.joined(separator: ", ")
             let returns: String =
                 switch function.returns {
                 case .void: function.resultBuffer.map { "void (result: \($0))" } ?? "void"

@@ -17,5 +17,6 @@ bool is_even(int64_t value);
 char *describe(const char *name, int32_t count);
 void cmath_free(void *pointer);
 void crash(void);
+void noop(void);
 
 #endif
