@@ -156,6 +156,7 @@ let package = Package(
                 "EasyJobsClient",
                 "EasyJobsStore",
                 "EasyJobsPostgres",
+                "EasyJobsHost",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

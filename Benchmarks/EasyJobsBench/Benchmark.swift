@@ -32,8 +32,15 @@ struct Benchmark: AsyncParsableCommand {
     @Option(name: .customLong("claim-cost"), help: "Measure only the store's claim cost at these backlog sizes (e.g. 1000,100000,1000000), on --store.")
     var claimCost: String?
     @Option(name: .customLong("claim-samples"), help: "Claims timed per backlog size.") var claimSamples = 200
+    @Option(name: .customLong("call-overhead"), help: "Measure only the in-host cost of this many no-op calls per batch, Swift plugin against C through libffi.")
+    var callOverhead: Int?
 
     func run() async throws {
+        if let callOverhead {
+            let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            try await CallOverhead.run(build: build, calls: callOverhead, batches: 7)
+            return
+        }
         if let claimCost {
             let sizes = claimCost.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             if store == "sqlite" {
