@@ -108,6 +108,19 @@ import Testing
         }
     }
 
+    /// The ABI version applies to foreign plugins too (they skip only the Swift compiler check).
+    @Test func aForeignPluginOfAnotherABIIsRefused() async throws {
+        try await withCluster { cluster in
+            let directory = try cluster.directory.subdirectory("plugins-abi")
+            let text = #"{"abi": "2.0", "name": "future", "version": "1", "library": "libm.so.6", "tasks": [{"name": "cbrt", "returns": "double", "parameters": [{"name": "x", "type": "double"}]}]}"#
+            try Data(text.utf8).write(to: directory.appendingPathComponent("future.easyjobs.json"))
+            try await cluster.startHost(name: "m", queue: "math", plugins: [], pluginDirectory: directory)
+            let host = try #require(try await cluster.client.hosts().first { $0.name == "m" })
+            #expect(host.refused.map(\.reason) == ["future.easyjobs.json: plugin ABI 2.0, host supports 1.x"])
+            #expect(host.plugins.isEmpty)
+        }
+    }
+
     @Test func inspectShowsTheCSignatures() async throws {
         let inspect = try ChildProcess(label: "inspect", arguments: ["plugin", "inspect", BuildProducts.plugin("CMathPlugin").path])
         while inspect.isRunning { try await Task.sleep(for: .milliseconds(20)) }

@@ -42,7 +42,15 @@ enum OpenAPIDocument {
         case .any: schema = [:]
         }
         if let value = parameter.default { schema["default"] = value }
+        // A C parameter's range, so clients (and fuzzers) know what the manager accepts.
+        if let minimum = parameter.minimum { schema["minimum"] = Self.number(minimum, integer: parameter.type == .int) }
+        if let maximum = parameter.maximum { schema["maximum"] = Self.number(maximum, integer: parameter.type == .int) }
+        if let cType = parameter.cType { schema["x-c-type"] = .string(cType) }
         return .object(schema)
+    }
+
+    private static func number(_ value: Double, integer: Bool) -> JSONValue {
+        integer && value.magnitude <= 9.2e18 ? .int(Int(value)) : .double(value)
     }
 
     static func taskOperation(queue: String, task: TaskSpec) -> JSONValue {
