@@ -32,7 +32,7 @@ public enum ManagerApplication {
         let coordinator = Coordinator(store: store, registry: registry, tokens: tokens, pauses: pauses, options: options, logger: logger)
 
         let router = Router(context: ManagerRequestContext.self)
-        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: ErrorMiddleware(compatibility: options.compatibility))
         router.get("/health") { _, _ in
             try JSONResponse.make(["status": "ok"])
         }
@@ -56,7 +56,9 @@ public enum ManagerApplication {
         router.get("/docs") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: DocsPage.html)))
         }
-        ClientRoutes(coordinator: coordinator).add(to: router.group().add(middleware: BearerTokenMiddleware(token: options.apiToken)))
+        let clients = router.group().add(middleware: BearerTokenMiddleware(token: options.apiToken))
+        ClientRoutes(coordinator: coordinator, skipping: options.compatibility == .easyjobs ? EasyJobsCompatibleRoutes.paths : []).add(to: clients)
+        if options.compatibility == .easyjobs { EasyJobsCompatibleRoutes(coordinator: coordinator).add(to: clients) }
         // A subprocess child holds only its job's token: neither the secret nor the API token.
         router.post("/job/report") { request, _ in
             var request = request

@@ -39,6 +39,9 @@ public struct ManagerOptions: Sendable {
     /// other managers sharing it change, in seconds; 0 never. Default 1. A store with events
     /// (PostgreSQL) also re-reads at once when another manager changes them.
     public var peerSyncInterval: Double
+    /// The shapes of the read paths and errors: ``APICompatibility/native`` (default), or those
+    /// of the Python EasyJobs for its users' clients.
+    public var compatibility: APICompatibility
 
     public init(
         host: String = "127.0.0.1",
@@ -55,7 +58,8 @@ public struct ManagerOptions: Sendable {
         maxWait: Double = 60,
         reapInterval: Double = 1,
         firesSchedules: Bool = true,
-        peerSyncInterval: Double = 1
+        peerSyncInterval: Double = 1,
+        compatibility: APICompatibility = .native
     ) {
         self.host = host
         self.port = port
@@ -72,6 +76,7 @@ public struct ManagerOptions: Sendable {
         self.reapInterval = reapInterval
         self.firesSchedules = firesSchedules
         self.peerSyncInterval = peerSyncInterval
+        self.compatibility = compatibility
     }
 
     /// Refuses settings that would be unsafe or cannot work.
@@ -91,4 +96,13 @@ public struct ManagerOptions: Sendable {
     public var databasePath: String {
         dataDirectory.appendingPathComponent("easyjobs.sqlite").path
     }
+}
+
+/// Whose API shapes the manager answers in.
+public enum APICompatibility: String, Sendable, CaseIterable {
+    /// EasyJobs for Swift's own shapes: `JobView`, `{"error": {"code", "message", "context"}}`.
+    case native
+    /// The Python EasyJobs': result and job rows (`{"job_id", "results"}`), bare pulled results,
+    /// `{"detail": message}` errors.
+    case easyjobs
 }

@@ -35,6 +35,8 @@ struct ManagerFlags: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Where the SQLite database and the job-token key live (EASYJOBS_DATA_DIR).") var dataDir: String?
     @Option(help: "Where jobs live: 'sqlite' (the default, in --data-dir) or postgres://user:password@host:port/database, which several managers can share (EASYJOBS_STORE).")
     var store: String?
+    @Option(help: "API shapes: 'native', or 'easyjobs' to answer the Python EasyJobs' clients as it does (EASYJOBS_COMPAT).")
+    var compat: String?
     @Option(name: .customLong("peer-sync"), help: "Seconds between re-reads of hosts and pauses that other managers of the store change; 0 never.")
     var peerSync: Double = 1
     @Option(help: "Shared secret of the host endpoints (EASYJOBS_SECRET).") var secret: String?
@@ -52,6 +54,10 @@ struct ManagerFlags: ParsableArguments {
     var noSchedules = false
 
     func resolve() throws -> ManagerOptions {
+        let compatText = compat ?? Environment.value("EASYJOBS_COMPAT") ?? "native"
+        guard let compatibility = APICompatibility(rawValue: compatText) else {
+            throw ValidationError("--compat must be 'native' or 'easyjobs', got '\(compatText)'")
+        }
         let retention = try Self.duration(retain ?? Environment.value("EASYJOBS_RETAIN") ?? "7d", flag: "--retain")
         return ManagerOptions(
             host: host, port: port,
@@ -60,7 +66,7 @@ struct ManagerFlags: ParsableArguments {
             apiToken: apiToken ?? Environment.value("EASYJOBS_API_TOKEN"),
             leaseSeconds: leaseSeconds, maxBodySize: maxBodySize, maxReportSize: maxReportSize, retain: retention,
             pruneInterval: min(60, max(retention / 10, 0.5)), maxLogLinesPerJob: maxLogLines, firesSchedules: !noSchedules,
-            peerSyncInterval: peerSync)
+            peerSyncInterval: peerSync, compatibility: compatibility)
     }
 
     /// Seconds in `7d`, `12h`, `30m`, `3600s` or `3600`; `forever` or 0 is 0 (never prune).

@@ -223,6 +223,13 @@ import Glibc
                 try await waitUntil("version \(version) serves") { try await servedVersion(cluster, host: "recycler") == "\(version)" }
             }
             try await waitUntil("the host recycles") { host.stderr.contains("recycling: executing a fresh host process") }
+            // The fresh process registers again under the same identity (on a loaded machine its
+            // start, plugin probe included, can take many seconds).
+            try await waitUntil("the fresh host process registers", timeout: .seconds(90)) {
+                let text = host.stderr
+                guard let recycled = text.range(of: "recycling: executing a fresh host process") else { return false }
+                return text[recycled.upperBound...].contains("registered with the manager")
+            }
             try await Task.sleep(for: .milliseconds(500))
             stream.stop.withLock { $0 = true }
             try await producer.value

@@ -91,7 +91,9 @@ import Glibc
         }
         let survivor = clients[1]
         try await waitUntil("every answered job completes", timeout: .seconds(300)) {
-            try await survivor.stats(queue: "c")["completed"] ?? 0 >= answered.count
+            // Committed but unanswered enqueues complete too: wait for the queue to drain.
+            let stats = try await survivor.stats(queue: "c")
+            return stats["completed", default: 0] >= answered.count && stats["queued", default: 0] == 0 && stats["running", default: 0] == 0
         }
         let views = try await Self.jobs(of: "c", survivor)
         let completed = views.filter { $0.status == .completed }

@@ -31,6 +31,11 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
+    public var arrayValue: [JSONValue]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
+
     public var objectValue: [String: JSONValue]? {
         if case .object(let object) = self { return object }
         return nil

@@ -7,10 +7,12 @@ import Hummingbird
 struct ClientRoutes {
     typealias Context = ManagerRequestContext
     let coordinator: Coordinator
+    /// Paths another set of routes answers (the EasyJobs-compatible read paths).
+    var skipping: Set<String> = []
 
     func add(to router: some RouterMethods<Context>) {
         router.post("/:queue/task/:task", use: enqueue)
-        router.get("/job/view/result", use: viewResult)
+        if !skipping.contains("/job/view/result") { router.get("/job/view/result", use: viewResult) }
         router.get("/job/view/graph", use: viewGraph)
         router.get("/job/view/log", use: viewLog)
         router.get("/jobs", use: jobs)
@@ -24,10 +26,12 @@ struct ClientRoutes {
             return try JSONResponse.make(["discarded": try requestID(request)])
         }
         router.post("/job/cancel", use: cancel)
-        router.get("/job/pull/result", use: pullResult)
-        router.get("/job/view/results") { request, _ in try await list(request, statuses: [.completed, .failed]) }
-        router.get("/job/view/queued") { request, _ in try await list(request, statuses: [.queued]) }
-        router.get("/job/view/running") { request, _ in try await list(request, statuses: [.running]) }
+        if skipping.isDisjoint(with: ["/job/pull/result", "/job/view/results", "/job/view/queued", "/job/view/running"]) {
+            router.get("/job/pull/result", use: pullResult)
+            router.get("/job/view/results") { request, _ in try await list(request, statuses: [.completed, .failed]) }
+            router.get("/job/view/queued") { request, _ in try await list(request, statuses: [.queued]) }
+            router.get("/job/view/running") { request, _ in try await list(request, statuses: [.running]) }
+        }
         router.get("/hosts", use: hosts)
         router.get("/tasks", use: tasks)
         router.get("/stats", use: stats)
@@ -59,10 +63,33 @@ struct ClientRoutes {
         var request = request
         let queue = try context.parameters.require("queue")
         let task = try context.parameters.require("task")
-        let arguments = try await request.jsonBody(limit: coordinator.options.maxBodySize)
+        var arguments = try await request.jsonBody(limit: coordinator.options.maxBodySize)
         let queueAnyway = ["true", "1", "yes"].contains(request.query("queue_anyway")?.lowercased() ?? "")
+        arguments = try Self.callArguments(body: arguments, query: request.uri.queryParameters.map { (String($0.key), String($0.value)) },
+                                           spec: try coordinator.registry.spec(queue: queue, task: task))
         let job = try await coordinator.enqueue(queue: queue, task: task, arguments: arguments, queueAnyway: queueAnyway)
         return try JSONResponse.make(EnqueueResponse(requestID: job.id))
+    }
+
+    /// The keyword arguments of an enqueue, however an EasyJobs client sent them: a JSON object
+    /// of keyword arguments, query parameters read as their declared types (the Python
+    /// EasyJobs' simple parameters), or a `{"args": [...], "kwargs": {...}}` call. Parameters of
+    /// the request itself (`queue_anyway`) are not arguments.
+    static func callArguments(body: JSONValue, query: [(String, String)], spec: TaskSpec) throws(EasyJobsError) -> JSONValue {
+        guard case .object(var keywords) = body else { return body }
+        if spec.isCallEnvelope(keywords) {
+            keywords = try spec.arguments(positional: keywords["args"]?.arrayValue ?? [], keywords: keywords["kwargs"]?.objectValue ?? [:])
+        }
+        let items = query.filter { $0.0 != "queue_anyway" }
+        guard !items.isEmpty else { return .object(keywords) }
+        for (name, value) in try spec.arguments(fromQuery: items.map { (name: $0.0, value: $0.1) }) {
+            guard keywords[name] == nil else {
+                throw EasyJobsError(
+                    .invalidArguments, "argument '\(name)' is given both in the query and in the body", context: ["task": spec.name])
+            }
+            keywords[name] = value
+        }
+        return .object(keywords)
     }
 
     @Sendable func viewResult(_ request: Request, context: Context) async throws -> Response {
