@@ -80,6 +80,11 @@ public struct HostService: Service {
             background.cancelAll()
         }
         if recycler.isRequested && !Task.isShuttingDownGracefully {
+            // Everything this process ran is reported; what the manager still leases to it was
+            // claimed by the poll the recycle cut off, and never reached this process.
+            if let released = try? await client.release(ReleaseRequest(hostID: hostID, jobs: [], all: true)), !released.released.isEmpty {
+                logger.info("handed back \(released.released.count) job(s) claimed by the interrupted poll")
+            }
             logger.notice("recycling: executing a fresh host process with the same identity")
             let error = recycler.execute(hostID: hostID, session: client.session.token)
             logger.error("could not execute a fresh host process (errno \(error)); stopping instead")

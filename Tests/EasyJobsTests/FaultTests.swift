@@ -234,7 +234,7 @@ import Glibc
             #expect(!FileManager.default.isWritableFile(atPath: directory + "/easyjobs.sqlite") || (try? Data().write(to: URL(fileURLWithPath: directory + "/probe"))) == nil)
 
             let refused = try ChildProcess(label: "manager read-only", arguments: ["manager", "--port", "\(cluster.port)", "--data-dir", directory])
-            try await waitUntil("the manager gives up", timeout: .seconds(20)) { !refused.isRunning }
+            try await waitUntil("the manager gives up", timeout: .seconds(90)) { !refused.isRunning }
             #expect(refused.process.terminationStatus != 0)
             let message = refused.stderr
             #expect(message.contains("easyjobs.sqlite"), "stderr: \(message)")

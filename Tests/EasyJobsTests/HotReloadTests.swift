@@ -240,6 +240,10 @@ import Glibc
                 let result = results[job.id]
                 #expect(result == .completed(3) || result == .completed(2) || result == .completed(1), "job \(job.id): \(String(describing: result))")
             }
+            // None waited out a lease: what the recycle's interrupted poll claimed was handed back
+            // before the fresh process started (it used to sit leased to nobody for a whole lease).
+            let views = try await cluster.client.list(queue: "v", limit: 1000).jobs
+            #expect(views.filter { $0.attempts != 1 }.map(\.requestID).isEmpty, "jobs run more than once: \(views.filter { $0.attempts != 1 }.map { "\($0.requestID) attempts \($0.attempts)" })")
             // The re-executed host serves under the same identity.
             let hosts = try await cluster.client.hosts().filter { $0.name == "recycler" }
             #expect(hosts.count == 1)

@@ -234,13 +234,24 @@ public struct JobReport: Codable, Sendable, Hashable {
 public struct ReleaseRequest: Codable, Sendable {
     public var hostID: String
     public var jobs: [LeasedJob]
+    /// Every job the manager leases to the host instead: sent by a host that runs nothing (a
+    /// recycling host, before it replaces itself), for jobs whose claim answer it never read.
+    public var all: Bool
 
-    public init(hostID: String, jobs: [LeasedJob]) {
+    public init(hostID: String, jobs: [LeasedJob], all: Bool = false) {
         self.hostID = hostID
         self.jobs = jobs
+        self.all = all
     }
 
-    enum CodingKeys: String, CodingKey { case hostID = "host_id", jobs }
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        hostID = try container.decode(String.self, forKey: .hostID)
+        jobs = try container.decodeIfPresent([LeasedJob].self, forKey: .jobs) ?? []
+        all = try container.decodeIfPresent(Bool.self, forKey: .all) ?? false
+    }
+
+    enum CodingKeys: String, CodingKey { case hostID = "host_id", jobs, all }
 }
 
 /// `POST /hosts/report`: results and failures, several at a time.

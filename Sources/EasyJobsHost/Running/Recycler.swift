@@ -69,6 +69,7 @@ final class Recycler: Sendable {
 
     /// Replaces this process with a fresh run of the same command; only returns if that fails.
     func execute(hostID: String, session: String?) -> Int32 {
+        Self.closeOnExec()
         setenv(Self.hostIDVariable, hostID, 1)
         if let session { setenv(Self.sessionVariable, session, 1) }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -76,6 +77,18 @@ final class Recycler: Sendable {
         arguments.append(nil)
         execv(executable, arguments)
         return errno
+    }
+
+    /// Marks every descriptor but the standard three close-on-exec. Sockets are opened without
+    /// it, and an inherited one keeps the old process's long poll open on the manager, which
+    /// then claims jobs for a connection nobody reads (they wait a whole lease to come back).
+    static func closeOnExec() {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for entry in entries {
+            guard let fd = Int32(entry), fd > 2 else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 
     static func residentMB() -> Double? {

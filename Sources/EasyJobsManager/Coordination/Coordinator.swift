@@ -183,6 +183,9 @@ public struct Coordinator: Sendable {
             let version = notifier.version(of: host.queue)
             // Read each round: a host that reloaded a plugin re-registers while its poll waits.
             let current = registry.host(id: host.id) ?? host
+            // A poll from before the host's latest registration belongs to a process that may be
+            // gone (a recycled host's old connection): it claims nothing more.
+            if current.registeredAt != host.registeredAt { return [] }
             // A paused host or queue claims nothing; it waits here until resumed or the poll ends.
             // Neither does a host that stopped heartbeating: a killed host's long poll can outlive it
             // on the manager (its connection is not read, so its close goes unseen) and would take
@@ -403,8 +406,11 @@ public struct Coordinator: Sendable {
 
     /// Puts back jobs a host claimed but will not run: no plugin of it serves them any more.
     public func release(_ request: ReleaseRequest) async throws -> [Job] {
-        let released = try await store.release(hostID: request.hostID, jobs: request.jobs)
+        let released = try await store.release(hostID: request.hostID, jobs: request.all ? nil : request.jobs)
         for queue in Set(released.map(\.queue)) { notifier.workArrived(in: queue) }
+        if !released.isEmpty {
+            logger.info("jobs handed back by their host", metadata: ["host_id": "\(request.hostID)", "count": "\(released.count)"])
+        }
         return released
     }
 
