@@ -3,6 +3,7 @@
 #
 #   eval "$(scripts/rabbitmq.sh start)"     # starts one, prints the exports below
 #   scripts/rabbitmq.sh stop "$EASYJOBS_TEST_RABBITMQ_DIR"
+#   scripts/rabbitmq.sh ctl "$EASYJOBS_TEST_RABBITMQ_DIR" close_all_connections why   # rabbitmqctl on that node
 #
 # `start` installs RabbitMQ (Debian's rabbitmq-server) when it is missing, then runs a node of
 # its own in a fresh directory under /tmp: its own data (mnesia), logs, configuration, Erlang
@@ -168,11 +169,26 @@ stop() {
     rm -rf "$DIR"
 }
 
+# rabbitmqctl against the node of a directory (the tests cut connections with it).
+ctl() {
+    DIR=${1:-}
+    case "$DIR" in
+        /tmp/easyjobs-mq.*) ;;
+        *) log "not a directory of rabbitmq.sh: $DIR"; exit 2 ;;
+    esac
+    shift
+    OWNER=$(cat "$DIR/owner")
+    local node
+    node=$(sed -n 's/^RABBITMQ_NODENAME=//p' "$DIR/env")
+    as_owner "$RABBIT_BIN/rabbitmqctl" -q -n "$node" "$@"
+}
+
 case "${1:-start}" in
     start) start ;;
     stop) stop "${2:-}" ;;
+    ctl) shift; ctl "$@" ;;
     *)
-        log "usage: scripts/rabbitmq.sh [start | stop <directory>]"
+        log "usage: scripts/rabbitmq.sh [start | stop <directory> | ctl <directory> <rabbitmqctl arguments>]"
         exit 2
         ;;
 esac
