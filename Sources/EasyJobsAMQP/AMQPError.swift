@@ -29,6 +29,8 @@ public struct AMQPError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let heartbeatTimeout = Code(rawValue: "amqp.heartbeat_timeout")
         /// The broker closed the channel (channel.close); see `replyCode` and `message`.
         public static let channelClosed = Code(rawValue: "amqp.channel_closed")
+        /// The broker cancelled a consumer (basic.cancel): its queue was deleted or its node went down.
+        public static let consumerCancelled = Code(rawValue: "amqp.consumer_cancelled")
         /// The broker answered a publish in confirm mode with basic.nack.
         public static let publishNacked = Code(rawValue: "amqp.publish_nacked")
         /// A frame or method the client cannot parse or did not expect.

@@ -46,6 +46,16 @@ public struct AMQPChannel: Sendable {
         ))
     }
 
+    /// Deletes a queue and returns how many messages it held; its consumers are cancelled.
+    @discardableResult
+    public func queueDelete(name: String, ifUnused: Bool = false, ifEmpty: Bool = false) async throws -> UInt32 {
+        let reply = try await connection.request(on: id, .queueDelete(queue: name, ifUnused: ifUnused, ifEmpty: ifEmpty, noWait: false))
+        guard case .queueDeleteOk(let messages) = reply else {
+            throw AMQPError(.protocolError, "expected queue.delete-ok, got \(reply.name)")
+        }
+        return messages
+    }
+
     /// Routes messages of `exchange` whose routing key matches `routingKey` to `queue`.
     public func queueBind(queue: String, exchange: String, routingKey: String, arguments: AMQPFieldTable = [:]) async throws {
         _ = try await connection.request(on: id, .queueBind(queue: queue, exchange: exchange, routingKey: routingKey, noWait: false, arguments: arguments))
@@ -261,7 +271,7 @@ extension AMQPConnection {
         case .basicCancel(let tag, let noWait):
             // The broker cancels a consumer whose queue was deleted or whose node failed.
             if let consumer = channels[id]!.consumers.removeValue(forKey: tag) {
-                consumer.finish(throwing: AMQPError(.channelClosed, "the broker cancelled consumer \(tag) on channel \(id) (queue deleted?)"))
+                consumer.finish(throwing: AMQPError(.consumerCancelled, "the broker cancelled consumer \(tag) on channel \(id) (its queue was deleted, or its node went down)"))
             }
             if !noWait { write(id, .basicCancelOk(consumerTag: tag)) }
         case .basicDeliver, .basicReturn:

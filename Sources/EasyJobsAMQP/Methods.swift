@@ -29,6 +29,8 @@ enum AMQPMethod: Sendable, Equatable {
     case queueDeclareOk(queue: String, messageCount: UInt32, consumerCount: UInt32)
     case queueBind(queue: String, exchange: String, routingKey: String, noWait: Bool, arguments: AMQPFieldTable)
     case queueBindOk
+    case queueDelete(queue: String, ifUnused: Bool, ifEmpty: Bool, noWait: Bool)
+    case queueDeleteOk(messageCount: UInt32)
     // basic (class 60)
     case basicQos(prefetchSize: UInt32, prefetchCount: UInt16, global: Bool)
     case basicQosOk
@@ -73,6 +75,8 @@ enum AMQPMethod: Sendable, Equatable {
         case .queueDeclareOk: (50, 11)
         case .queueBind: (50, 20)
         case .queueBindOk: (50, 21)
+        case .queueDelete: (50, 40)
+        case .queueDeleteOk: (50, 41)
         case .basicQos: (60, 10)
         case .basicQosOk: (60, 11)
         case .basicConsume: (60, 20)
@@ -93,7 +97,7 @@ enum AMQPMethod: Sendable, Equatable {
     /// Whether this method is the answer to a synchronous request of the client on a channel.
     var isChannelReply: Bool {
         switch self {
-        case .channelOpenOk, .channelCloseOk, .exchangeDeclareOk, .queueDeclareOk, .queueBindOk,
+        case .channelOpenOk, .channelCloseOk, .exchangeDeclareOk, .queueDeclareOk, .queueBindOk, .queueDeleteOk,
              .basicQosOk, .basicConsumeOk, .basicCancelOk, .confirmSelectOk, .channelFlowOk:
             true
         default:
@@ -178,6 +182,12 @@ extension ByteBuffer {
             try writeShortString(queue); try writeShortString(exchange); try writeShortString(routingKey)
             writeInteger(bits(noWait))
             try writeFieldTable(arguments)
+        case .queueDelete(let queue, let ifUnused, let ifEmpty, let noWait):
+            writeInteger(UInt16(0))
+            try writeShortString(queue)
+            writeInteger(bits(ifUnused, ifEmpty, noWait))
+        case .queueDeleteOk(let messageCount):
+            writeInteger(messageCount)
         case .basicQos(let prefetchSize, let prefetchCount, let global):
             writeInteger(prefetchSize); writeInteger(prefetchCount); writeInteger(bits(global))
         case .basicConsume(let queue, let consumerTag, let noLocal, let noAck, let exclusive, let noWait, let arguments):
@@ -273,6 +283,13 @@ extension ByteBuffer {
             return .queueBind(queue: queue, exchange: exchange, routingKey: routingKey, noWait: bit(flags, 0), arguments: try readFieldTable())
         case (50, 21):
             return .queueBindOk
+        case (50, 40):
+            let _: UInt16 = try readOrThrow()
+            let queue = try readShortString()
+            let flags: UInt8 = try readOrThrow()
+            return .queueDelete(queue: queue, ifUnused: bit(flags, 0), ifEmpty: bit(flags, 1), noWait: bit(flags, 2))
+        case (50, 41):
+            return .queueDeleteOk(messageCount: try readOrThrow())
         case (60, 10):
             let size: UInt32 = try readOrThrow(), count: UInt16 = try readOrThrow(), flags: UInt8 = try readOrThrow()
             return .basicQos(prefetchSize: size, prefetchCount: count, global: bit(flags, 0))

@@ -103,6 +103,22 @@ struct ChannelTests {
         try await connection.close()
     }
 
+    @Test("a consumer whose queue is deleted ends with consumerCancelled")
+    func queueDeleted() async throws {
+        let connection = try await RabbitMQ.connect()
+        let queue = RabbitMQ.uniqueName("deleted")
+        let channel = try await connection.openChannel()
+        try await channel.queueDeclare(name: queue, durable: false, exclusive: true)
+        var deliveries = try await channel.consume(queue: queue).makeAsyncIterator()
+        let other = try await connection.openChannel()
+        #expect(try await other.queueDelete(name: queue) == 0)
+        let error = await #expect(throws: AMQPError.self) { _ = try await deliveries.next() }
+        #expect(error?.code == .consumerCancelled)
+        // The channel itself stays open.
+        try await channel.basicQos(prefetchCount: 1)
+        try await connection.close()
+    }
+
     @Test("a 1 MiB body is split into frames of frame-max and reassembled")
     func largeBody() async throws {
         let connection = try await RabbitMQ.connect()

@@ -44,6 +44,27 @@ struct ConnectionTests {
         #expect(error?.code == .accessRefused, "\(String(describing: error))")
     }
 
+    @Test("a connection the broker closes surfaces its reply code and text, to consumers and later calls")
+    func closedByBroker() async throws {
+        let name = RabbitMQ.uniqueName("closed")
+        let connection = try await AMQPConnection.connect(url: RabbitMQ.url(), connectionName: name)
+        let channel = try await connection.openChannel()
+        let queue = RabbitMQ.uniqueName("closed")
+        try await channel.queueDeclare(name: queue, durable: false, exclusive: true)
+        var deliveries = try await channel.consume(queue: queue).makeAsyncIterator()
+
+        #expect(try await RabbitMQ.closeConnections(named: name) == 1)
+        let error = await #expect(throws: AMQPError.self) { _ = try await deliveries.next() }
+        #expect(error?.code == .connectionClosed)
+        #expect(error?.replyCode == 320)
+        #expect(error?.message.contains("CONNECTION_FORCED - easyjobs test") == true, "\(String(describing: error))")
+        #expect(await connection.closeError == error)
+        let publishError = await #expect(throws: AMQPError.self) {
+            try await channel.publish(routingKey: queue, body: ByteBuffer(string: "lost"))
+        }
+        #expect(publishError == error)
+    }
+
     @Test("nothing listening is connection refused")
     func connectionRefused() async throws {
         // A port just bound and released: nothing listens on it.

@@ -41,6 +41,7 @@ struct FrameCodecTests {
         .queueDeclare(queue: "q", passive: true, durable: false, exclusive: true, autoDelete: false, noWait: true, arguments: ["x-max-length": .int32(10)]),
         .queueDeclareOk(queue: "q", messageCount: 5, consumerCount: 1),
         .queueBind(queue: "q", exchange: "e", routingKey: "etl", noWait: false, arguments: [:]), .queueBindOk,
+        .queueDelete(queue: "q", ifUnused: false, ifEmpty: true, noWait: false), .queueDeleteOk(messageCount: 3),
         .basicQos(prefetchSize: 0, prefetchCount: 10, global: true), .basicQosOk,
         .basicConsume(queue: "q", consumerTag: "c", noLocal: false, noAck: true, exclusive: false, noWait: true, arguments: [:]),
         .basicConsumeOk(consumerTag: "c"), .basicCancel(consumerTag: "c", noWait: true), .basicCancelOk(consumerTag: "c"),
