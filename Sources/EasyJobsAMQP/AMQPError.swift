@@ -11,7 +11,9 @@
 public struct AMQPError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A stable identifier of the kind of failure; the message may change, the code does not.
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The stable identifier, e.g. `amqp.authentication_failed`.
         public let rawValue: String
+        /// A code; the predefined ones below cover every error this client throws.
         public init(rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
@@ -39,11 +41,14 @@ public struct AMQPError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidArgument = Code(rawValue: "amqp.invalid_argument")
     }
 
+    /// What kind of failure this is; match on it, not on the message.
     public let code: Code
+    /// What went wrong, for people: the endpoint, the user, the broker's reply text.
     public let message: String
     /// The broker's reply code (e.g. 403 ACCESS_REFUSED, 404 NOT_FOUND, 406 PRECONDITION_FAILED).
     public let replyCode: UInt16?
 
+    /// An error of `code`; `replyCode` when the broker sent one.
     public init(_ code: Code, _ message: String, replyCode: UInt16? = nil) {
         self.code = code
         self.message = message

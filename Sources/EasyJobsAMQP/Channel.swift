@@ -16,7 +16,9 @@ import NIOCore
 /// }
 /// ```
 public struct AMQPChannel: Sendable {
+    /// The channel number within its connection (from 1).
     public let id: UInt16
+    /// The connection the channel belongs to.
     public let connection: AMQPConnection
 
     /// Declares a queue (creating it unless it exists with the same settings) and returns the
@@ -84,7 +86,9 @@ public struct AMQPChannel: Sendable {
         try await connection.publish(on: id, exchange: exchange, routingKey: routingKey, body: body, properties: properties, mandatory: mandatory)
     }
 
-    /// Starts a consumer with manual acknowledgement. The stream ends when the channel or
+    /// Starts a consumer with manual acknowledgement. Call ``basicQos(prefetchCount:global:)``
+    /// first: without a prefetch limit the broker pushes the whole queue into the stream's
+    /// buffer. The stream ends when the channel or
     /// connection is closed by the client, and throws when the broker closes it, the
     /// connection is lost or the broker cancels the consumer (e.g. the queue was deleted).
     /// Ending the iteration (cancelling the task) cancels the consumer.
@@ -244,6 +248,9 @@ extension AMQPConnection {
                 return fail(AMQPError(.protocolError, "a content header without a method on channel \(id)"))
             }
             channels[id]!.incoming!.header = header
+            // One allocation for the body rather than doublings; capped so that a bogus size
+            // cannot reserve memory the frames never fill.
+            channels[id]!.incoming!.body.reserveCapacity(Int(min(header.bodySize, 16 << 20)))
             completeContentIfReady(on: id)
         case .body(var body):
             guard channels[id]!.incoming?.header != nil else {

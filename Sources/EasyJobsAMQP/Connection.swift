@@ -18,6 +18,7 @@ import NIOPosix
 public actor AMQPConnection {
     /// What client and broker agreed on in connection.tune.
     public struct Tuning: Sendable, Equatable {
+        /// The highest channel number.
         public var channelMax: UInt16
         /// The largest frame, header and end octet included; bodies are split to fit.
         public var frameMax: UInt32
@@ -195,7 +196,8 @@ public actor AMQPConnection {
 
     // MARK: Closing
 
-    /// Closes every channel and the connection (connection.close, waiting for close-ok).
+    /// Closes every channel and the connection (connection.close, waiting for close-ok). Call it:
+    /// a connection not closed lives as long as its TCP connection, reader task included.
     /// Consumers' streams end without error; unacknowledged messages go back to their queues.
     public func close() async throws {
         guard case .open = state else { return }

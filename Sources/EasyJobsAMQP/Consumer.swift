@@ -15,19 +15,25 @@ import NIOCore
 /// }
 /// ```
 public struct AMQPConsumer: Sendable {
+    /// The broker, as `amqp://user:password@host:port/vhost`.
     public var url: String
+    /// The queue consumed (declared by `setup` if it may not exist yet).
     public var queue: String
+    /// Deliveries held unacknowledged at once (basic.qos).
     public var prefetchCount: UInt16
+    /// The heartbeat interval asked for, in seconds: how soon a dead connection is noticed.
     public var heartbeat: UInt16
     /// The first wait after a failed attempt; doubled on each further failure up to `maxBackoff`.
     public var minBackoff: Duration
     public var maxBackoff: Duration
     /// The name of its connections at the broker (`rabbitmqctl list_connections user_provided_name`).
     public var connectionName: String?
+    /// Where reconnections are logged.
     public var logger: Logger
     /// Runs on each new channel before consuming: declare the queue, exchange and bindings here.
     public var setup: @Sendable (AMQPChannel) async throws -> Void
 
+    /// A consumer of `queue` at `url`; nothing happens until ``deliveries()`` is iterated.
     public init(
         url: String, queue: String, prefetchCount: UInt16 = 10, heartbeat: UInt16 = 30,
         minBackoff: Duration = .milliseconds(100), maxBackoff: Duration = .seconds(10),

@@ -11,14 +11,19 @@ import NIOCore
 /// }
 /// ```
 public struct AMQPDelivery: Sendable {
+    /// The message's content.
     public let body: ByteBuffer
+    /// The message's properties (content type, headers, delivery mode, …).
     public let properties: AMQPProperties
+    /// The exchange the message was published to ("" for the default exchange).
     public let exchange: String
+    /// The routing key it was published with (the job's namespace for EasyJobs).
     public let routingKey: String
     /// The channel-scoped number the acknowledgement names.
     public let deliveryTag: UInt64
     /// True when the broker delivered this message before and it was not acknowledged.
     public let redelivered: Bool
+    /// The consumer the broker delivered to.
     public let consumerTag: String
     /// The channel the message came on; acknowledgements must go back on it.
     public let channel: AMQPChannel

@@ -8,6 +8,7 @@ import NIOCore
 /// properties.deliveryMode = 2  // persistent
 /// ```
 public struct AMQPProperties: Sendable, Hashable {
+    /// E.g. "application/json".
     public var contentType: String?
     public var contentEncoding: String?
     public var headers: AMQPFieldTable?
@@ -23,6 +24,7 @@ public struct AMQPProperties: Sendable, Hashable {
     public var userID: String?
     public var appID: String?
 
+    /// No properties set.
     public init() {}
 }
 

@@ -51,6 +51,20 @@ private final class Counter: Sendable {
 
 @Suite("AMQP heartbeats", .timeLimit(.minutes(1)))
 struct HeartbeatTests {
+    @Test("an idle connection with a 1 s heartbeat outlives several intervals at RabbitMQ")
+    func idleConnectionSurvives() async throws {
+        let connection = try await RabbitMQ.connect(heartbeat: 1)
+        #expect(await connection.tuning.heartbeat == 1)
+        // Not a wait for something to happen: the broker closes a client that misses two
+        // heartbeats, and the client would declare a silent broker dead, within these 3.5 s.
+        try await Task.sleep(for: .milliseconds(3500))
+        let closeError = await connection.closeError
+        #expect(await connection.isOpen, "\(String(describing: closeError))")
+        let channel = try await connection.openChannel()
+        try await channel.queueDeclare(name: RabbitMQ.uniqueName("idle"), durable: false, exclusive: true)
+        try await connection.close()
+    }
+
     @Test("heartbeats are sent at the negotiated interval and a silent broker is detected as dead")
     func silentBrokerIsDead() async throws {
         let counter = Counter()
