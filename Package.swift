@@ -135,6 +135,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: AMQP 0-9-1 client (RabbitMQ)
+        .target(
+            name: "EasyJobsAMQP",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Plugins
         .target(name: "ETL", dependencies: ["EasyJobsSDK"], path: "Plugins/ETL", swiftSettings: swiftSettings),
         .target(name: "TestTasks", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/TestTasks", swiftSettings: swiftSettings),
@@ -172,6 +183,14 @@ let package = Package(
                 "EasyJobsStore",
                 "EasyJobsPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EasyJobsAMQPTests",
+            dependencies: [
+                "EasyJobsAMQP",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
