@@ -82,6 +82,7 @@ let package = Package(
             dependencies: [
                 "EasyJobsCore",
                 "EasyJobsStore",
+                "EasyJobsAMQP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -126,6 +127,7 @@ let package = Package(
                 "EasyJobsStore",
                 "EasyJobsManager",
                 "EasyJobsPostgres",
+                "EasyJobsAMQP",
                 "EasyJobsClient",
                 "EasyJobsHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -21,13 +21,25 @@ if ! command -v chromium >/dev/null 2>&1; then
     apt-get update && apt-get install -y --no-install-recommends chromium
 fi
 
+# Servers this script starts, stopped on exit (only those: a server given by the caller stays).
+cleanup=()
+trap 'for command in "${cleanup[@]}"; do eval "$command" || true; done' EXIT
+
 # The store tests run against PostgreSQL too: a throwaway server, unless one is given.
 if [ -z "${EASYJOBS_TEST_POSTGRES:-}" ]; then
     postgres_env=$(bash scripts/postgres.sh start)
     eval "$postgres_env"
-    trap 'bash scripts/postgres.sh stop "$EASYJOBS_TEST_POSTGRES_DIR"' EXIT
+    cleanup+=("bash scripts/postgres.sh stop '$EASYJOBS_TEST_POSTGRES_DIR'")
 fi
 export EASYJOBS_TEST_POSTGRES
+
+# The AMQP client and the RabbitMQ broker tests run against a throwaway RabbitMQ node.
+if [ -z "${EASYJOBS_TEST_RABBITMQ:-}" ]; then
+    rabbitmq_env=$(bash scripts/rabbitmq.sh start)
+    eval "$rabbitmq_env"
+    cleanup+=("bash scripts/rabbitmq.sh stop '$EASYJOBS_TEST_RABBITMQ_DIR'")
+fi
+export EASYJOBS_TEST_RABBITMQ
 
 swift build --build-tests
 swift test --skip-build "$@"

@@ -77,6 +77,7 @@ public enum ManagerApplication {
             services: [LeaseReaper(coordinator: coordinator, logger: logger)]
                 + (options.firesSchedules ? [Scheduler(coordinator: coordinator, logger: logger)] : [])
                 + pruner(store: store, options: options, logger: logger)
+                + (options.rabbitMQ.map { [BrokerConsumer(coordinator: coordinator, options: $0, logger: logger)] } ?? [])
                 + (options.peerSyncInterval > 0
                     ? [PeerSync(coordinator: coordinator, interval: .milliseconds(Int(options.peerSyncInterval * 1000)), logger: logger)] : []),
             onServerRunning: { channel in

@@ -42,6 +42,8 @@ public struct ManagerOptions: Sendable {
     /// The shapes of the read paths and errors: ``APICompatibility/native`` (default), or those
     /// of the Python EasyJobs for its users' clients.
     public var compatibility: APICompatibility
+    /// Take jobs from these RabbitMQ queues too (the Python EasyJobs' broker). Default none.
+    public var rabbitMQ: RabbitMQOptions?
 
     public init(
         host: String = "127.0.0.1",
@@ -59,7 +61,8 @@ public struct ManagerOptions: Sendable {
         reapInterval: Double = 1,
         firesSchedules: Bool = true,
         peerSyncInterval: Double = 1,
-        compatibility: APICompatibility = .native
+        compatibility: APICompatibility = .native,
+        rabbitMQ: RabbitMQOptions? = nil
     ) {
         self.host = host
         self.port = port
@@ -77,6 +80,7 @@ public struct ManagerOptions: Sendable {
         self.firesSchedules = firesSchedules
         self.peerSyncInterval = peerSyncInterval
         self.compatibility = compatibility
+        self.rabbitMQ = rabbitMQ
     }
 
     /// Refuses settings that would be unsafe or cannot work.

@@ -10,6 +10,6 @@ struct EasyJobsCommand: AsyncParsableCommand {
             ManagerCommand.self, HostCommand.self, UpCommand.self, RunCommand.self, ResultCommand.self, CancelCommand.self,
             LogCommand.self, PluginsCommand.self, SchedulesCommand.self, ScheduleCommand.self, PauseCommand.self, ResumeCommand.self,
             JobsCommand.self, HostsCommand.self, TasksCommand.self, RetryCommand.self,
-            PluginCommand.self, RunTaskCommand.self, DescribePluginCommand.self,
+            PluginCommand.self, ProduceCommand.self, RunTaskCommand.self, DescribePluginCommand.self,
         ])
 }

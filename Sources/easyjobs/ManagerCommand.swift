@@ -37,6 +37,12 @@ struct ManagerFlags: ParsableArguments {
     var store: String?
     @Option(help: "API shapes: 'native', or 'easyjobs' to answer the Python EasyJobs' clients as it does (EASYJOBS_COMPAT).")
     var compat: String?
+    @Option(help: "Also take jobs from RabbitMQ, as the Python EasyJobs' broker does: amqp://user:password@host:port/vhost (EASYJOBS_RABBITMQ).")
+    var rabbitmq: String?
+    @Option(name: .customLong("rabbitmq-queue"), help: "A queue (namespace) to consume from RabbitMQ; repeat for several (EASYJOBS_RABBITMQ_QUEUES, comma-separated).")
+    var rabbitmqQueues: [String] = []
+    @Flag(name: .customLong("rabbitmq-transient"), help: "Declare the RabbitMQ queues as the Python EasyJobs does (not durable, auto-deleted) to share them with it.")
+    var rabbitmqTransient = false
     @Option(name: .customLong("peer-sync"), help: "Seconds between re-reads of hosts and pauses that other managers of the store change; 0 never.")
     var peerSync: Double = 1
     @Option(help: "Shared secret of the host endpoints (EASYJOBS_SECRET).") var secret: String?
@@ -66,7 +72,7 @@ struct ManagerFlags: ParsableArguments {
             apiToken: apiToken ?? Environment.value("EASYJOBS_API_TOKEN"),
             leaseSeconds: leaseSeconds, maxBodySize: maxBodySize, maxReportSize: maxReportSize, retain: retention,
             pruneInterval: min(60, max(retention / 10, 0.5)), maxLogLinesPerJob: maxLogLines, firesSchedules: !noSchedules,
-            peerSyncInterval: peerSync, compatibility: compatibility)
+            peerSyncInterval: peerSync, compatibility: compatibility, rabbitMQ: try rabbitMQOptions())
     }
 
     /// Seconds in `7d`, `12h`, `30m`, `3600s` or `3600`; `forever` or 0 is 0 (never prune).
@@ -78,6 +84,17 @@ struct ManagerFlags: ParsableArguments {
             throw ValidationError("\(flag) must be a duration such as 7d, 12h, 30m, 3600s or a number of seconds, or 'forever'; got '\(text)'")
         }
         return number * (unit ?? 1)
+    }
+
+    func rabbitMQOptions() throws -> RabbitMQOptions? {
+        guard let url = rabbitmq ?? Environment.value("EASYJOBS_RABBITMQ") else { return nil }
+        let queues = rabbitmqQueues.isEmpty
+            ? (Environment.value("EASYJOBS_RABBITMQ_QUEUES") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            : rabbitmqQueues
+        guard !queues.isEmpty else {
+            throw ValidationError("--rabbitmq needs at least one --rabbitmq-queue (the namespaces to consume)")
+        }
+        return RabbitMQOptions(url: url, queues: queues, durable: !rabbitmqTransient)
     }
 
     func openStore(_ options: ManagerOptions, logger: Logger) throws -> OpenedStore {
