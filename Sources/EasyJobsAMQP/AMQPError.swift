@@ -33,6 +33,8 @@ public struct AMQPError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let channelClosed = Code(rawValue: "amqp.channel_closed")
         /// The broker cancelled a consumer (basic.cancel): its queue was deleted or its node went down.
         public static let consumerCancelled = Code(rawValue: "amqp.consumer_cancelled")
+        /// A mandatory publish matched no queue: the broker returned it (312 NO_ROUTE).
+        public static let unroutable = Code(rawValue: "amqp.unroutable")
         /// The broker answered a publish in confirm mode with basic.nack.
         public static let publishNacked = Code(rawValue: "amqp.publish_nacked")
         /// A frame or method the client cannot parse or did not expect.

@@ -77,6 +77,10 @@ public struct AMQPChannel: Sendable {
     /// Publishes a message. In confirm mode, returns when the broker acknowledges it (for a
     /// persistent message to a durable queue: once written to disk) and throws
     /// ``AMQPError/Code/publishNacked`` when the broker refuses it; otherwise returns once written.
+    /// With `mandatory` in confirm mode, a message no queue is bound for throws
+    /// ``AMQPError/Code/unroutable`` (the message carries an `x-easyjobs-publish-seq` header
+    /// so that the broker's basic.return can be matched to it); without it, such a message is
+    /// dropped by the broker and the publish succeeds.
     public func publish(
         exchange: String = "", routingKey: String, body: ByteBuffer, persistent: Bool = true,
         properties: AMQPProperties = AMQPProperties(), mandatory: Bool = false
@@ -103,6 +107,9 @@ public struct AMQPChannel: Sendable {
 }
 
 extension AMQPConnection {
+    /// The header that numbers a mandatory publish in confirm mode (consumers see it too).
+    static let publishTagHeader = "x-easyjobs-publish-seq"
+
     /// Opens a new channel.
     public func openChannel() async throws -> AMQPChannel {
         try checkOpen()
@@ -158,6 +165,16 @@ extension AMQPConnection {
 
     func publish(on id: UInt16, exchange: String, routingKey: String, body: ByteBuffer, properties: AMQPProperties, mandatory: Bool) async throws {
         try checkChannel(id)
+        let confirmMode = channels[id]!.confirmMode
+        // Numbered here, with no suspension before the frames are written, so the numbers
+        // follow the order in which the broker receives the messages.
+        let tag = channels[id]!.nextPublishTag
+        if confirmMode { channels[id]!.nextPublishTag += 1 }
+        var properties = properties
+        if confirmMode && mandatory {
+            // A basic.return does not say which publish it returns; this header does.
+            properties.headers = (properties.headers ?? [:]).merging([AMQPConnection.publishTagHeader: .int64(Int64(tag))]) { $1 }
+        }
         var frames = [
             AMQPFrame(channel: id, payload: .method(.basicPublish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, immediate: false))),
             AMQPFrame(channel: id, payload: .header(AMQPContentHeader(bodySize: UInt64(body.readableBytes), properties: properties))),
@@ -167,13 +184,11 @@ extension AMQPConnection {
         while rest.readableBytes > 0 {
             frames.append(AMQPFrame(channel: id, payload: .body(rest.readSlice(length: min(chunk, rest.readableBytes))!)))
         }
-        guard channels[id]!.confirmMode else {
+        guard confirmMode else {
             try await nioChannel.writeAndFlush(AMQPOutbound.frames(frames))
             return
         }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let tag = channels[id]!.nextPublishTag
-            channels[id]!.nextPublishTag += 1
             channels[id]!.unconfirmed.append((tag, continuation))
             write(.frames(frames))
         }
@@ -307,6 +322,12 @@ extension AMQPConnection {
             // requeued when the channel closes.
             channels[id]!.consumers[consumerTag]?.yield(delivery)
         case .basicReturn(let code, let text, let exchange, let routingKey):
+            if case .int64(let tag)? = header.properties.headers?[AMQPConnection.publishTagHeader] {
+                channels[id]!.returned[UInt64(tag)] = AMQPError(
+                    .unroutable, "the broker returned the message to exchange '\(exchange)' with routing key '\(routingKey)': \(text)", replyCode: code
+                )
+                return
+            }
             logger.warning("the AMQP broker returned an unroutable message", metadata: [
                 "reply_code": "\(code)", "reply_text": "\(text)", "exchange": "\(exchange)", "routing_key": "\(routingKey)",
             ])

@@ -119,6 +119,34 @@ struct ChannelTests {
         try await connection.close()
     }
 
+    @Test("a mandatory publish no queue is bound for is unroutable; the channel lives on")
+    func unroutable() async throws {
+        let connection = try await RabbitMQ.connect()
+        let channel = try await connection.openChannel()
+        let exchange = RabbitMQ.uniqueName("unbound")
+        let queue = RabbitMQ.uniqueName("bound")
+        try await channel.exchangeDeclare(name: exchange, type: "direct", durable: false, autoDelete: true)
+        try await channel.queueDeclare(name: queue, durable: false, exclusive: true)
+        try await channel.queueBind(queue: queue, exchange: exchange, routingKey: "etl")
+        try await channel.confirmSelect()
+
+        let error = await #expect(throws: AMQPError.self) {
+            try await channel.publish(exchange: exchange, routingKey: "nobody", body: ByteBuffer(string: "lost"), mandatory: true)
+        }
+        #expect(error?.code == .unroutable)
+        #expect(error?.replyCode == 312)
+        #expect(error?.message.contains("NO_ROUTE") == true, "\(String(describing: error))")
+        // Without mandatory the broker drops it and confirms.
+        try await channel.publish(exchange: exchange, routingKey: "nobody", body: ByteBuffer(string: "dropped"))
+        // Routable mandatory publishes, before and after, are confirmed.
+        try await channel.publish(exchange: exchange, routingKey: "etl", body: ByteBuffer(string: "kept"), mandatory: true)
+        var deliveries = try await channel.consume(queue: queue).makeAsyncIterator()
+        let delivery = try #require(try await deliveries.next())
+        #expect(String(buffer: delivery.body) == "kept")
+        try await delivery.ack()
+        try await connection.close()
+    }
+
     @Test("a 1 MiB body is split into frames of frame-max and reassembled")
     func largeBody() async throws {
         let connection = try await RabbitMQ.connect()
