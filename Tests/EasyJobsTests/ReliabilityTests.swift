@@ -65,7 +65,9 @@ import Glibc
             let tasks = (0..<200_000).map { #"{"name":"t\#($0)","options":{"run_after":["t\#(($0 + 1) % 200_000)"]}}"# }
             let body = #"{"host_id":"h","name":"h","queue":"q","max_tasks":1,"refused":[],"plugins":[{"name":"p","version":"1","sha256":"0","abi":"1.1","tasks":["#
                 + tasks.joined(separator: ",") + "]}]}"
-            let (status, answer) = try await cluster.request(.POST, "/hosts/register", body: body, headers: ["X-EasyJobs-Secret": "test-secret"])
+            // 14 MB on a loaded debug build: more time than the default.
+            let (status, answer) = try await cluster.request(
+                .POST, "/hosts/register", body: body, headers: ["X-EasyJobs-Secret": "test-secret"], timeout: .seconds(120))
             #expect(status == 413)
             #expect(answer?["error"]?["code"] == "payload_too_large")
 
@@ -90,7 +92,7 @@ import Glibc
             let (accepted, _) = try await cluster.request(
                 .POST, "/hosts/register",
                 body: #"{"host_id":"h","name":"h","queue":"q","max_tasks":1,"refused":[],"plugins":[\#(plugins.joined(separator: ","))]}"#,
-                headers: ["X-EasyJobs-Secret": "test-secret"])
+                headers: ["X-EasyJobs-Secret": "test-secret"], timeout: .seconds(120))
             #expect(accepted == 200)
             await cluster.manager.stop()
             try await cluster.startManager()

@@ -75,12 +75,14 @@ final class TestCluster: @unchecked Sendable {
     }
 
     /// Sends a raw request and returns status and body, for tests of bad input.
-    func request(_ method: HTTPMethod, _ path: String, body: String? = nil, headers: [String: String] = [:]) async throws -> (Int, JSONValue?) {
+    func request(
+        _ method: HTTPMethod, _ path: String, body: String? = nil, headers: [String: String] = [:], timeout: TimeAmount = .seconds(30)
+    ) async throws -> (Int, JSONValue?) {
         var request = HTTPClientRequest(url: url + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: 16 << 20)
         return (Int(response.status.code), try? JSONValue.decode(Data(bytes.readableBytesView)))
     }
