@@ -105,15 +105,10 @@ public enum ManagerApplication {
     /// their hosts register again when they next talk to the manager.
     static func replayableHosts(store: any HostStore, logger: Logger) async throws -> [HostRecord] {
         try await store.hosts().filter { host in
-            do throws(EasyJobsError) {
-                try RegistrationCheck.validate(
-                    HostRegistration(
-                        hostID: host.id, name: host.name, queue: host.queue, maxTasks: host.maxTasks, plugins: host.plugins, refused: host.refused))
-                return true
-            } catch {
-                logger.warning("not restoring a stored host registration: \(error.message)", metadata: ["host_id": "\(host.id)"])
-                return false
-            }
+            guard let problem = Coordinator.registrationProblem(host) else { return true }
+            logger.warning("not restoring a stored host registration: \(problem)", metadata: ["host_id": "\(host.id)"])
+            return false
         }
     }
+
 }

@@ -24,14 +24,17 @@ extension Coordinator {
         return registry.host(id: id) != nil
     }
 
-    static func passesChecks(_ host: HostRecord) -> Bool {
+    static func passesChecks(_ host: HostRecord) -> Bool { registrationProblem(host) == nil }
+
+    /// Why a stored registration fails today's checks (one stored before a limit existed), if it does.
+    static func registrationProblem(_ host: HostRecord) -> String? {
         do throws(EasyJobsError) {
             try RegistrationCheck.validate(
                 HostRegistration(
                     hostID: host.id, name: host.name, queue: host.queue, maxTasks: host.maxTasks, plugins: host.plugins, refused: host.refused))
-            return true
+            return nil
         } catch {
-            return false
+            return error.message
         }
     }
 }
