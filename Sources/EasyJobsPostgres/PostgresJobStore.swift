@@ -336,13 +336,7 @@ public final class PostgresJobStore: ManagerStore, Service, Sendable {
     }
 
     static func encodeJSON(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            return String(decoding: try encoder.encode(value), as: UTF8.self)
-        } catch {
-            throw EasyJobsError(.storeFailure, "Could not encode a JSON value: \(error)")
-        }
+        try StoredJSON.encode(value)
     }
 }
 

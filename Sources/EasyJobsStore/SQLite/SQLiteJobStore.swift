@@ -609,13 +609,7 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
     }
 
     private static func encodeJSON(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            return String(decoding: try encoder.encode(value), as: UTF8.self)
-        } catch {
-            throw EasyJobsError(.storeFailure, "Could not encode a JSON value: \(error)")
-        }
+        try StoredJSON.encode(value)
     }
 
     static func placeholders(_ count: Int) -> String {
