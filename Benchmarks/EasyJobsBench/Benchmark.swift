@@ -32,6 +32,16 @@ struct Benchmark: AsyncParsableCommand {
     @Option(name: .customLong("claim-cost"), help: "Measure only the store's claim cost at these backlog sizes (e.g. 1000,100000,1000000), on --store.")
     var claimCost: String?
     @Option(name: .customLong("claim-samples"), help: "Claims timed per backlog size.") var claimSamples = 200
+    @Option(help: "Jobs per request in the batch-enqueue run (POST /bench/tasks).") var batch = 1_000
+    @Option(name: .customLong("batch-jobs"), help: "No-op jobs in each batch-enqueue run; 0 skips it.") var batchJobs = 100_000
+    @Option(name: .customLong("batch-clients"), help: "Concurrent clients sending batches.") var batchClients = 4
+    @Option(help: "Concurrent 3-step chains in the chain throughput run; 0 skips chains.") var chains = 3_000
+    @Option(name: .customLong("chain-samples"), help: "Sequential 3-step chains in the chain latency run.") var chainSamples = 200
+    @Option(name: .customLong("wrk-seconds"), help: "Seconds of single enqueues driven by wrk (when installed); 0 skips it.") var wrkSeconds = 10
+    @Option(name: .customLong("wrk-connections"), help: "wrk's keep-alive connections.") var wrkConnections = 32
+    @Option(help: "Jobs enqueued in batches after the other runs, printing RSS every tenth: memory over a long run; 0 skips it.")
+    var soak = 0
+    @Option(help: "Write the headline figures to this JSON file (for scripts/compare.sh).") var summary: String?
     @Option(name: .customLong("call-overhead"), help: "Measure only the in-host cost of this many no-op calls per batch, Swift plugin against C through libffi.")
     var callOverhead: Int?
 
@@ -54,6 +64,7 @@ struct Benchmark: AsyncParsableCommand {
         }
         guard managers == 1 || store != "sqlite" else { throw ValidationError("--managers \(managers) needs --store postgres://…") }
         let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        try Self.checkBuild(build, needs: ["easyjobs", "libTestTasks.so", "libVersioned.so"])
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("easyjobs-bench-\(UUID().uuidString.prefix(8))")
         let plugins = work.appendingPathComponent("plugins")
         try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
@@ -88,30 +99,85 @@ struct Benchmark: AsyncParsableCommand {
         for enqueuer in enqueuers {
             try await until { try await enqueuer.hosts().contains { $0.name == "bench-host" && $0.online } }
         }
+        let workloads = Workloads(enqueuers: enqueuers, client: client, url: url, http: http)
+        var figures = Summary()
 
         print("easyjobs-bench: \(managers) manager(s) \(urls.joined(separator: ", ")) on \(store == "sqlite" ? "SQLite" : "PostgreSQL"), host --max-tasks \(maxTasks), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         // The latency run enqueues on the last manager: with several, not the one the host polls.
         let latencyClient = enqueuers[enqueuers.count - 1]
         // Warm up connections, caches and the SQLite file.
-        _ = try await throughput(clients: enqueuers, jobs: 500, concurrency: clients, url: url, http: http)
+        _ = try await workloads.single(jobs: 500, concurrency: clients)
 
         // Idle figures first, on a quiet system.
         try await Task.sleep(for: .seconds(1))
+        figures.idleRSS = (manager.rssMiB, host.rssMiB)
         print(String(format: "idle RSS: manager %.1f MiB, host %.1f MiB", manager.rssMiB, host.rssMiB))
         let inHost = try await latencies(client: latencyClient, task: "noop", samples: samples)
         print(String(format: "idle enqueue-to-start latency over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps)", inHost.waits.count, inHost.waits.percentile(50), inHost.waits.percentile(95)))
         print(String(format: "idle enqueue-to-finished as seen by a polling client: p50 %.2f ms, p95 %.2f ms", inHost.roundTrips.percentile(50), inHost.roundTrips.percentile(95)))
-        let child = try await latencies(client: latencyClient, task: "noop_subprocess", samples: subprocessSamples)
-        print(String(format: "subprocess no-op, enqueue to stored result over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps: created → finished)", child.finished.count, child.finished.percentile(50), child.finished.percentile(95)))
-
-        var rates: [Double] = []
-        for run in 1...runs {
-            let (enqueueRate, endToEnd) = try await throughput(clients: enqueuers, jobs: jobs, concurrency: clients, url: url, http: http)
-            rates.append(endToEnd)
-            print(String(format: "run %d: %d no-op jobs, %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s", run, jobs, clients, enqueueRate, endToEnd))
+        if subprocessSamples > 0 {
+            let child = try await latencies(client: latencyClient, task: "noop_subprocess", samples: subprocessSamples)
+            figures.subprocessP50 = child.finished.percentile(50)
+            print(String(format: "subprocess no-op, enqueue to stored result over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps: created → finished)", child.finished.count, child.finished.percentile(50), child.finished.percentile(95)))
         }
-        print(String(format: "throughput median of %d runs: %.0f jobs/s end to end (enqueue over HTTP → host → result stored)", runs, rates.percentile(50)))
+        if chains > 0 {
+            let chainTimes = try await workloads.chainLatency(samples: chainSamples)
+            figures.chainP50 = chainTimes.percentile(50)
+            print(String(format: "3-step run_after chain, one at a time over %d chains, first step accepted → last result stored: p50 %.2f ms, p95 %.2f ms", chainTimes.count, chainTimes.percentile(50), chainTimes.percentile(95)))
+        }
+
+        var singleRates: [Double] = []
+        var batchRates: [Double] = []
+        var chainRates: [Double] = []
+        var wrkRates: [Double] = []
+        for run in 1...runs {
+            let single = try await workloads.single(jobs: jobs, concurrency: clients)
+            singleRates.append(single.endToEnd)
+            print(String(format: "run %d: %d no-op jobs, one request each from %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s", run, jobs, clients, single.enqueue, single.endToEnd))
+            if batchJobs > 0 {
+                let batched = try await workloads.batched(jobs: batchJobs, batch: batch, concurrency: batchClients)
+                batchRates.append(batched.endToEnd)
+                print(String(format: "run %d: %d no-op jobs, %d per request from %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s", run, batchJobs, batch, batchClients, batched.enqueue, batched.endToEnd))
+            }
+            if chains > 0 {
+                let rate = try await workloads.chainThroughput(chains: chains)
+                chainRates.append(rate)
+                print(String(format: "run %d: %d concurrent 3-step chains: %.0f chains/s (%.0f jobs/s)", run, chains, rate, rate * 3))
+            }
+            if wrkSeconds > 0, let driven = try await workloads.wrk(seconds: wrkSeconds, connections: wrkConnections) {
+                wrkRates.append(driven.endToEnd)
+                print(String(format: "run %d: %d no-op jobs, one request each from wrk (%d connections, %d s): enqueue %.0f jobs/s, end to end %.0f jobs/s", run, driven.requests, wrkConnections, wrkSeconds, driven.enqueue, driven.endToEnd))
+            }
+        }
+        figures.single = singleRates.percentile(50)
+        print(String(format: "median of %d runs, end to end (enqueue over HTTP → host → result stored):", runs))
+        print(String(format: "  one request per job (AsyncHTTPClient, %d clients): %.0f jobs/s", clients, singleRates.percentile(50)))
+        if !wrkRates.isEmpty {
+            figures.wrk = wrkRates.percentile(50)
+            print(String(format: "  one request per job (wrk, %d connections): %.0f jobs/s", wrkConnections, wrkRates.percentile(50)))
+        }
+        if !batchRates.isEmpty {
+            figures.batch = batchRates.percentile(50)
+            print(String(format: "  %d jobs per request: %.0f jobs/s", batch, batchRates.percentile(50)))
+        }
+        if !chainRates.isEmpty {
+            figures.chains = chainRates.percentile(50)
+            print(String(format: "  3-step chains: %.0f chains/s", chainRates.percentile(50)))
+        }
         print(String(format: "RSS after the runs: manager %.1f MiB, host %.1f MiB", manager.rssMiB, host.rssMiB))
+
+        if soak > 0 {
+            let step = max(soak / 10, batch)
+            var done = 0
+            print(String(format: "soak: %d jobs in batches of %d; RSS at 0: manager %.1f MiB, host %.1f MiB", soak, batch, manager.rssMiB, host.rssMiB))
+            while done < soak {
+                let count = min(step, soak - done)
+                let rate = try await workloads.batched(jobs: count, batch: batch, concurrency: batchClients)
+                done += count
+                print(String(format: "soak: %d jobs done (%.0f jobs/s): RSS manager %.1f MiB, host %.1f MiB", done, rate.endToEnd, manager.rssMiB, host.rssMiB))
+            }
+        }
+        if let summary { try figures.write(to: summary, jobs: jobs, chains: chains) }
         guard reloads > 0 else {
             try await http.shutdown()
             return
@@ -140,6 +206,16 @@ struct Benchmark: AsyncParsableCommand {
         try await http.shutdown()
     }
 
+    /// Names what a benchmark run needs beside this executable and how to build it, rather
+    /// than failing later on a missing file.
+    static func checkBuild(_ build: URL, needs files: [String]) throws {
+        let missing = files.filter { !FileManager.default.fileExists(atPath: build.appendingPathComponent($0).path) }
+        guard !missing.isEmpty else { return }
+        throw ValidationError(
+            "\(missing.joined(separator: ", ")) not found beside easyjobs-bench in \(build.path): build every product of the release "
+                + "configuration with scripts/bench.sh (or `swift build -c release`; one --product flag builds only that product)")
+    }
+
     /// Runs `samples` jobs of `task` one at a time on an idle system.
     func latencies(client: ManagerClient, task: String, samples: Int) async throws -> (waits: [Double], roundTrips: [Double], finished: [Double]) {
         var waits: [Double] = []
@@ -160,40 +236,6 @@ struct Benchmark: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(10))
         }
         return (waits, roundTrips, finished)
-    }
-
-    /// Enqueues `jobs` no-ops from `clients` concurrent clients and waits until all are stored as completed.
-    /// Enqueuers take turns over `clients` (the managers).
-    func throughput(clients managers: [ManagerClient], jobs: Int, concurrency clients: Int, url: String, http: HTTPClient) async throws -> (Double, Double) {
-        let before = try await completedCount(url: url, http: http)
-        let start = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<clients {
-                let share = jobs / clients + (worker < jobs % clients ? 1 : 0)
-                let client = managers[worker % managers.count]
-                group.addTask {
-                    for _ in 0..<share { _ = try await client.enqueue(queue: "bench", task: "noop") }
-                }
-            }
-            try await group.waitForAll()
-        }
-        let enqueued = ContinuousClock.now - start
-        let deadline = ContinuousClock.now + .seconds(300)
-        while try await completedCount(url: url, http: http) < before + jobs {
-            guard ContinuousClock.now < deadline else { throw ValidationError("jobs did not complete within 300 s") }
-            // Counting is a scan of the queue's rows: poll gently so the count costs the system little.
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        let total = ContinuousClock.now - start
-        return (Double(jobs) / enqueued.seconds, Double(jobs) / total.seconds)
-    }
-
-    func completedCount(url: String, http: HTTPClient) async throws -> Int {
-        let response = try await http.execute(HTTPClientRequest(url: url + "/stats?queue=bench"), timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        let stats = try JSONValue.decode(Data(body.readableBytesView))
-        guard case .int(let completed) = stats["completed"] ?? .null else { throw ValidationError("unexpected /stats: \(stats)") }
-        return completed
     }
 
     func until(_ condition: () async throws -> Bool) async throws {

@@ -58,6 +58,15 @@ public struct ManagerClient: Sendable {
         return response.requestID
     }
 
+    /// Enqueues many jobs of one queue in one request and one transaction; returns their request
+    /// ids in the order given. All are stored or, when one is refused, none is.
+    public func enqueueBatch(queue: String, jobs: [BatchEnqueueItem], queueAnyway: Bool = false) async throws -> [String] {
+        let body = JSONValue.array(jobs.map { ["task": .string($0.task), "arguments": $0.arguments] })
+        let response: BatchEnqueueResponse = try await send(
+            .POST, "/\(Self.escape(queue))/tasks" + (queueAnyway ? "?queue_anyway=true" : ""), body: body.encoded())
+        return response.requestIDs
+    }
+
     /// The job's status and, when it finished, its result or error.
     public func viewResult(id: String) async throws -> JobView {
         try await send(.GET, "/job/view/result?request_id=\(Self.escape(id))")

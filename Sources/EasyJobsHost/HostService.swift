@@ -169,7 +169,10 @@ public struct HostService: Service {
         watchdog?.cancel()
         // A run that lost its lease reports nothing: the job is someone else's now.
         guard context.running.reason(job.leased) != .leaseLost else { return }
-        if let outcome { context.reporter.add(JobReport(jobID: job.jobID, lease: job.lease, outcome: outcome, plugin: plugin?.info.ref)) }
+        if let outcome {
+            context.running.markReported(job.leased)
+            context.reporter.add(JobReport(jobID: job.jobID, lease: job.lease, outcome: outcome, plugin: plugin?.info.ref))
+        }
     }
 
     /// After the grace period of a graceful stop, stops what still runs; those jobs go back to the queue.
@@ -376,7 +379,7 @@ public struct HostService: Service {
                 let sent = ContinuousClock.now
                 let response = try await client.heartbeat(HeartbeatRequest(hostID: hostID, running: running.snapshot()))
                 running.renewed(response.renewed, until: sent + RunContext.margin(lease: lease))
-                for run in response.lost where running.stop(run, reason: .leaseLost) {
+                for run in response.lost where running.stopLost(run) {
                     logger.warning(
                         "lost the lease of a running job: stopping this run, the manager handed the job back to the queue",
                         metadata: ["job_id": "\(run.jobID)", "lease": "\(run.lease)"])

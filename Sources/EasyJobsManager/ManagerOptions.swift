@@ -21,6 +21,9 @@ public struct ManagerOptions: Sendable {
     /// Largest report of finished runs (results included), in bytes. Default 64 MiB. A host whose
     /// report is refused for its size reports those jobs failed instead.
     public var maxReportSize: Int
+    /// Most jobs one batch enqueue (`POST /{queue}/tasks`) may carry. Default 10,000. Its body may
+    /// be 16 times `maxBodySize` (16 MiB by default). A batch is refused as a whole, never cut short.
+    public var maxBatchJobs: Int
     /// How long finished jobs, their results and logs are kept, in seconds; 0 keeps them forever.
     /// Default 7 days.
     public var retain: Double
@@ -54,6 +57,7 @@ public struct ManagerOptions: Sendable {
         leaseSeconds: Double = 30,
         maxBodySize: Int = 1 << 20,
         maxReportSize: Int = 64 << 20,
+        maxBatchJobs: Int = 10_000,
         retain: Double = 7 * 86_400,
         pruneInterval: Double = 60,
         maxLogLinesPerJob: Int = 10_000,
@@ -72,6 +76,7 @@ public struct ManagerOptions: Sendable {
         self.leaseSeconds = leaseSeconds
         self.maxBodySize = maxBodySize
         self.maxReportSize = maxReportSize
+        self.maxBatchJobs = maxBatchJobs
         self.retain = retain
         self.pruneInterval = pruneInterval
         self.maxLogLinesPerJob = maxLogLinesPerJob
@@ -95,6 +100,11 @@ public struct ManagerOptions: Sendable {
         if leaseSeconds < 1 {
             throw EasyJobsError(.invalidConfiguration, "lease must be at least 1 second, got \(leaseSeconds)")
         }
+    }
+
+    /// Largest body of a batch enqueue, in bytes.
+    public var maxBatchBodySize: Int {
+        maxBodySize * 16
     }
 
     public var databasePath: String {

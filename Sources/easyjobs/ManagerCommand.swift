@@ -49,6 +49,8 @@ struct ManagerFlags: ParsableArguments {
     @Option(name: .customLong("api-token"), help: "Token clients must send as 'Authorization: Bearer' (EASYJOBS_API_TOKEN).") var apiToken: String?
     @Option(name: .customLong("lease"), help: "Seconds a claimed job is held without a heartbeat.") var leaseSeconds: Double = 30
     @Option(name: .customLong("max-body"), help: "Largest request body in bytes.") var maxBodySize = 1 << 20
+    @Option(name: .customLong("max-batch-jobs"), help: "Most jobs one batch enqueue (POST /{queue}/tasks) may carry; its body may be 16 × --max-body.")
+    var maxBatchJobs = 10_000
     @Option(name: .customLong("max-report"), help: "Largest report of finished runs, results included, in bytes.") var maxReportSize = 64 << 20
     @Option(help: "How long finished jobs, results and logs are kept: 7d, 12h, 30m, 3600s, seconds, or 'forever' (EASYJOBS_RETAIN).")
     var retain: String?
@@ -70,7 +72,7 @@ struct ManagerFlags: ParsableArguments {
             dataDirectory: URL(fileURLWithPath: dataDir ?? Environment.value("EASYJOBS_DATA_DIR") ?? ".easyjobs"),
             secret: secret ?? Environment.value("EASYJOBS_SECRET"),
             apiToken: apiToken ?? Environment.value("EASYJOBS_API_TOKEN"),
-            leaseSeconds: leaseSeconds, maxBodySize: maxBodySize, maxReportSize: maxReportSize, retain: retention,
+            leaseSeconds: leaseSeconds, maxBodySize: maxBodySize, maxReportSize: maxReportSize, maxBatchJobs: maxBatchJobs, retain: retention,
             pruneInterval: min(60, max(retention / 10, 0.5)), maxLogLinesPerJob: maxLogLines, firesSchedules: !noSchedules,
             peerSyncInterval: peerSync, compatibility: compatibility, rabbitMQ: try rabbitMQOptions())
     }

@@ -91,11 +91,29 @@ let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
         (_: NoArguments, _) in
     }
 
+    // A three-step run_after chain of no-ops, for the benchmark's chain latency: each step hands
+    // the next its result as arguments.
+    TaskDefinition("chain_first", description: "First of a 3-step no-op chain.", options: TaskOptions(runAfter: ["chain_second"])) {
+        (_: NoArguments, _) -> JSONValue in ["step": 1]
+    }
+
+    TaskDefinition("chain_second", description: "Second of a 3-step no-op chain.", parameters: [.int("step")], options: TaskOptions(runAfter: ["chain_third"])) {
+        (args: StepArguments, _) -> JSONValue in ["step": .int(args.step + 1)]
+    }
+
+    TaskDefinition("chain_third", description: "Last of a 3-step no-op chain.", parameters: [.int("step")]) {
+        (args: StepArguments, _) -> Int in args.step + 1
+    }
+
     TaskDefinition("typed", description: "Takes one argument of each type.") {
         (args: TypedArguments, context) -> TypedArguments in
         context.logger.info("typed called")
         return args
     }
+}
+
+struct StepArguments: Codable, Sendable {
+    var step: Int
 }
 
 struct NestArguments: Codable, Sendable {

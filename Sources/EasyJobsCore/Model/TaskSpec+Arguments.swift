@@ -82,4 +82,22 @@ extension TaskSpec {
             return (try? JSONValue.parse(text)) ?? .string(text)
         }
     }
+
+    /// The keyword arguments of an enqueue, however an EasyJobs client sent them: a JSON object
+    /// of keyword arguments, query parameters read as their declared types (the Python
+    /// EasyJobs' simple parameters), or a `{"args": [...], "kwargs": {...}}` call.
+    public func keywordArguments(body: JSONValue, query: [(name: String, value: String)]) throws(EasyJobsError) -> JSONValue {
+        guard case .object(var keywords) = body else { return body }
+        if isCallEnvelope(keywords) {
+            keywords = try arguments(positional: keywords["args"]?.arrayValue ?? [], keywords: keywords["kwargs"]?.objectValue ?? [:])
+        }
+        guard !query.isEmpty else { return .object(keywords) }
+        for (name, value) in try arguments(fromQuery: query) {
+            guard keywords[name] == nil else {
+                throw EasyJobsError(.invalidArguments, "argument '\(name)' is given both in the query and in the body", context: ["task": self.name])
+            }
+            keywords[name] = value
+        }
+        return .object(keywords)
+    }
 }

@@ -7,6 +7,24 @@ public struct EnqueueResponse: Codable, Sendable {
     enum CodingKeys: String, CodingKey { case requestID = "request_id" }
 }
 
+/// One job of a batch enqueue (`POST /{queue}/tasks`): a task of the queue and its arguments,
+/// in any form the single enqueue takes (keyword object or `{"args": [...], "kwargs": {...}}`).
+public struct BatchEnqueueItem: Codable, Sendable, Hashable {
+    public var task: String
+    public var arguments: JSONValue
+    public init(task: String, arguments: JSONValue = [:]) {
+        self.task = task
+        self.arguments = arguments
+    }
+}
+
+/// Answer of `POST /{queue}/tasks`: the request id of each job, in the order of the request.
+public struct BatchEnqueueResponse: Codable, Sendable {
+    public var requestIDs: [String]
+    public init(requestIDs: [String]) { self.requestIDs = requestIDs }
+    enum CodingKeys: String, CodingKey { case requestIDs = "request_ids" }
+}
+
 /// A job as the client API shows it (`GET /job/view/result`, the lists).
 public struct JobView: Codable, Sendable, Hashable {
     public var requestID: String

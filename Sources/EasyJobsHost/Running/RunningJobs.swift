@@ -24,6 +24,9 @@ final class RunningJobs: Sendable {
         var stop: StopReason?
         /// When the lease is known to run out, unless renewed: past it the run must stop.
         var leaseDeadline: ContinuousClock.Instant
+        /// Its outcome is on its way to the manager: a heartbeat that no longer finds its lease
+        /// raced with that report, and the run is not lost.
+        var reported = false
     }
 
     private let entries = Mutex([LeasedJob: Entry]())
@@ -39,6 +42,19 @@ final class RunningJobs: Sendable {
             return entries[run]?.stop != nil
         }
         if stopNow { task.cancel() }
+    }
+
+    /// Records that the run's outcome was handed to the reporter.
+    func markReported(_ run: LeasedJob) {
+        entries.withLock { $0[run]?.reported = true }
+    }
+
+    /// Stops a run whose lease the manager no longer renews, unless its outcome was already
+    /// reported (the manager ended the job with it before it read the heartbeat). Returns true
+    /// when the run was stopped.
+    func stopLost(_ run: LeasedJob) -> Bool {
+        let reported = entries.withLock { $0[run]?.reported ?? false }
+        return !reported && stop(run, reason: .leaseLost)
     }
 
     func remove(_ run: LeasedJob) {

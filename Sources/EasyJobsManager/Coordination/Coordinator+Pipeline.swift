@@ -30,7 +30,7 @@ extension Coordinator: JobRules {
     ///
     /// Breadth first with its own work list rather than recursion: the depth of a `run_before`
     /// chain is whatever hosts registered.
-    func plan(queue: String, spec: TaskSpec, arguments: [String: JSONValue], origin: JobOrigin) throws -> [NewJob] {
+    func plan(queue: String, spec: TaskSpec, arguments: [String: JSONValue], origin: JobOrigin) throws(EasyJobsError) -> [NewJob] {
         struct Item {
             let id: String
             let spec: TaskSpec

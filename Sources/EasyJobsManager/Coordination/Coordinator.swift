@@ -57,6 +57,59 @@ public struct Coordinator: Sendable {
         return jobs[0].job
     }
 
+    /// Checks every job of a batch as ``enqueue(queue:task:arguments:origin:queueAnyway:)``
+    /// checks one, then stores them all in one transaction: either every job is committed, or,
+    /// when one is refused, none is and the error names the job by its index in the batch.
+    /// Returns the jobs in the order given.
+    public func enqueueBatch(queue: String, items: [BatchEnqueueItem], queueAnyway: Bool = false) async throws -> [Job] {
+        guard !items.isEmpty else {
+            throw EasyJobsError(.malformedRequest, "the batch is empty: send a JSON array of {\"task\": …, \"arguments\": {…}}", context: ["queue": queue])
+        }
+        guard items.count <= options.maxBatchJobs else {
+            throw EasyJobsError(
+                .payloadTooLarge, "the batch holds \(items.count) jobs, more than the \(options.maxBatchJobs) one request may carry; split it",
+                context: ["queue": queue, "limit": "\(options.maxBatchJobs)"])
+        }
+        var planned: [NewJob] = []
+        planned.reserveCapacity(items.count)
+        var heads: [Job] = []
+        heads.reserveCapacity(items.count)
+        // Specs and serving are looked up once per task, not once per job.
+        var specs: [String: TaskSpec] = [:]
+        for (index, item) in items.enumerated() {
+            do throws(EasyJobsError) {
+                guard JSONNesting.depth(of: item.arguments) <= JSONNesting.maximumDepth else {
+                    throw EasyJobsError(.malformedRequest, "the arguments nest JSON deeper than \(JSONNesting.maximumDepth) levels", context: ["task": item.task])
+                }
+                let spec: TaskSpec
+                if let known = specs[item.task] {
+                    spec = known
+                } else {
+                    spec = try registry.spec(queue: queue, task: item.task)
+                    if !queueAnyway && !isServed(queue: queue, task: item.task) {
+                        throw EasyJobsError(
+                            .taskUnavailable,
+                            "no host serves task '\(item.task)' in queue '\(queue)' now; add ?queue_anyway=true to queue the jobs until one does",
+                            context: ["queue": queue, "task": item.task])
+                    }
+                    specs[item.task] = spec
+                }
+                let arguments = try spec.keywordArguments(body: item.arguments, query: [])
+                let jobs = try plan(queue: queue, spec: spec, arguments: try spec.bind(arguments), origin: .api)
+                planned += jobs
+                heads.append(jobs[0].job)
+            } catch {
+                var context = error.context
+                context["index"] = "\(index)"
+                throw EasyJobsError(error.code, "job \(index) of the batch (task '\(item.task)'): \(error.message)", context: context)
+            }
+        }
+        try await batcher.enqueue(planned)
+        metrics.enqueued(planned)
+        notifier.workArrived(in: queue)
+        return heads
+    }
+
     public func job(id: String) async throws -> Job {
         guard let job = try await store.job(id: id) else {
             throw EasyJobsError(.jobNotFound, "no job with request id '\(id)'", context: ["request_id": id])

@@ -9,6 +9,7 @@ enum OpenAPIDocument {
             for task in queues[queue]! {
                 paths["/\(queue)/task/\(task.name)"] = ["post": taskOperation(queue: queue, task: task)]
             }
+            paths["/\(queue)/tasks"] = ["post": batchOperation(queue: queue, tasks: queues[queue]!)]
         }
         for (path, item) in fixedPaths { paths[path] = item }
         var document: [String: JSONValue] = [
@@ -92,6 +93,44 @@ enum OpenAPIDocument {
         ]
     }
 
+    /// `POST /{queue}/tasks`: each element is one of the queue's tasks with its own argument schema.
+    static func batchOperation(queue: String, tasks: [TaskSpec]) -> JSONValue {
+        let elements: [JSONValue] = tasks.map { task in
+            var arguments: [String: JSONValue] = [:]
+            for parameter in task.parameters { arguments[parameter.name] = schema(of: parameter) }
+            let required = task.parameters.filter { $0.required && $0.default == nil }.map { JSONValue.string($0.name) }
+            var argumentsSchema: [String: JSONValue] = ["type": "object", "properties": .object(arguments), "additionalProperties": false]
+            if !required.isEmpty { argumentsSchema["required"] = .array(required) }
+            return [
+                "type": "object", "required": ["task"], "additionalProperties": false,
+                "properties": ["task": ["const": .string(task.name)], "arguments": .object(argumentsSchema)],
+            ]
+        }
+        return [
+            "tags": [.string(queue)],
+            "operationId": .string("\(queue).batch"),
+            "summary": "Enqueue many jobs of this queue at once",
+            "description": "Every job is checked as a single enqueue checks it; then all are stored in one transaction, or none is (the error's context names the job by its `index`). At most the manager's batch limit (10,000 by default).",
+            "parameters": [
+                [
+                    "name": "queue_anyway", "in": "query", "required": false, "schema": ["type": "boolean"],
+                    "description": "Queue the jobs even when no host serves their tasks now.",
+                ]
+            ],
+            "requestBody": ["required": true, "content": ["application/json": ["schema": ["type": "array", "minItems": 1, "items": ["oneOf": .array(elements)]]]]],
+            "responses": [
+                "200": response("The jobs are stored; their request ids in the order given.", ref: "BatchEnqueueResponse"),
+                "400": errorResponse("The body is not a JSON array of jobs, or it is empty."),
+                "401": errorResponse("An API token is needed."),
+                "403": errorResponse("The API token is wrong."),
+                "404": errorResponse("No such queue or task."),
+                "409": errorResponse("No host serves a task of the batch now."),
+                "413": errorResponse("The body or the number of jobs is over the limit."),
+                "422": errorResponse("A job's arguments do not fit its task's signature."),
+            ],
+        ]
+    }
+
     static func response(_ description: String, ref: String) -> JSONValue {
         ["description": .string(description), "content": ["application/json": ["schema": ["$ref": .string("#/components/schemas/\(ref)")]]]]
     }
@@ -170,6 +209,7 @@ enum OpenAPIDocument {
                 "properties": ["error": ["type": "object", "required": ["code", "message"], "properties": ["code": ["type": "string"], "message": ["type": "string"], "context": ["type": "object"]]]],
             ],
             "EnqueueResponse": ["type": "object", "required": ["request_id"], "properties": ["request_id": ["type": "string"]]],
+            "BatchEnqueueResponse": ["type": "object", "required": ["request_ids"], "properties": ["request_ids": ["type": "array", "items": ["type": "string"]]]],
             "PendingResult": ["type": "object", "properties": ["request_id": ["type": "string"], "status": ["type": "string"]]],
             "JobView": job,
             "JobList": ["type": "object", "properties": ["jobs": ["type": "array", "items": ["$ref": "#/components/schemas/JobView"]], "count": ["type": "integer"]]],

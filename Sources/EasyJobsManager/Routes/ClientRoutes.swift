@@ -12,6 +12,7 @@ struct ClientRoutes {
 
     func add(to router: some RouterMethods<Context>) {
         router.post("/:queue/task/:task", use: enqueue)
+        router.post("/:queue/tasks", use: enqueueBatch)
         if !skipping.contains("/job/view/result") { router.get("/job/view/result", use: viewResult) }
         router.get("/job/view/graph", use: viewGraph)
         router.get("/job/view/log", use: viewLog)
@@ -65,31 +66,46 @@ struct ClientRoutes {
         let task = try context.parameters.require("task")
         var arguments = try await request.jsonBody(limit: coordinator.options.maxBodySize)
         let queueAnyway = ["true", "1", "yes"].contains(request.query("queue_anyway")?.lowercased() ?? "")
-        arguments = try Self.callArguments(body: arguments, query: request.uri.queryParameters.map { (String($0.key), String($0.value)) },
-                                           spec: try coordinator.registry.spec(queue: queue, task: task))
+        // Parameters of the request itself (`queue_anyway`) are not arguments.
+        let query = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }.filter { $0.name != "queue_anyway" }
+        arguments = try coordinator.registry.spec(queue: queue, task: task).keywordArguments(body: arguments, query: query)
         let job = try await coordinator.enqueue(queue: queue, task: task, arguments: arguments, queueAnyway: queueAnyway)
         return try JSONResponse.make(EnqueueResponse(requestID: job.id))
     }
 
-    /// The keyword arguments of an enqueue, however an EasyJobs client sent them: a JSON object
-    /// of keyword arguments, query parameters read as their declared types (the Python
-    /// EasyJobs' simple parameters), or a `{"args": [...], "kwargs": {...}}` call. Parameters of
-    /// the request itself (`queue_anyway`) are not arguments.
-    static func callArguments(body: JSONValue, query: [(String, String)], spec: TaskSpec) throws(EasyJobsError) -> JSONValue {
-        guard case .object(var keywords) = body else { return body }
-        if spec.isCallEnvelope(keywords) {
-            keywords = try spec.arguments(positional: keywords["args"]?.arrayValue ?? [], keywords: keywords["kwargs"]?.objectValue ?? [:])
+    /// Many jobs of one queue in one request and one transaction: a JSON array of
+    /// `{"task": "…", "arguments": {…}}`; answers their request ids in the same order.
+    @Sendable func enqueueBatch(_ request: Request, context: Context) async throws -> Response {
+        var request = request
+        let queue = try context.parameters.require("queue")
+        let body = try await request.jsonBody(limit: coordinator.options.maxBatchBodySize)
+        let queueAnyway = ["true", "1", "yes"].contains(request.query("queue_anyway")?.lowercased() ?? "")
+        let jobs = try await coordinator.enqueueBatch(queue: queue, items: try Self.batchItems(body), queueAnyway: queueAnyway)
+        return try JSONResponse.make(BatchEnqueueResponse(requestIDs: jobs.map(\.id)))
+    }
+
+    /// The jobs of a batch body, each checked for its shape; the error names the first job that is not one.
+    static func batchItems(_ body: JSONValue) throws(EasyJobsError) -> [BatchEnqueueItem] {
+        let expected = #"a JSON array of {"task": "<name>", "arguments": {…}}"#
+        guard case .array(let elements) = body else {
+            throw EasyJobsError(.malformedRequest, "a batch enqueue takes \(expected), got \(body.typeName)")
         }
-        let items = query.filter { $0.0 != "queue_anyway" }
-        guard !items.isEmpty else { return .object(keywords) }
-        for (name, value) in try spec.arguments(fromQuery: items.map { (name: $0.0, value: $0.1) }) {
-            guard keywords[name] == nil else {
+        var items: [BatchEnqueueItem] = []
+        items.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            guard case .object(let fields) = element, case .string(let task)? = fields["task"] else {
                 throw EasyJobsError(
-                    .invalidArguments, "argument '\(name)' is given both in the query and in the body", context: ["task": spec.name])
+                    .malformedRequest, "job \(index) of the batch is not {\"task\": \"<name>\", \"arguments\": {…}}: \(element.typeName == "object" ? "its \"task\" is missing or not a string" : "it is \(element.typeName)")",
+                    context: ["index": "\(index)"])
             }
-            keywords[name] = value
+            if let unknown = fields.keys.first(where: { $0 != "task" && $0 != "arguments" }) {
+                throw EasyJobsError(
+                    .malformedRequest, "job \(index) of the batch has an unknown field '\(unknown)': a job is {\"task\": …, \"arguments\": {…}}",
+                    context: ["index": "\(index)"])
+            }
+            items.append(BatchEnqueueItem(task: task, arguments: fields["arguments"] ?? [:]))
         }
-        return .object(keywords)
+        return items
     }
 
     @Sendable func viewResult(_ request: Request, context: Context) async throws -> Response {

@@ -1,0 +1,144 @@
+import AsyncHTTPClient
+import EasyJobsClient
+import EasyJobsCore
+import Foundation
+
+/// The workloads the benchmark times against a running manager and host.
+struct Workloads {
+    let enqueuers: [ManagerClient]
+    let client: ManagerClient
+    let url: String
+    let http: HTTPClient
+    let queue = "bench"
+
+    /// Jobs enqueued one HTTP request each by `concurrency` keep-alive clients; the clock stops when
+    /// the manager counts all of them completed (run by the host, result stored).
+    func single(jobs: Int, concurrency: Int) async throws -> (enqueue: Double, endToEnd: Double) {
+        let before = try await completedCount()
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                let share = jobs / concurrency + (worker < jobs % concurrency ? 1 : 0)
+                let client = enqueuers[worker % enqueuers.count]
+                group.addTask {
+                    for _ in 0..<share { _ = try await client.enqueue(queue: queue, task: "noop") }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let enqueued = ContinuousClock.now - start
+        try await waitForCompleted(before + jobs)
+        return (Double(jobs) / enqueued.seconds, Double(jobs) / (ContinuousClock.now - start).seconds)
+    }
+
+    /// Jobs enqueued `batch` to a request (`POST /bench/tasks`) by `concurrency` clients.
+    func batched(jobs: Int, batch: Int, concurrency: Int) async throws -> (enqueue: Double, endToEnd: Double) {
+        let before = try await completedCount()
+        let requests = (jobs + batch - 1) / batch
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                let client = enqueuers[worker % enqueuers.count]
+                group.addTask {
+                    var request = worker
+                    while request < requests {
+                        let count = min(batch, jobs - request * batch)
+                        let ids = try await client.enqueueBatch(queue: queue, jobs: Array(repeating: BatchEnqueueItem(task: "noop"), count: count))
+                        guard ids.count == count else { throw BenchmarkError("a batch of \(count) answered \(ids.count) ids") }
+                        request += concurrency
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let enqueued = ContinuousClock.now - start
+        try await waitForCompleted(before + jobs)
+        return (Double(jobs) / enqueued.seconds, Double(jobs) / (ContinuousClock.now - start).seconds)
+    }
+
+    /// 3-step run_after chains (`chain_first` → `chain_second` → `chain_third`), one at a time:
+    /// from the manager accepting the first step to it storing the last step's result, by the
+    /// manager's own timestamps.
+    func chainLatency(samples: Int) async throws -> [Double] {
+        var times: [Double] = []
+        for _ in 0..<samples {
+            let id = try await client.enqueue(queue: queue, task: "chain_first")
+            let deadline = ContinuousClock.now + .seconds(30)
+            while true {
+                let graph = try await client.graph(id: id)
+                if let last = graph.jobs.first(where: { $0.task == "chain_third" }), last.status.isFinished,
+                    let first = graph.jobs.first(where: { $0.requestID == id })
+                {
+                    guard last.status == .completed, let finished = last.finishedAt else { throw BenchmarkError("chain \(id) ended \(last.status.rawValue)") }
+                    times.append(finished.timeIntervalSince(first.createdAt) * 1000)
+                    break
+                }
+                guard ContinuousClock.now < deadline else { throw BenchmarkError("chain \(id) did not finish within 30 s") }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return times
+    }
+
+    /// `chains` chains started together (in batches of 500); the clock stops when all their
+    /// 3 × `chains` jobs are completed.
+    func chainThroughput(chains: Int) async throws -> Double {
+        let before = try await completedCount()
+        let start = ContinuousClock.now
+        var sent = 0
+        while sent < chains {
+            let count = min(500, chains - sent)
+            _ = try await client.enqueueBatch(queue: queue, jobs: Array(repeating: BatchEnqueueItem(task: "chain_first"), count: count))
+            sent += count
+        }
+        try await waitForCompleted(before + 3 * chains)
+        return Double(chains) / (ContinuousClock.now - start).seconds
+    }
+
+    /// Single enqueues from `wrk` (C, keep-alive, `connections` connections over 2 threads) for
+    /// `seconds`: the same work for the manager with a client that costs the two cores little.
+    /// `nil` when wrk is not installed.
+    func wrk(seconds: Int, connections: Int) async throws -> (requests: Int, enqueue: Double, endToEnd: Double)? {
+        guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: FileManager.default.isExecutableFile(atPath:)) else { return nil }
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("easyjobs-bench-\(UUID().uuidString.prefix(6)).lua")
+        try #"wrk.method = "POST"; wrk.body = "{}"; wrk.headers["Content-Type"] = "application/json""#.write(to: script, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: script) }
+        let before = try await completedCount()
+        let start = ContinuousClock.now
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: wrk)
+        process.arguments = ["-t", "2", "-c", "\(connections)", "-d", "\(seconds)s", "-s", script.path, url + "/\(queue)/task/noop"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let enqueued = ContinuousClock.now - start
+        guard let line = output.split(separator: "\n").first(where: { $0.contains("requests in") }),
+            let requests = Int(line.trimmingCharacters(in: .whitespaces).split(separator: " ")[0])
+        else { throw BenchmarkError("cannot read wrk's output:\n\(output)") }
+        if let failed = output.split(separator: "\n").first(where: { $0.contains("Non-2xx") }) {
+            throw BenchmarkError("wrk saw refused enqueues: \(failed)")
+        }
+        try await waitForCompleted(before + requests)
+        return (requests, Double(requests) / enqueued.seconds, Double(requests) / (ContinuousClock.now - start).seconds)
+    }
+
+    func waitForCompleted(_ target: Int, timeout: Duration = .seconds(600)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await completedCount() < target {
+            guard ContinuousClock.now < deadline else { throw BenchmarkError("jobs did not complete within \(timeout)") }
+            // Counting reads the queue's rows: poll gently so the count costs the system little.
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+
+    func completedCount() async throws -> Int {
+        let response = try await http.execute(HTTPClientRequest(url: url + "/stats?queue=\(queue)"), timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        let stats = try JSONValue.decode(Data(body.readableBytesView))
+        guard case .int(let completed) = stats["completed"] ?? .null else { throw BenchmarkError("unexpected /stats: \(stats)") }
+        return completed
+    }
+}

@@ -1,0 +1,60 @@
+import EasyJobsClient
+import EasyJobsCore
+@testable import EasyJobsHost
+import Foundation
+import Testing
+
+/// A heartbeat that reaches the manager after the report of a job it lists must not make the
+/// host believe it lost that job's lease (issue 17: a plain benchmark logged 23 "lost the lease"
+/// warnings, none of them a real loss).
+@Suite(.serialized) struct HeartbeatRaceTests {
+    @Test func heartbeatsRacingReportsLoseNoLeaseAndRunEachJobOnce() async throws {
+        // A short lease makes heartbeats frequent (every third of it), so many race with reports;
+        // long enough that a loaded machine does not let one run out for real.
+        try await withCluster(managerArguments: ["--lease", "3"]) { cluster in
+            let host = try await cluster.startHost(name: "busy", queue: "test", plugins: ["TestTasks"], maxTasks: 64)
+            let client = cluster.client
+            let metrics = { try await cluster.text("/metrics").1 }
+            func value(_ series: String, in text: String) -> Double {
+                text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            }
+            let before = try await metrics()
+            let total = 6_000
+            let deadline = ContinuousClock.now + .seconds(60)
+            var sent = 0
+            // Enough traffic for several seconds of heartbeats, bounded in count and time.
+            while sent < total && ContinuousClock.now < deadline {
+                _ = try await client.enqueueBatch(queue: "test", jobs: Array(repeating: BatchEnqueueItem(task: "noop"), count: 200))
+                sent += 200
+            }
+            try await waitUntil("every job completed", timeout: .seconds(120)) {
+                let text = try await metrics()
+                return value(#"easyjobs_jobs_succeeded_total{queue="test",task="noop"}"#, in: text)
+                    - value(#"easyjobs_jobs_succeeded_total{queue="test",task="noop"}"#, in: before) >= Double(sent)
+            }
+            let after = try await metrics()
+            func grew(_ series: String) -> Double { value(series, in: after) - value(series, in: before) }
+            let leaseLines = host.stderr.split(separator: "\n").filter { $0.contains("lease") }
+            #expect(
+                grew(#"easyjobs_jobs_started_total{queue="test",task="noop"}"#) == Double(sent),
+                "a job started more than once; the host said: \(leaseLines.prefix(5).joined(separator: "\n"))")
+            #expect(grew(#"easyjobs_jobs_succeeded_total{queue="test",task="noop"}"#) == Double(sent))
+            #expect(!host.stderr.contains("lost the lease"), "\(host.stderr.split(separator: "\n").filter { $0.contains("lost the lease") }.count) false lease losses")
+        }
+    }
+
+    /// The rule the host applies to a heartbeat's answer: a run whose outcome is already on its
+    /// way to the manager is not lost when the manager no longer finds its lease.
+    @Test func aReportedRunIsNotStoppedAsLost() {
+        let running = RunningJobs()
+        let reported = LeasedJob(jobID: "a", lease: 1)
+        let unreported = LeasedJob(jobID: "b", lease: 1)
+        running.insert(reported, leaseDeadline: .now + .seconds(30))
+        running.insert(unreported, leaseDeadline: .now + .seconds(30))
+        running.markReported(reported)
+        #expect(running.stopLost(reported) == false)
+        #expect(running.reason(reported) == nil)
+        #expect(running.stopLost(unreported) == true)
+        #expect(running.reason(unreported) == .leaseLost)
+    }
+}
