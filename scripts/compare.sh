@@ -23,9 +23,8 @@
 #
 # What it does:
 #   1. a Python venv in .build-peers/venv with the peer from PyPI (pip), unless PEER_SUMMARY is set;
-#   2. unless EASYJOBS_SUMMARY is set: `swift build -c release --scratch-path .build-release` of the
-#      products easyjobs, TestTasks, Versioned and easyjobs-bench, one --product at a time, each only
-#      when its file is missing (delete them, or set COMPARE_REBUILD=1, to build again), then
+#   2. unless EASYJOBS_SUMMARY is set: `swift build -c release --scratch-path .build-release` (every
+#      product, as scripts/bench.sh builds them; incremental), then
 #      easyjobs-bench --jobs N --runs R --chains C --summary … --reloads 0 --subprocess-samples 0
 #      (a manager with SQLite and a host, on 127.0.0.1);
 #   3. the peer's benchmark, Benchmarks/peers/huey_bench.py, with the same N, C and R (huey with
@@ -107,22 +106,17 @@ if [ -n "${EASYJOBS_SUMMARY:-}" ]; then
 else
     BUILD=${EASYJOBS_BUILD:-$ROOT/.build-release/release}
     if [ -z "${EASYJOBS_BUILD:-}" ]; then
-        # product → the file it makes; built one --product at a time (one flag builds only that product).
-        for pair in easyjobs:easyjobs TestTasks:libTestTasks.so Versioned:libVersioned.so easyjobs-bench:easyjobs-bench; do
-            product=${pair%%:*}
-            file=${pair#*:}
-            if [ -n "${COMPARE_REBUILD:-}" ] || [ ! -e "$BUILD/$file" ]; then
-                command -v swift >/dev/null || die "no swift on PATH to build $product"
-                log "building $product (release, .build-release)"
-                swift build -c release --scratch-path "$ROOT/.build-release" --product "$product" >&2
-            fi
-        done
+        # Every product of the release configuration, as scripts/bench.sh builds it (incremental:
+        # quick when nothing changed).
+        command -v swift >/dev/null || die "no swift on PATH to build the benchmark"
+        log "building the release configuration (.build-release)"
+        swift build -c release --scratch-path "$ROOT/.build-release" >&2
     fi
     for file in easyjobs-bench easyjobs libTestTasks.so libVersioned.so; do
         [ -e "$BUILD/$file" ] || die "$BUILD/$file is missing"
     done
     "$BUILD/easyjobs-bench" --help 2>&1 | grep -q -- '--summary' \
-        || die "$BUILD/easyjobs-bench has no --summary option: build a version that has it (COMPARE_REBUILD=1), or pass EASYJOBS_SUMMARY"
+        || die "$BUILD/easyjobs-bench has no --summary option: build a version that has it, or pass EASYJOBS_SUMMARY"
     log "EasyJobs: easyjobs-bench --jobs $JOBS --chains $CHAINS --runs $RUNS"
     run_bounded easyjobs-bench "$RESULTS/easyjobs.log" "$BUILD/easyjobs-bench" --jobs "$JOBS" --chains "$CHAINS" --runs "$RUNS" \
         --reloads 0 --subprocess-samples 0 --summary "$RESULTS/easyjobs.json" \
