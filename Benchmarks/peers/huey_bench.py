@@ -7,7 +7,7 @@
 huey (from PyPI) keeps its queue and results in SqliteHuey, a SQLite file in a fresh temporary
 directory: no server. Its consumer is a separate process, `huey_consumer huey_app.huey`, started
 here with `--workers` workers (default 2 x cores) of `--worker-type` (default thread, which was the
-faster on this project's 2-core machine: see peer-results.txt) and stopped by its PID at the end.
+faster on this project's 2-core machine: see Benchmarks/peers/huey-results.txt) and stopped by its PID at the end.
 Its poll delay when the queue is empty is 1..5 ms here (huey's default: 0.1..10 s, which would put
 up to seconds into every idle latency); EasyJobs' host is woken by a long poll instead.
 
