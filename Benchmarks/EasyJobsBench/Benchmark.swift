@@ -99,7 +99,7 @@ struct Benchmark: AsyncParsableCommand {
         for enqueuer in enqueuers {
             try await until { try await enqueuer.hosts().contains { $0.name == "bench-host" && $0.online } }
         }
-        let workloads = Workloads(enqueuers: enqueuers, client: client, url: url, http: http)
+        let workloads = Workloads(enqueuers: enqueuers, client: client, url: url, urls: urls, http: http)
         var figures = Summary()
 
         print("easyjobs-bench: \(managers) manager(s) \(urls.joined(separator: ", ")) on \(store == "sqlite" ? "SQLite" : "PostgreSQL"), host --max-tasks \(maxTasks), \(ProcessInfo.processInfo.activeProcessorCount) cores")
@@ -130,14 +130,17 @@ struct Benchmark: AsyncParsableCommand {
         var batchRates: [Double] = []
         var chainRates: [Double] = []
         var wrkRates: [Double] = []
+        var reruns = 0
         for run in 1...runs {
             let single = try await workloads.single(jobs: jobs, concurrency: clients)
             singleRates.append(single.endToEnd)
-            print(String(format: "run %d: %d no-op jobs, one request each from %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s", run, jobs, clients, single.enqueue, single.endToEnd))
+            reruns += single.reruns
+            print(String(format: "run %d: %d no-op jobs, one request each from %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s; jobs run more than once: %d", run, jobs, clients, single.enqueue, single.endToEnd, single.reruns))
             if batchJobs > 0 {
                 let batched = try await workloads.batched(jobs: batchJobs, batch: batch, concurrency: batchClients)
                 batchRates.append(batched.endToEnd)
-                print(String(format: "run %d: %d no-op jobs, %d per request from %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s", run, batchJobs, batch, batchClients, batched.enqueue, batched.endToEnd))
+                reruns += batched.reruns
+                print(String(format: "run %d: %d no-op jobs, %d per request from %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s; jobs run more than once: %d", run, batchJobs, batch, batchClients, batched.enqueue, batched.endToEnd, batched.reruns))
             }
             if chains > 0 {
                 let rate = try await workloads.chainThroughput(chains: chains)
@@ -164,6 +167,8 @@ struct Benchmark: AsyncParsableCommand {
             figures.chains = chainRates.percentile(50)
             print(String(format: "  3-step chains: %.0f chains/s", chainRates.percentile(50)))
         }
+        print("jobs run more than once over all throughput runs: \(reruns)\(reruns == 0 ? "" : " (no fault was injected: each is a bug)")")
+        figures.reruns = reruns
         print(String(format: "RSS after the runs: manager %.1f MiB, host %.1f MiB", manager.rssMiB, host.rssMiB))
 
         if soak > 0 {
@@ -174,7 +179,7 @@ struct Benchmark: AsyncParsableCommand {
                 let count = min(step, soak - done)
                 let rate = try await workloads.batched(jobs: count, batch: batch, concurrency: batchClients)
                 done += count
-                print(String(format: "soak: %d jobs done (%.0f jobs/s): RSS manager %.1f MiB, host %.1f MiB", done, rate.endToEnd, manager.rssMiB, host.rssMiB))
+                print(String(format: "soak: %d jobs done (%.0f jobs/s, %d run more than once): RSS manager %.1f MiB, host %.1f MiB", done, rate.endToEnd, rate.reruns, manager.rssMiB, host.rssMiB))
             }
         }
         if let summary { try figures.write(to: summary, jobs: jobs, chains: chains) }

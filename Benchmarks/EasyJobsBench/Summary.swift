@@ -10,6 +10,7 @@ struct Summary {
     var chains: Double?
     var subprocessP50: Double?
     var idleRSS: (manager: Double, host: Double)?
+    var reruns: Int?
 
     func write(to path: String, jobs: Int, chains chainCount: Int) throws {
         var object: [String: Any] = ["jobs": jobs, "chains": chainCount]
@@ -21,6 +22,7 @@ struct Summary {
         object["subprocess_p50_ms"] = subprocessP50
         object["idle_rss_manager_mib"] = idleRSS?.manager
         object["idle_rss_host_mib"] = idleRSS?.host
+        object["jobs_run_more_than_once"] = reruns
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: path))
     }

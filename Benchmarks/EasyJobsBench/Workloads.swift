@@ -2,19 +2,34 @@ import AsyncHTTPClient
 import EasyJobsClient
 import EasyJobsCore
 import Foundation
+import NIOCore
+
+/// What a throughput run measured.
+struct Rates {
+    /// Jobs per second accepted by the managers.
+    var enqueue: Double
+    /// Jobs per second from the first enqueue to the last result stored.
+    var endToEnd: Double
+    /// Starts beyond one per job: jobs that ran more than once (0 without faults).
+    var reruns: Int
+}
 
 /// The workloads the benchmark times against a running manager and host.
 struct Workloads {
     let enqueuers: [ManagerClient]
     let client: ManagerClient
+    /// The first manager's URL (the one the host polls).
     let url: String
+    /// Every manager's URL.
+    let urls: [String]
     let http: HTTPClient
     let queue = "bench"
 
     /// Jobs enqueued one HTTP request each by `concurrency` keep-alive clients; the clock stops when
     /// the manager counts all of them completed (run by the host, result stored).
-    func single(jobs: Int, concurrency: Int) async throws -> (enqueue: Double, endToEnd: Double) {
+    func single(jobs: Int, concurrency: Int) async throws -> Rates {
         let before = try await completedCount()
+        let startedBefore = try await startedCount()
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<concurrency {
@@ -28,12 +43,14 @@ struct Workloads {
         }
         let enqueued = ContinuousClock.now - start
         try await waitForCompleted(before + jobs)
-        return (Double(jobs) / enqueued.seconds, Double(jobs) / (ContinuousClock.now - start).seconds)
+        let total = ContinuousClock.now - start
+        return Rates(enqueue: Double(jobs) / enqueued.seconds, endToEnd: Double(jobs) / total.seconds, reruns: try await startedCount() - startedBefore - jobs)
     }
 
     /// Jobs enqueued `batch` to a request (`POST /bench/tasks`) by `concurrency` clients.
-    func batched(jobs: Int, batch: Int, concurrency: Int) async throws -> (enqueue: Double, endToEnd: Double) {
+    func batched(jobs: Int, batch: Int, concurrency: Int) async throws -> Rates {
         let before = try await completedCount()
+        let startedBefore = try await startedCount()
         let requests = (jobs + batch - 1) / batch
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -53,7 +70,8 @@ struct Workloads {
         }
         let enqueued = ContinuousClock.now - start
         try await waitForCompleted(before + jobs)
-        return (Double(jobs) / enqueued.seconds, Double(jobs) / (ContinuousClock.now - start).seconds)
+        let total = ContinuousClock.now - start
+        return Rates(enqueue: Double(jobs) / enqueued.seconds, endToEnd: Double(jobs) / total.seconds, reruns: try await startedCount() - startedBefore - jobs)
     }
 
     /// 3-step run_after chains (`chain_first` → `chain_second` → `chain_third`), one at a time:
@@ -127,18 +145,43 @@ struct Workloads {
 
     func waitForCompleted(_ target: Int, timeout: Duration = .seconds(600)) async throws {
         let deadline = ContinuousClock.now + timeout
-        while try await completedCount() < target {
+        while true {
+            let asked = ContinuousClock.now
+            if try await completedCount() >= target { return }
             guard ContinuousClock.now < deadline else { throw BenchmarkError("jobs did not complete within \(timeout)") }
-            // Counting reads the queue's rows: poll gently so the count costs the system little.
-            try await Task.sleep(for: .milliseconds(25))
+            try await Task.sleep(for: max(.milliseconds(10), (ContinuousClock.now - asked) * 4))
         }
     }
 
+    /// Jobs of the queue completed so far, from the managers' counters: constant cost, where
+    /// counting rows would grow with the table. Several managers' counters add up (each counts
+    /// the reports it stored).
     func completedCount() async throws -> Int {
-        let response = try await http.execute(HTTPClientRequest(url: url + "/stats?queue=\(queue)"), timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        let stats = try JSONValue.decode(Data(body.readableBytesView))
-        guard case .int(let completed) = stats["completed"] ?? .null else { throw BenchmarkError("unexpected /stats: \(stats)") }
-        return completed
+        var total = 0
+        for manager in urls {
+            total += Int(try await metric("easyjobs_jobs_succeeded_total", manager: manager))
+        }
+        return total
+    }
+
+    /// Jobs of the queue started so far (a job run twice counts twice), summed over the managers.
+    func startedCount() async throws -> Int {
+        var total = 0
+        for manager in urls {
+            total += Int(try await metric("easyjobs_jobs_started_total", manager: manager))
+        }
+        return total
+    }
+
+    /// The sum of a counter's series for this queue, all tasks, in one manager's /metrics.
+    func metric(_ name: String, manager: String) async throws -> Double {
+        let response = try await http.execute(HTTPClientRequest(url: manager + "/metrics"), timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        let label = "queue=\"\(queue)\""
+        var sum = 0.0
+        for line in String(buffer: body).split(separator: "\n") where line.hasPrefix(name + "{") && line.contains(label) {
+            sum += Double(line.split(separator: " ").last ?? "") ?? 0
+        }
+        return sum
     }
 }
