@@ -122,7 +122,7 @@ extension Coordinator: JobRules {
                 queue: job.queue, spec: handlerSpec, arguments: try handlerSpec.bind(["job_failed": failure]), origin: JobOrigin(.onFailure, parent: job.id))
         } catch {
             logger.error(
-                "cannot enqueue the on_failure task '\(handler)' of job \(job.id): \((error as? EasyJobsError)?.message ?? "\(error)")",
+                "cannot enqueue the on_failure task '\(handler)' of job \(job.id): \(error.message)",
                 metadata: ["job_id": "\(job.id)"])
             return []
         }
