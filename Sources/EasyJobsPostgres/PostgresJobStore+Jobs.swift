@@ -18,26 +18,26 @@ extension PostgresJobStore {
     /// Moves up to `limit` of the oldest queued jobs of `queue` whose task is in `tasks` to
     /// running, leased to `hostID`, in one statement.
     ///
-    /// `FOR UPDATE SKIP LOCKED` makes concurrent claims (other managers) pass over the rows one
-    /// is taking instead of waiting for them or taking them too. The last error of an earlier
-    /// attempt is kept until the job finishes again. Returns the jobs in enqueue (FIFO) order.
+    /// The jobs are found per task (``PostgresClaimQuery``), so the claim costs the same
+    /// whatever other tasks' backlog sits ahead of them. `FOR UPDATE SKIP LOCKED` makes
+    /// concurrent claims (other managers) pass over the rows one is taking instead of waiting
+    /// for them or taking them too. The last error of an earlier attempt is kept until the job
+    /// finishes again. Returns the jobs in enqueue (FIFO) order.
     public func claim(
         queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date
     ) async throws -> [Job] {
         guard !tasks.isEmpty, limit > 0 else { return [] }
-        let query: PostgresQuery = """
+        var binds = PostgresBindings()
+        binds.append(hostID)
+        binds.append(now.addingTimeInterval(leaseDuration).timeIntervalSince1970)
+        binds.append(now.timeIntervalSince1970)
+        let selection = PostgresClaimQuery(queue: queue, tasks: tasks, limit: limit, now: now, binds: &binds)
+        let query = PostgresQuery(unsafeSQL: """
             UPDATE jobs
-            SET status = 'running', host_id = \(hostID), lease_expires_at = \(now.addingTimeInterval(leaseDuration).timeIntervalSince1970),
-                started_at = \(now.timeIntervalSince1970), attempts = attempts + 1, lease = lease + 1
-            WHERE seq IN (
-                SELECT seq FROM jobs
-                WHERE queue = \(queue) AND status = 'queued' AND task = ANY(\(Array(tasks))) AND run_at <= \(now.timeIntervalSince1970)
-                ORDER BY seq
-                LIMIT \(limit)
-                FOR UPDATE SKIP LOCKED
-            )
-            RETURNING \(unescaped: Self.jobColumns)
-            """
+            SET status = 'running', host_id = $1, lease_expires_at = $2, started_at = $3, attempts = attempts + 1, lease = lease + 1
+            WHERE seq IN (\(selection.sql))
+            RETURNING \(Self.jobColumns)
+            """, binds: binds)
         return try await withConnection("claim jobs", context: ["queue": queue, "host_id": hostID]) { connection in
             // RETURNING gives rows in no defined order; FIFO is restored from seq.
             try await Self.fetchJobs(connection, query, logger: self.logger).sorted { $0.seq < $1.seq }.map(\.job)

@@ -7,7 +7,8 @@ import PostgresNIO
 /// see the change. Schema changes go in a new migration ("v2", …). Applied migrations are
 /// listed by name in `easyjobs_migrations`.
 ///
-/// The tables mirror the SQLite store's (its "v1" and "v2-fencing" in one): dates are seconds
+/// The tables mirror the SQLite store's (its "v1" and "v2-fencing" in one, its
+/// "v3-claim-by-task" as "v2-claim-by-task"): dates are seconds
 /// since 1970 in `DOUBLE PRECISION`, JSON is text as `JSONValue.encoded()` writes it, so both
 /// stores hold the same values. Keys that listings sort by are `COLLATE "C"`, so they sort by
 /// byte as in SQLite, whatever the database's locale.
@@ -118,6 +119,15 @@ enum PostgresMigrations {
                 value TEXT NOT NULL
             )
             """,
+        ]),
+        // A claim reads each served task's queued jobs in seq order from this index, so its cost
+        // does not grow with a backlog of tasks it does not serve (PostgresClaimQuery). Built
+        // inside the migration's transaction (CONCURRENTLY cannot be): enqueues wait for the
+        // build, a few seconds at a million queued jobs. jobs_claim stays: listings of a
+        // queue's queued jobs newest first read it, and so do the claims of managers of an
+        // earlier version sharing the database during a rolling upgrade.
+        Migration(name: "v2-claim-by-task", statements: [
+            "CREATE INDEX jobs_claim_task ON jobs (queue, task, seq) WHERE status = 'queued'",
         ]),
     ]
 

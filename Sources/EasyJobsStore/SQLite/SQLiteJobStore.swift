@@ -241,28 +241,22 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
     /// Moves up to `limit` of the oldest queued jobs of `queue` whose task is in `tasks`
     /// to running, leased to `hostID`, in one `UPDATE … RETURNING` statement.
     ///
-    /// The last error of an earlier attempt is kept until the job finishes again.
-    /// Returns the jobs in enqueue (FIFO) order.
+    /// The jobs are found per task (``SQLiteClaimQuery``), so the claim costs the same
+    /// whatever other tasks' backlog sits ahead of them. The last error of an earlier attempt
+    /// is kept until the job finishes again. Returns the jobs in enqueue (FIFO) order.
     public func claim(
         queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date
     ) async throws -> [Job] {
         guard !tasks.isEmpty, limit > 0 else { return [] }
+        let selection = SQLiteClaimQuery(queue: queue, tasks: tasks, limit: limit, now: now)
         let sql = """
             UPDATE jobs
             SET status = 'running', host_id = ?, lease_expires_at = ?, started_at = ?, attempts = attempts + 1, lease = lease + 1
-            WHERE seq IN (
-                SELECT seq FROM jobs
-                WHERE queue = ? AND status = 'queued' AND task IN (\(Self.placeholders(tasks.count))) AND run_at <= ?
-                ORDER BY seq
-                LIMIT ?
-            )
+            WHERE seq IN (\(selection.sql))
             RETURNING \(Self.jobColumns)
             """
-        var arguments: StatementArguments = [
-            hostID, now.addingTimeInterval(leaseDuration).timeIntervalSince1970, now.timeIntervalSince1970, queue,
-        ]
-        arguments += StatementArguments(tasks)
-        arguments += [now.timeIntervalSince1970, limit]
+        var arguments: StatementArguments = [hostID, now.addingTimeInterval(leaseDuration).timeIntervalSince1970, now.timeIntervalSince1970]
+        arguments += selection.arguments
         return try await write("claim jobs", context: ["queue": queue, "host_id": hostID]) { [arguments] db in
             // RETURNING gives rows in no defined order; FIFO is restored from seq.
             try Self.fetchJobs(db, sql: sql, arguments: arguments).sorted { $0.seq < $1.seq }.map(\.job)
