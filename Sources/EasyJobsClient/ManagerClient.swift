@@ -168,13 +168,19 @@ public struct ManagerClient: Sendable {
     }
 
     public func claim(_ request: ClaimRequest) async throws -> ClaimResponse {
-        try await send(
-            .POST, "/hosts/claim", body: WireCoding.makeEncoder().encode(request), auth: .host,
-            timeout: .milliseconds(Int64(request.wait * 1000) + 10_000))
+        let path = "/hosts/claim"
+        let (status, bytes) = try await raw(
+            .POST, path, body: WireCoding.makeEncoder().encode(request), timeout: .milliseconds(Int64(request.wait * 1000) + 10_000), auth: .host)
+        guard (200..<300).contains(status.code) else { throw Self.error(status: status, body: bytes) }
+        do {
+            return try ClaimResponse.decode(bytes)
+        } catch {
+            throw EasyJobsError(.internalError, "the manager's answer to POST \(path) is not the expected ClaimResponse: \(error.message)")
+        }
     }
 
     public func report(_ request: ReportRequest) async throws -> ReportResponse {
-        try await send(.POST, "/hosts/report", body: WireCoding.makeEncoder().encode(request), auth: .host)
+        try await send(.POST, "/hosts/report", body: request.encoded(), auth: .host)
     }
 
     public func unregister(_ request: UnregisterRequest) async throws -> UnregisterResponse {

@@ -58,6 +58,25 @@ import Testing
         #expect(WireCoding.parse("2026-11-26T17:16:14Z") == Date(timeIntervalSince1970: 1_795_713_374))
         #expect(WireCoding.parse("yesterday") == nil)
     }
+
+    /// The hand-written civil-date arithmetic agrees with Foundation's ISO 8601 format over
+    /// leap years and centuries, both ways.
+    @Test func datesAgreeWithFoundationAcrossTheCalendar() throws {
+        var instant = 0.0
+        while instant < 4_200_000_000 {
+            let date = Date(timeIntervalSince1970: instant)
+            let text = WireCoding.format(date)
+            #expect(String(text.prefix(19)) + "Z" == date.formatted(.iso8601), "\(instant)")
+            #expect(WireCoding.parse(text).map { abs($0.timeIntervalSince1970 - instant) < 0.000_001 } == true, "\(text)")
+            instant += 3_203_417.25
+        }
+        #expect(WireCoding.parse("2024-02-29T12:00:00Z") != nil)
+        #expect(WireCoding.parse("2000-02-29T12:00:00Z") != nil)
+        for invalid in ["2023-02-29T12:00:00Z", "2100-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z",
+                        "2026-01-00T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z", "2026-01-01T00:00:60Z", "1969-12-31T23:59:59Z"] {
+            #expect(WireCoding.parse(invalid) == nil, "\(invalid)")
+        }
+    }
 }
 
 @Suite struct PipelineValidationTests {

@@ -7,8 +7,10 @@ import Foundation
 /// an enqueue, a claim or a finish. This reads the bytes once, in a few microseconds. Numbers
 /// without a fraction or an exponent are `int` (unless they do not fit, then `double`).
 enum JSONParser {
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(EasyJobsError) -> JSONValue {
-        var parser = Parser(bytes: bytes)
+    /// `maxDepth` is ``JSONNesting/maximumDepth`` for values; protocol messages add the levels
+    /// of their envelope (``JSONNesting/envelopeDepth``) around the values they carry.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = JSONNesting.maximumDepth) throws(EasyJobsError) -> JSONValue {
+        var parser = Parser(bytes: bytes, maxDepth: maxDepth)
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)
         parser.skipWhitespace()
@@ -19,10 +21,11 @@ enum JSONParser {
     private struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
+        let maxDepth: Int
 
-
-        init(bytes: UnsafeBufferPointer<UInt8>) {
+        init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
             self.bytes = bytes
+            self.maxDepth = maxDepth
         }
 
         mutating func value(depth: Int) throws(EasyJobsError) -> JSONValue {
@@ -216,8 +219,8 @@ enum JSONParser {
 
         /// `depth` counts the containers around this one: the outermost is at 0.
         private func checkDepth(_ depth: Int) throws(EasyJobsError) {
-            guard depth < JSONNesting.maximumDepth else {
-                throw failure("nested deeper than \(JSONNesting.maximumDepth) levels")
+            guard depth < maxDepth else {
+                throw failure("nested deeper than \(maxDepth) levels")
             }
         }
 

@@ -62,12 +62,16 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Decodes JSON bytes; fragments such as `3` or `"x"` are allowed.
     public static func decode(_ data: some DataProtocol) throws(EasyJobsError) -> JSONValue {
+        try decode(data, maxDepth: JSONNesting.maximumDepth)
+    }
+
+    static func decode(_ data: some DataProtocol, maxDepth: Int) throws(EasyJobsError) -> JSONValue {
         let parsed: Result<JSONValue, EasyJobsError>? = data.withContiguousStorageIfAvailable { bytes in
-            Result { () throws(EasyJobsError) in try JSONParser.parse(bytes) }
+            Result { () throws(EasyJobsError) in try JSONParser.parse(bytes, maxDepth: maxDepth) }
         }
         if let parsed { return try parsed.get() }
         return try Array(data).withUnsafeBufferPointer { bytes in
-            Result { () throws(EasyJobsError) in try JSONParser.parse(bytes) }
+            Result { () throws(EasyJobsError) in try JSONParser.parse(bytes, maxDepth: maxDepth) }
         }.get()
     }
 

@@ -206,14 +206,46 @@ public enum WireCoding {
             whole += 1
             microseconds = 0
         }
-        let day = Date(timeIntervalSince1970: TimeInterval(whole))
-        let components = utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: day)
-        func pad(_ value: Int?, _ width: Int) -> String {
-            let text = String(value ?? 0)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        // The civil date of a day count (H. Hinnant's algorithm): a Calendar lookup per date cost
+        // more than the rest of a claim answer, which carries one date per job.
+        let days = whole / 86_400
+        let secondOfDay = whole % 86_400
+        let shifted = days + 719_468
+        let era = shifted / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        var text = [UInt8]()
+        text.reserveCapacity(27)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                text.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
         }
-        return "\(pad(components.year, 4))-\(pad(components.month, 2))-\(pad(components.day, 2))T"
-            + "\(pad(components.hour, 2)):\(pad(components.minute, 2)):\(pad(components.second, 2)).\(pad(microseconds, 6))Z"
+        digits(year, 4)
+        text.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        text.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        text.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3_600, 2)
+        text.append(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2)
+        text.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
+        text.append(UInt8(ascii: "."))
+        digits(microseconds, 6)
+        text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z` with up to 9 fractional digits, years 1970–9999.
@@ -242,15 +274,26 @@ public enum WireCoding {
             else { return nil }
             fraction = Double("0." + String(decoding: digits, as: UTF8.self)) ?? 0
         }
-        guard let year = Int(String(decoding: bytes[0..<4], as: UTF8.self)), (1970...9999).contains(year),
-            let whole = try? Date(String(decoding: bytes.prefix(19), as: UTF8.self) + "Z", strategy: .iso8601)
+        func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) } }
+        let year = number(0..<4)
+        let month = number(5..<7)
+        let day = number(8..<10)
+        let hour = number(11..<13)
+        let minute = number(14..<16)
+        let second = number(17..<19)
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1970...9999).contains(year), (1...12).contains(month), (1...monthDays[month - 1]).contains(day),
+            hour < 24, minute < 60, second < 60
         else { return nil }
-        return whole.addingTimeInterval(fraction)
+        // Days since 1970-01-01 of a civil date (H. Hinnant's algorithm), the inverse of `format`'s.
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = shiftedYear / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + hour * 3_600 + minute * 60 + second) + fraction)
     }
 
-    private static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
 }

@@ -10,6 +10,11 @@ enum JSONResponse {
         return raw(data, status: status)
     }
 
+    /// A host-protocol message, written with the project's own JSON writer.
+    static func message(_ message: some JSONMessage, status: HTTPResponse.Status = .ok) -> Response {
+        raw(message.encoded(), status: status)
+    }
+
     static func raw(_ data: Data, status: HTTPResponse.Status = .ok) -> Response {
         Response(
             status: status,
@@ -46,6 +51,18 @@ extension Request {
             return try WireCoding.makeDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
             throw EasyJobsError(.malformedRequest, "request body is not a valid \(T.self): \(Self.describe(error))")
+        }
+    }
+
+    /// The body read as a host-protocol message through the project's own JSON parser (see
+    /// ``JSONMessage``), within the size limit.
+    mutating func decodeMessage<T: JSONMessage>(_ type: T.Type, limit: Int) async throws -> T {
+        let buffer = try await body(limit: limit)
+        try JSONNesting.check(buffer.readableBytesView, limit: JSONNesting.maximumDepth + JSONNesting.envelopeDepth)
+        do {
+            return try T.decode(buffer.readableBytesView)
+        } catch {
+            throw EasyJobsError(error.code, "request body is not a valid \(T.self): \(error.message)", context: error.context)
         }
     }
 

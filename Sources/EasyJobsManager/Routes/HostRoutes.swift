@@ -24,11 +24,11 @@ struct HostRoutes {
             let claim = try await request.decode(ClaimRequest.self, limit: coordinator.options.maxBodySize)
             try context.requireHost(claim.hostID)
             let channel = context.channel
-            return try JSONResponse.make(ClaimResponse(jobs: try await coordinator.claim(claim) { channel.isActive }))
+            return JSONResponse.message(ClaimResponse(jobs: try await coordinator.claim(claim) { channel.isActive }))
         }
         session.post("/report") { request, context in
             var request = request
-            let report = try await request.decode(ReportRequest.self, limit: coordinator.options.maxReportSize)
+            let report = try await request.decodeMessage(ReportRequest.self, limit: coordinator.options.maxReportSize)
             try context.requireHost(report.hostID)
             return try JSONResponse.make(try await coordinator.report(report))
         }
