@@ -13,6 +13,22 @@ extension SQLiteJobStore {
                 SELECT \(Self.jobColumns) FROM jobs WHERE id = ? AND lease = ? AND host_id = ? AND status = 'running'
                 """)
             for report in reports {
+                // A run that ended without failing needs no decision about a retry: the fenced
+                // update is the check and the end at once, one statement instead of two.
+                switch report.outcome {
+                case .completed(let value):
+                    if try !endFenced(report, hostID: hostID, as: .completed, result: value, error: nil, now: now, rules: rules, db, &transitions) {
+                        transitions.rejected.append(report.jobID)
+                    }
+                    continue
+                case .cancelled(let message):
+                    if try !endFenced(report, hostID: hostID, as: .cancelled, result: nil, error: message, now: now, rules: rules, db, &transitions) {
+                        transitions.rejected.append(report.jobID)
+                    }
+                    continue
+                case .failed:
+                    break
+                }
                 let row = try Row.fetchOne(fenced, arguments: [report.jobID, report.lease, hostID])
                 guard let running = try row.map(Self.decodeJob)?.job else {
                     transitions.rejected.append(report.jobID)
@@ -98,6 +114,26 @@ extension SQLiteJobStore {
     /// Ends `job` with `status` and applies what follows, breadth first: successors and
     /// failure handlers from `rules`, the release or failure of a waiting `run_before` parent,
     /// which may end in turn.
+    /// Ends the run `report` names if this host still holds it under that lease; false when it
+    /// does not (the report is refused).
+    private func endFenced(
+        _ report: JobReport, hostID: String, as status: JobStatus, result: JSONValue?, error: String?, now: Date, rules: any JobRules,
+        _ db: Database, _ transitions: inout JobTransitions
+    ) throws -> Bool {
+        let ended = try Self.fetchJobs(db, sql: """
+            UPDATE jobs
+            SET status = ?, result = ?, error = ?, finished_at = ?, lease_expires_at = NULL,
+                plugin_name = COALESCE(?, plugin_name), plugin_version = COALESCE(?, plugin_version), plugin_sha256 = COALESCE(?, plugin_sha256)
+            WHERE id = ? AND lease = ? AND host_id = ? AND status = 'running' RETURNING \(Self.jobColumns)
+            """, arguments: [
+                status.rawValue, result.map { String(decoding: $0.encoded(), as: UTF8.self) }, error, now.timeIntervalSince1970,
+                report.plugin?.name, report.plugin?.version, report.plugin?.sha256, report.jobID, report.lease, hostID,
+            ]).first?.job
+        guard let ended else { return false }
+        try followUp(ended, now: now, rules: rules, db, &transitions)
+        return true
+    }
+
     private func end(
         _ job: Job, as status: JobStatus, result: JSONValue?, error: String?, plugin: PluginRef?, now: Date, rules: any JobRules,
         _ db: Database, _ transitions: inout JobTransitions
@@ -114,6 +150,12 @@ extension SQLiteJobStore {
                 plugin?.name, plugin?.version, plugin?.sha256, job.id,
             ]).first?.job
         guard let ended else { return }
+        try followUp(ended, now: now, rules: rules, db, &transitions)
+    }
+
+    /// What follows a job's end: its run_after and on_failure jobs, and its parent's release or
+    /// failure, and theirs in turn.
+    private func followUp(_ ended: Job, now: Date, rules: any JobRules, _ db: Database, _ transitions: inout JobTransitions) throws {
         var pending = [ended]
         while !pending.isEmpty {
             let job = pending.removeFirst()
