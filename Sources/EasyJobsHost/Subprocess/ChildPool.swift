@@ -10,7 +10,9 @@ import Synchronization
 /// `dlopen`, a connection to the manager), more than the rest of a short job's trip. A pooled
 /// child has paid that before its job exists, and still runs one job only, with the same
 /// isolation, limits and token as a child started for it: it gets its job and token at
-/// hand-off (see `StartedChild`). Each child taken is replaced in the background.
+/// hand-off (see `StartedChild`). A child taken is replaced once its job is done
+/// (`replenish(for:)`): a start takes a core for tens of milliseconds, which the job itself
+/// would otherwise compete with on a small machine.
 ///
 /// Children belong to one version (keyed by its content-addressed copy): a version that is
 /// replaced or removed has its idle children ended by pid, and a job only ever goes to a child
@@ -47,7 +49,7 @@ final class ChildPool: Sendable {
         self.launcher = launcher
     }
 
-    /// An idle child of exactly `plugin`'s version, if there is one; a replacement is started.
+    /// An idle child of exactly `plugin`'s version, if there is one.
     func take(for plugin: LoadedPlugin) -> StartedChild? {
         guard size > 0 else { return nil }
         let key = plugin.copy.path
@@ -58,8 +60,13 @@ final class ChildPool: Sendable {
             state.versions[key]!.failures = 0
             return child
         }
-        refill(key)
         return child
+    }
+
+    /// Starts what `plugin`'s version lacks of its idle children, now that a job of it ended.
+    func replenish(for plugin: LoadedPlugin) {
+        guard size > 0 else { return }
+        refill(plugin.copy.path)
     }
 
     /// Keeps children for exactly these versions (those of them with subprocess tasks): the

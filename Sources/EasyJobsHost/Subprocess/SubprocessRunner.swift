@@ -65,6 +65,7 @@ struct SubprocessRunner: Sendable {
             let child = children.launcher.start(plugin)
             end = await child.run(input, onLine: forward(child)).end
         }
+        children.replenish(for: plugin)
         if let reason = stopReason() { return Self.outcome(for: reason) }
         switch end {
         case .failed(let error):
