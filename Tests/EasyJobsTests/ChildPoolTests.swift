@@ -49,6 +49,21 @@ import Glibc
         }
     }
 
+    @Test func anIdleChildThatDiesIsReplacedAfterABackoff() async throws {
+        try await withCluster { cluster in
+            let host = try await cluster.startHost(name: "replacing", queue: "c", plugins: ["Crashers"])
+            try await waitUntil("the pool is full") { idleChildren(of: host.pid).count == 2 }
+            let victim = try #require(idleChildren(of: host.pid).first)
+            kill(victim, SIGKILL)
+            try await waitUntil("the dead child is replaced") {
+                let now = idleChildren(of: host.pid)
+                return now.count == 2 && !now.contains(victim)
+            }
+            #expect(host.stderr.contains("an idle subprocess child was killed by SIGKILL; starting another in 0.5 s"))
+            #expect(try await pid(of: try await cluster.client.enqueue(queue: "c", task: "pid"), in: cluster) != victim)
+        }
+    }
+
     @Test func withoutAPoolEachJobStartsItsOwnChild() async throws {
         try await withCluster { cluster in
             let host = try await cluster.startHost(name: "unpooled", queue: "c", plugins: ["Crashers"], environment: ["EASYJOBS_SUBPROCESS_POOL": "0"])

@@ -106,11 +106,6 @@ final class ChildPool: Sendable {
         if !idle.isEmpty { launcher.logger.debug("ended \(idle.count) idle subprocess child(ren)") }
     }
 
-    /// The pids of the idle children, for the host's log and for tests.
-    var idlePIDs: [Int32] {
-        state.withLock { state in state.versions.values.flatMap(\.idle) }.compactMap(\.pid)
-    }
-
     /// Starts children until the version has `size` idle ones, unless it waits out a backoff.
     private func refill(_ key: String) {
         let (plugin, missing): (LoadedPlugin?, Int) = state.withLock { state in
