@@ -25,6 +25,8 @@ struct Benchmark: AsyncParsableCommand {
     @Option(help: "Repetitions of the throughput run (the median is reported).") var runs = 3
     @Option(name: .customLong("subprocess-samples"), help: "Sequential no-op subprocess jobs in the latency run.") var subprocessSamples = 50
     @Option(help: "Plugin replacements in the reload run.") var reloads = 100
+    @Option(name: .customLong("subprocess-pool"), help: "The host's --subprocess-pool: idle children per plugin version (0: one started per job).")
+    var subprocessPool = 2
     @Option(help: "Where the managers keep jobs: 'sqlite' (a temporary file) or the postgres:// URL of an empty database.")
     var store = "sqlite"
     @Option(help: "Managers sharing the store (more than 1 needs PostgreSQL): the host knows them all, enqueues alternate between them, and the latency run enqueues on the manager the host does not poll.")
@@ -92,7 +94,7 @@ struct Benchmark: AsyncParsableCommand {
         let url = urls[0]
         let host = try Child(build.appendingPathComponent("easyjobs"), ["host", "--manager", urls.joined(separator: ","), "--plugins", plugins.path, "--queue", "bench", "--max-tasks", "\(maxTasks)", "--name", "bench-host", "--log-level", "warning",
             // Measure what reloads cost in memory, not what recycling gives back.
-            "--recycle-after-reloads", "0", "--recycle-above-rss-mb", "0"])
+            "--recycle-after-reloads", "0", "--recycle-above-rss-mb", "0", "--subprocess-pool", "\(subprocessPool)"])
         defer { host.stop() }
         let enqueuers = urls.map { ManagerClient(baseURL: $0, httpClient: http) }
         let client = ManagerClient(baseURL: url, httpClient: http)
@@ -102,7 +104,7 @@ struct Benchmark: AsyncParsableCommand {
         let workloads = Workloads(enqueuers: enqueuers, client: client, url: url, urls: urls, http: http)
         var figures = Summary()
 
-        print("easyjobs-bench: \(managers) manager(s) \(urls.joined(separator: ", ")) on \(store == "sqlite" ? "SQLite" : "PostgreSQL"), host --max-tasks \(maxTasks), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("easyjobs-bench: \(managers) manager(s) \(urls.joined(separator: ", ")) on \(store == "sqlite" ? "SQLite" : "PostgreSQL"), host --max-tasks \(maxTasks) --subprocess-pool \(subprocessPool), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         // The latency run enqueues on the last manager: with several, not the one the host polls.
         let latencyClient = enqueuers[enqueuers.count - 1]
         // Warm up connections, caches and the SQLite file.

@@ -221,6 +221,13 @@ public struct ManagerClient: Sendable {
         let _: [String: String] = try await send(.POST, "/job/report", body: WireCoding.makeEncoder().encode(report), auth: .job(token))
     }
 
+    /// Whether the manager answers `/health`: also how a subprocess child opens its connection
+    /// before it has a result to report.
+    @discardableResult
+    public func health() async throws -> Bool {
+        try await raw(.GET, "/health", body: nil, timeout: .seconds(5), auth: .client).0 == .ok
+    }
+
     /// Cancels a job; returns it as it is then.
     public func cancel(id: String) async throws -> JobView {
         try await send(.POST, "/job/cancel?request_id=\(Self.escape(id))")

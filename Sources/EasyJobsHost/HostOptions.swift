@@ -31,6 +31,10 @@ public struct HostOptions: Sendable {
     public var killGrace: Double
     /// The `easyjobs` executable that runs subprocess tasks (`run-task`). Default: this process's own.
     public var executable: String
+    /// Idle subprocess children kept ready per loaded plugin version that has subprocess tasks:
+    /// started, their plugin loaded, waiting for one job each, so a job does not wait for a
+    /// process to start. 0 starts a child for each job instead. Default 2.
+    public var subprocessPoolSize: Int
     /// Plugin reloads after which the host recycles itself (0: never). Default 100.
     public var recycleAfterReloads: Int
     /// Resident memory, in MiB, above which the host recycles itself after a reload (0: never). Default 1024.
@@ -51,7 +55,8 @@ public struct HostOptions: Sendable {
         killGrace: Double = 5,
         executable: String? = nil,
         recycleAfterReloads: Int = 100,
-        recycleAboveRSSMB: Int = 1024
+        recycleAboveRSSMB: Int = 1024,
+        subprocessPoolSize: Int = 2
     ) {
         self.managerURL = managerURL
         self.secret = secret
@@ -67,6 +72,7 @@ public struct HostOptions: Sendable {
         self.killGrace = killGrace
         self.recycleAfterReloads = recycleAfterReloads
         self.recycleAboveRSSMB = recycleAboveRSSMB
+        self.subprocessPoolSize = max(0, subprocessPoolSize)
         self.executable = executable ?? (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }

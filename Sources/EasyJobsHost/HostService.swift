@@ -50,9 +50,15 @@ public struct HostService: Service {
         let reporter = Reporter(client: client, hostID: hostID, logger: logger)
         let shipper = LogShipper(client: client, hostID: hostID, logger: logger)
         let capacity = Capacity(slots: options.maxTasks)
+        let children = ChildPool(
+            size: options.subprocessPoolSize,
+            launcher: ChildLauncher(
+                executable: options.executable, manager: options.managerURL, killGrace: .milliseconds(Int(options.killGrace * 1000)),
+                leaseSeconds: session.leaseSeconds, logger: logger))
+        children.keep(catalog.plugins)
         let context = RunContext(
             plugins: catalog, queue: options.queue, running: running, reporter: reporter, shipper: shipper, capacity: capacity,
-            leaseSeconds: session.leaseSeconds, logger: logger)
+            children: children, leaseSeconds: session.leaseSeconds, logger: logger)
 
         await withTaskGroup(of: Void.self) { background in
             background.addTask { await reporter.run(maxDelay: options.maxReconnectDelay) }
@@ -62,7 +68,8 @@ public struct HostService: Service {
             }
             background.addTask { await stopOverdueRuns(running: running, logger: logger) }
             background.addTask {
-                await watchPlugins(directory: directory, catalog: catalog, registrar: registrar, recycler: recycler, logger: logger)
+                await watchPlugins(
+                    directory: directory, catalog: catalog, children: children, registrar: registrar, recycler: recycler, logger: logger)
             }
             background.addTask { await listenForEvents(running: running, logger: logger) }
             background.addTask { await shipper.run() }
@@ -73,6 +80,8 @@ public struct HostService: Service {
                     jobs.addTask { await stopStragglers(running: running, logger: logger) }
                 }
             }
+            // Nothing more will run here: no idle child outlives the host (nor a recycle).
+            await children.shutdown()
             logger.info("stopped claiming; delivering the results of finished jobs")
             reporter.finish()
             await background.next()
@@ -221,9 +230,7 @@ public struct HostService: Service {
         if !job.dependencies.isEmpty { runContext["dependencies"] = .object(job.dependencies) }
         logger.debug("job started", metadata: ["attempt": "\(job.attempt)", "plugin": "\(plugin.info.name)@\(plugin.info.version)"])
         if spec.options.subprocess {
-            let runner = SubprocessRunner(
-                executable: options.executable, manager: options.managerURL, killGrace: .milliseconds(Int(options.killGrace * 1000)),
-                leaseSeconds: context.leaseSeconds, logger: logger)
+            let runner = SubprocessRunner(children: context.children, logger: logger)
             let outcome = await runner.run(
                 job, plugin: plugin, spec: spec, context: .object(runContext),
                 stopReason: { context.running.reason(job.leased) },
@@ -326,7 +333,7 @@ public struct HostService: Service {
     /// Applies plugin files added, replaced or removed while the host runs, one at a time, off the
     /// claim and run paths: a reload never holds up jobs of other plugins.
     private func watchPlugins(
-        directory: PluginDirectory, catalog: PluginCatalog, registrar: Registrar, recycler: Recycler, logger: Logger
+        directory: PluginDirectory, catalog: PluginCatalog, children: ChildPool, registrar: Registrar, recycler: Recycler, logger: Logger
     ) async {
         let events: AsyncStream<PluginFileEvent>
         let watcher = PluginWatcher(directory: options.pluginsDirectory)
@@ -347,6 +354,8 @@ public struct HostService: Service {
                         await registrar.register()  // the refusal is visible in the manager
                         continue
                     }
+                    // Idle children of a version no longer served end now; the new one gets its own.
+                    children.keep(catalog.plugins)
                     if let before, before.info.sha256 == plugin.info.sha256 { continue }
                     await registrar.register()
                     logger.notice(
@@ -362,6 +371,7 @@ public struct HostService: Service {
                     }
                 case .removed(let name):
                     guard let removed = catalog.remove(file: name) else { continue }
+                    children.keep(catalog.plugins)
                     await registrar.register()
                     logger.notice("plugin removed", metadata: ["file": "\(name)", "plugin": "\(removed.info.name)", "version": "\(removed.info.version)"])
                 }
@@ -419,6 +429,8 @@ struct RunContext: Sendable {
     let reporter: Reporter
     let shipper: LogShipper
     let capacity: Capacity
+    /// Idle subprocess children, per plugin version.
+    let children: ChildPool
     /// The manager's lease, in seconds.
     let leaseSeconds: Double
     let logger: Logger

@@ -42,6 +42,10 @@ struct HostFlags: ParsableArguments {
     var recycleAfterReloads = 100
     @Option(name: .customLong("recycle-above-rss-mb"), help: "Resident MiB above which the host re-executes itself after a reload (0: never).")
     var recycleAboveRSSMB = 1024
+    @Option(
+        name: .customLong("subprocess-pool"),
+        help: "Idle children kept ready per plugin version with subprocess tasks; 0 starts one per job (EASYJOBS_SUBPROCESS_POOL, default 2).")
+    var subprocessPool: Int?
 
     func resolve(manager: String, secret: String?, defaultPlugins: String?, dataDirectory: String?) -> HostOptions {
         let directory = plugins ?? Environment.value("EASYJOBS_PLUGINS") ?? defaultPlugins ?? "plugins"
@@ -49,7 +53,8 @@ struct HostFlags: ParsableArguments {
             managerURL: manager, secret: secret, pluginsDirectory: URL(fileURLWithPath: directory),
             queue: queue ?? Environment.value("EASYJOBS_QUEUE") ?? "default", maxTasks: maxTasks, name: name,
             dataDirectory: URL(fileURLWithPath: dataDirectory ?? Environment.value("EASYJOBS_DATA_DIR") ?? ".easyjobs"),
-            shutdownGrace: shutdownGrace, recycleAfterReloads: recycleAfterReloads, recycleAboveRSSMB: recycleAboveRSSMB)
+            shutdownGrace: shutdownGrace, recycleAfterReloads: recycleAfterReloads, recycleAboveRSSMB: recycleAboveRSSMB,
+            subprocessPoolSize: subprocessPool ?? Environment.value("EASYJOBS_SUBPROCESS_POOL").flatMap { Int($0) } ?? 2)
     }
 }
 

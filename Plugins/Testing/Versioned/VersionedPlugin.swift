@@ -11,6 +11,11 @@ let versioned = Plugin(name: "versioned", version: "\(version)") {
         version
     }
 
+    TaskDefinition("version_in_child", description: "Returns the version of the plugin its child process loaded.", options: TaskOptions(subprocess: true)) {
+        (_: NoArguments, _) -> Int in
+        version
+    }
+
     TaskDefinition("slow_version", description: "Sleeps, then returns the version it started on.", parameters: [.double("seconds", default: 1)]) {
         (args: SlowArguments, _) -> Int in
         try await Task.sleep(for: .milliseconds(Int(args.seconds * 1000)))

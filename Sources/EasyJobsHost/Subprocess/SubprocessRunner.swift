@@ -8,23 +8,14 @@ import Synchronization
 import Glibc
 #endif
 
-#if canImport(System)
-import System
-#else
-import SystemPackage
-#endif
-
 /// Runs one job of a subprocess task in a child process and watches it: the child reports its
 /// own result to the manager; the host reports only what the child could not (its death, a
 /// timeout, a limit, a failure to start).
+///
+/// The child comes from the pool of idle children of the job's plugin version when it has one,
+/// else it is started for the job; either way it runs this one job only.
 struct SubprocessRunner: Sendable {
-    /// The `easyjobs` executable, whose hidden `run-task` command is the child.
-    let executable: String
-    let manager: String
-    /// Time between SIGTERM and SIGKILL when a child must stop.
-    let killGrace: Duration
-    /// The manager's lease: a child whose host is stopped for long stops itself (see `TaskChild`).
-    let leaseSeconds: Double
+    let children: ChildPool
     let logger: Logger
 
     /// What the host must report for the job, or `nil` when the child reported it itself or
@@ -36,9 +27,9 @@ struct SubprocessRunner: Sendable {
         guard let token = job.token else {
             return .failed("the manager gave no job token for subprocess task '\(job.task)'")
         }
-        let request = ChildRequest(
-            manager: manager, token: token, jobID: job.jobID, task: job.task, plugin: plugin.copy.path, sha256: plugin.info.sha256, leaseSeconds: leaseSeconds, args: job.args,
-            context: context, parentPID: getpid(), memoryLimitMB: spec.options.memoryLimit, cpuLimitSeconds: spec.options.cpuLimit)
+        let request = ChildJob(
+            token: token, jobID: job.jobID, task: job.task, args: job.args, context: context,
+            memoryLimitMB: spec.options.memoryLimit, cpuLimitSeconds: spec.options.cpuLimit)
         let input: Data
         do {
             input = try WireCoding.makeEncoder().encode(request)
@@ -46,52 +37,42 @@ struct SubprocessRunner: Sendable {
             return .failed("cannot encode the child's request: \(error)")
         }
 
-        var options = PlatformOptions()
-        // Its own process group, so a stop reaches whatever the task started too.
-        options.processGroupID = 0
-        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: killGrace)]
         let tail = StderrTail()
-        let status: TerminationStatus
-        do {
-            let result = try await Subprocess.run(
-                .path(FilePath(executable)), arguments: ["run-task"],
-                environment: .inherit.updating([
-                    // The child holds its job token only: never the host's credentials.
-                    "EASYJOBS_SECRET": nil, "EASYJOBS_API_TOKEN": nil,
-                    "SWIFT_BACKTRACE": "enable=yes,interactive=no,color=no,threads=crashed,registers=none,images=none,limit=32,top=8",
-                ]),
-                platformOptions: options, input: .data(input), output: .sequence, error: .sequence
-            ) { execution in
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        do {
-                            for try await line in execution.standardOutput.strings() {
-                                let text = Self.trimmed(line)
-                                TaskOutput.write(text)
-                                onLine(.stdout, text)
-                            }
-                        } catch {}
-                    }
-                    group.addTask {
-                        do {
-                            for try await line in execution.standardError.strings() {
-                                let text = Self.trimmed(line)
-                                tail.append(text)
-                                logger.info("child: \(text)", metadata: ["job_id": "\(job.jobID)", "pid": "\(execution.processIdentifier.value)"])
-                                onLine(.stderr, text)
-                            }
-                        } catch {}
-                    }
-                    await group.waitForAll()
+        let logger = self.logger
+        let forward: @Sendable (StartedChild) -> @Sendable (JobLogLine.Stream, String) -> Void = { child in
+            { stream, text in
+                switch stream {
+                case .stdout:
+                    TaskOutput.write(text)
+                case .stderr:
+                    tail.append(text)
+                    logger.info("child: \(text)", metadata: ["job_id": "\(job.jobID)", "pid": "\(child.pid ?? 0)"])
                 }
+                onLine(stream, text)
             }
-            status = result.terminationStatus
-        } catch {
-            if let reason = stopReason() { return Self.outcome(for: reason) }
-            return .failed("cannot start the child process for '\(job.task)': \(error)")
         }
+        var end: StartedChild.End
+        if let pooled = children.take(for: plugin) {
+            let (pooledEnd, delivered) = await pooled.run(input, onLine: forward(pooled))
+            end = pooledEnd
+            // It died (or was retired) before it could take the job: the job has not started.
+            if !delivered && stopReason() == nil {
+                logger.debug("the pooled child was gone before its hand-off; starting one for the job")
+                let child = children.launcher.start(plugin)
+                end = await child.run(input, onLine: forward(child)).end
+            }
+        } else {
+            let child = children.launcher.start(plugin)
+            end = await child.run(input, onLine: forward(child)).end
+        }
+        children.replenish(for: plugin)
         if let reason = stopReason() { return Self.outcome(for: reason) }
-        return Self.outcome(for: status, spec: spec, stderrTail: tail.text)
+        switch end {
+        case .failed(let error):
+            return .failed("cannot start the child process for '\(job.task)': \(error)")
+        case .exited(let status):
+            return Self.outcome(for: status, spec: spec, stderrTail: tail.text)
+        }
     }
 
     static func outcome(for reason: StopReason) -> JobOutcome? {
@@ -132,9 +113,6 @@ struct SubprocessRunner: Sendable {
         return names[signal] ?? "signal \(signal)"
     }
 
-    private static func trimmed(_ line: String) -> String {
-        line.hasSuffix("\n") ? String(line.dropLast()) : line
-    }
 }
 
 /// The last lines a child wrote to standard error, for the failure message.

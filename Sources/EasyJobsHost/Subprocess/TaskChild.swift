@@ -8,41 +8,60 @@ import Glibc
 #endif
 
 /// The child side of a subprocess task (`easyjobs run-task`, started by a host): reads its
-/// request from standard input, loads the plugin copy the host loaded, runs the one task and
-/// reports the outcome to the manager with the job's token.
+/// setup from standard input, loads the plugin copy the host loaded, then waits for its one
+/// job on the same input, runs it and reports the outcome to the manager with the job's token.
+///
+/// The host may start it well before there is a job (its pool of idle children, see
+/// `ChildPool`), so everything that does not depend on the job (the runtime, the plugin's
+/// `dlopen`, the HTTP client) is done while it waits; the job's limits and the watch on a
+/// stopped host begin only with the job.
 public enum TaskChild {
     /// Runs the child and returns its exit status.
     public static func main() async -> Int32 {
-        let input = FileHandle.standardInput.readDataToEndOfFile()
-        let request: ChildRequest
+        let setup: ChildSetup
         do {
-            request = try WireCoding.makeDecoder().decode(ChildRequest.self, from: input)
+            setup = try WireCoding.makeDecoder().decode(ChildSetup.self, from: Data((readLine() ?? "").utf8))
         } catch {
-            printError("run-task: the request on standard input is not valid: \(error)\n")
+            printError("run-task: the setup on standard input is not valid: \(error)\n")
             return ChildExit.badRequest.rawValue
         }
         // Die with the host, even if it is killed: no orphan outlives it.
         _ = easyjobs_set_parent_death_signal(SIGKILL)
-        if getppid() != request.parentPID { return ChildExit.orphaned.rawValue }
-        applyLimits(request)
-        watchForAStoppedHost(request)
+        if getppid() != setup.parentPID { return ChildExit.orphaned.rawValue }
 
         let plugin: LoadedPlugin
         do throws(EasyJobsError) {
-            let copy = URL(fileURLWithPath: request.plugin)
+            let copy = URL(fileURLWithPath: setup.plugin)
             // Checked before dlopen: opening a library runs its code.
             let actual = try DynamicLibraryLoader.sha256(ofFile: copy)
-            guard actual == request.sha256 else {
+            guard actual == setup.sha256 else {
                 throw EasyJobsError(
-                    .pluginRefused, "the plugin copy \(copy.path) is not the one the host loaded: SHA-256 \(actual), expected \(request.sha256)")
+                    .pluginRefused, "the plugin copy \(copy.path) is not the one the host loaded: SHA-256 \(actual), expected \(setup.sha256)")
             }
             plugin = try DynamicLibraryLoader(cacheDirectory: copy.deletingLastPathComponent()).loadInProcess(file: copy)
         } catch {
             printError("run-task: cannot load the plugin: \(error.message)\n")
             return ChildExit.pluginUnavailable.rawValue
         }
+        // Made while the child waits, with a connection opened ahead, so that reporting costs
+        // one request on a connection that is already there.
+        let client = ManagerClient(baseURL: setup.manager)
+        Task { try? await client.health() }
+
+        guard let line = await nextLineOfInput() else { return ChildExit.released.rawValue }
+        let job: ChildJob
+        do {
+            job = try WireCoding.makeDecoder().decode(ChildJob.self, from: Data(line.utf8))
+        } catch {
+            printError("run-task: the job on standard input is not valid: \(error)\n")
+            return ChildExit.badRequest.rawValue
+        }
+        setProcessName(ChildProcessName.running)
+        applyLimits(job)
+        watchForAStoppedHost(setup)
+
         let invocation = TaskInvocation(
-            jobID: request.jobID, arguments: JSONValue.object(request.args).encoded(), context: request.context.encoded(),
+            jobID: job.jobID, arguments: JSONValue.object(job.args).encoded(), context: job.context.encoded(),
             onLog: { line in
                 if line.isOutput {
                     TaskOutput.write(line.message)
@@ -52,17 +71,16 @@ public enum TaskChild {
             },
             onCall: { task, _ in .failure("a subprocess task cannot call '\(task)': calls run only in the host") })
         let outcome: JobOutcome =
-            switch await plugin.run(task: request.task, invocation: invocation) {
+            switch await plugin.run(task: job.task, invocation: invocation) {
             case .success(let bytes):
-                (try? JSONValue.decode(bytes)).map(JobOutcome.completed) ?? .failed("task '\(request.task)' returned a result that is not JSON")
+                (try? JSONValue.decode(bytes)).map(JobOutcome.completed) ?? .failed("task '\(job.task)' returned a result that is not JSON")
             case .failure(let message, _): .failed(message)
             case .cancelled(let message): .cancelled(message)
             }
 
-        let client = ManagerClient(baseURL: request.manager)
         for attempt in 1...5 {
             do {
-                try await client.childReport(ChildReport(jobID: request.jobID, outcome: outcome, plugin: plugin.info.ref), token: request.token)
+                try await client.childReport(ChildReport(jobID: job.jobID, outcome: outcome, plugin: plugin.info.ref), token: job.token)
                 return ChildExit.reported.rawValue
             } catch let error as EasyJobsError where error.code == .managerUnavailable {
                 printError("run-task: cannot reach the manager (try \(attempt) of 5): \(error.message)\n")
@@ -75,13 +93,31 @@ public enum TaskChild {
         return ChildExit.managerUnreachable.rawValue
     }
 
+    /// The next line of standard input, or `nil` at its end. Read on a thread of its own: a
+    /// child in the pool may wait here for minutes, and must not hold one of the few threads
+    /// of the concurrency pool while it does.
+    private static func nextLineOfInput() async -> String? {
+        await withCheckedContinuation { continuation in
+            let reader = Thread { continuation.resume(returning: readLine()) }
+            reader.start()
+        }
+    }
+
+    /// Renames the process (`/proc/self/comm`, its main thread) to tell what it does now.
+    private static func setProcessName(_ name: String) {
+        let descriptor = open("/proc/self/comm", O_WRONLY)
+        guard descriptor >= 0 else { return }
+        _ = name.withCString { write(descriptor, $0, strlen($0)) }
+        close(descriptor)
+    }
+
     /// A stopped host (SIGSTOP, a debugger) cannot renew its lease, but its child runs on and
     /// would run beside the job's next run elsewhere. The child watches its parent's state and
     /// ends itself once the parent has been stopped for half a lease: heartbeats come every
     /// third of a lease, so the lease has at least that much left when the host stops.
-    private static func watchForAStoppedHost(_ request: ChildRequest) {
-        let parent = request.parentPID
-        let grace = request.leaseSeconds / 2
+    private static func watchForAStoppedHost(_ setup: ChildSetup) {
+        let parent = setup.parentPID
+        let grace = setup.leaseSeconds / 2
         let thread = Thread {
             var stoppedSince: Date?
             while true {
@@ -105,14 +141,22 @@ public enum TaskChild {
         thread.start()
     }
 
-    private static func applyLimits(_ request: ChildRequest) {
-        if let megabytes = request.memoryLimitMB {
+    /// The job's limits, set once it has its job. The address space limit counts what the
+    /// child mapped while it waited (the runtime, the plugin) as it did when the limit was set
+    /// before loading; CPU time already used is added to the CPU limit, since `RLIMIT_CPU`
+    /// counts the process's whole life and the job's share is what is bounded.
+    private static func applyLimits(_ job: ChildJob) {
+        if let megabytes = job.memoryLimitMB {
             var limit = rlimit(rlim_cur: rlim_t(megabytes) << 20, rlim_max: rlim_t(megabytes) << 20)
             setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit)
         }
-        if let seconds = request.cpuLimitSeconds {
+        if let seconds = job.cpuLimitSeconds {
+            var usage = rusage()
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            let used = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+            let soft = rlim_t((used + Double(seconds)).rounded(.up))
             // SIGXCPU at the soft limit, SIGKILL a second later if it is ignored.
-            var limit = rlimit(rlim_cur: rlim_t(seconds), rlim_max: rlim_t(seconds + 1))
+            var limit = rlimit(rlim_cur: soft, rlim_max: soft + 1)
             setrlimit(__rlimit_resource_t(RLIMIT_CPU.rawValue), &limit)
         }
     }
