@@ -223,13 +223,18 @@ public struct Coordinator: Sendable {
         return hostID
     }
 
+    /// Most jobs one claim hands out. Every claim and every report is a write transaction whose
+    /// fixed cost (the WAL pages it writes) is shared by its jobs, so a host with room for many
+    /// short jobs takes them in few large claims; the limit keeps one answer's size bounded.
+    static let maxClaim = 1_024
+
     /// Claims up to `max` jobs for the host, waiting up to `wait` seconds for one to arrive.
     /// Jobs are never claimed for a client that is gone: it would hold them for a whole lease.
     public func claim(_ request: ClaimRequest, isClientConnected: @Sendable () -> Bool = { true }) async throws -> [ClaimedJob] {
         guard let host = registry.host(id: request.hostID), !registry.isLeaving(hostID: host.id) else {
             throw EasyJobsError(.hostNotFound, "unknown host '\(request.hostID)': register first", context: ["host_id": request.hostID])
         }
-        let limit = min(max(request.max, 1), 256)
+        let limit = min(max(request.max, 1), Self.maxClaim)
         let queue = host.queue
         let deadline = ContinuousClock.now + .milliseconds(Int(min(max(request.wait, 0), options.maxWait) * 1000))
         while Self.shouldWait(isClientConnected) && !registry.isLeaving(hostID: host.id) {

@@ -36,10 +36,25 @@ extension SQLiteJobStore {
         /// cover concurrent API requests without holding many file descriptors.
         public var maximumReaderCount: Int
 
-        public init(synchronous: Synchronous = .normal, busyTimeout: TimeInterval = 5, maximumReaderCount: Int = 4) {
+        /// Page cache of the writing connection, in KiB. Defaults to 16 MiB (SQLite's own default
+        /// is 2 MiB): enough for the hot pages of the job indexes at a million queued jobs, and
+        /// a bound on what the cache can take, however large the table grows.
+        public var writerCacheKiB: Int
+
+        /// WAL pages written before SQLite copies them back into the database file. Defaults to
+        /// 8,192 (32 MiB of WAL; SQLite's default is 1,000): index pages that every claim and
+        /// report rewrites are copied back once per checkpoint, not once per thousand pages.
+        public var checkpointPages: Int
+
+        public init(
+            synchronous: Synchronous = .normal, busyTimeout: TimeInterval = 5, maximumReaderCount: Int = 4, writerCacheKiB: Int = 16_384,
+            checkpointPages: Int = 8_192
+        ) {
             self.synchronous = synchronous
             self.busyTimeout = busyTimeout
             self.maximumReaderCount = maximumReaderCount
+            self.writerCacheKiB = max(writerCacheKiB, 64)
+            self.checkpointPages = max(checkpointPages, 1)
         }
     }
 }

@@ -50,6 +50,11 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
             // writer, which lives as long as the pool.
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                // Every claim and report rewrites the same few index pages: a writer cache that
+                // holds the indexes' hot pages saves a read per page, and a larger WAL between
+                // checkpoints writes a page rewritten many times back to the file once.
+                try db.execute(sql: "PRAGMA cache_size = -\(options.writerCacheKiB)")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(options.checkpointPages)")
             }
             try SQLiteMigrations.migrator.migrate(pool)
         } catch {
