@@ -20,7 +20,8 @@ struct Benchmark: AsyncParsableCommand {
 
     @Option(help: "No-op jobs in the throughput run.") var jobs = 20_000
     @Option(help: "Concurrent HTTP clients enqueuing.") var clients = 32
-    @Option(name: .customLong("max-tasks"), help: "The host's --max-tasks.") var maxTasks = 64
+    @Option(name: .customLong("max-tasks"), help: "The host's --max-tasks: no-op jobs, so a host with room for many takes them in large claims (up to 1,024 each).")
+    var maxTasks = 1_024
     @Option(help: "Sequential jobs in the latency run.") var samples = 200
     @Option(help: "Repetitions of the throughput run (the median is reported).") var runs = 3
     @Option(name: .customLong("subprocess-samples"), help: "Sequential no-op subprocess jobs in the latency run.") var subprocessSamples = 50

@@ -218,7 +218,7 @@ public struct ManagerClient: Sendable {
 
     /// A subprocess child reports its job with the job's token, and nothing else.
     public func childReport(_ report: ChildReport, token: String) async throws {
-        let _: [String: String] = try await send(.POST, "/job/report", body: WireCoding.makeEncoder().encode(report), auth: .job(token))
+        let _: [String: String] = try await send(.POST, "/job/report", body: report.encoded(), auth: .job(token))
     }
 
     /// Whether the manager answers `/health`: also how a subprocess child opens its connection

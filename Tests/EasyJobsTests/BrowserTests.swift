@@ -42,6 +42,22 @@ import Glibc
             #expect(dashboard.contains("Job \(id)"))
             #expect(dashboard.contains("\"url\": \"http://stats\""))
             #expect(report["graph_nodes"] == 7)
+            // Every view has an address that survives a reload and the back button.
+            let addresses = report["addresses"] ?? .null
+            let other = addresses["other"]?.stringValue ?? ""
+            #expect(!other.isEmpty && other != id)
+            #expect(addresses["after_click"]?["hash"]?.stringValue == "#/jobs/\(other)")
+            #expect(addresses["after_click"]?["shown"]?.stringValue == other)
+            #expect(addresses["after_back"]?["hash"]?.stringValue == "#/jobs/\(id)")
+            #expect(addresses["after_back"]?["shown"]?.stringValue == id)
+            #expect(addresses["after_reload"]?["shown"]?.stringValue == id)
+            #expect(addresses["legacy"]?["hash"]?.stringValue == "#/jobs/\(id)")
+            #expect(addresses["legacy"]?["shown"]?.stringValue == id)
+            #expect(addresses["task_view"]?["queue"] == "ETL")
+            #expect(addresses["task_view"]?["task"] == "extract")
+            #expect(addresses["task_view"]?["job_hidden"] == true)
+            let listed = addresses["task_view"]?["tasks_listed"]?.arrayValue ?? []
+            #expect(!listed.isEmpty && listed.allSatisfy { $0 == "extract" }, "\(listed)")
             #expect(report["docs_sections"]?[0] == "Queue ETL")
             // A task sent from /docs ran, and the page followed it to its result.
             let answer = try JSONValue.decode(Data((report["docs_answer"]?.stringValue ?? "").utf8))

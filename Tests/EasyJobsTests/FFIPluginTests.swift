@@ -17,8 +17,8 @@ import Testing
             #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "checksum", arguments: ["text": "hello"]), wait: 20) == .completed(.int(1_335_831_723)))
             #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "is_even", arguments: ["value": 10]), wait: 20) == .completed(true))
             // A pointer + length buffer changed in place, in the host's own process.
-            // (Whole doubles travel as JSON integers.)
-            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "scale", arguments: ["values": [1, 2.25, -3], "factor": 2]), wait: 20) == .completed([2, 4.5, -6]))
+            // (A double stays a double, whole or not, in a child or in the host.)
+            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "scale", arguments: ["values": [1, 2.25, -3], "factor": 2]), wait: 20) == .completed([2.0, 4.5, -6.0]))
             #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "negate8", arguments: ["value": -128]), wait: 20) == .completed(-128))
             // A returned char* of JSON, freed by the plugin's own free function.
             #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "describe", arguments: ["name": "x", "count": 21]), wait: 20) == .completed(["name": "x", "count": 21, "twice": 42]))
@@ -71,8 +71,8 @@ import Testing
             try FileManager.default.copyItem(at: manifest, to: directory.appendingPathComponent("libm.easyjobs.json"))
             try await cluster.startHost(name: "m", queue: "math", plugins: [], pluginDirectory: directory)
             let client = cluster.client
-            #expect(try await client.pullResult(id: try await client.enqueue(queue: "math", task: "pow", arguments: ["x": 2, "y": 10]), wait: 20) == .completed(1024))
-            #expect(try await client.pullResult(id: try await client.enqueue(queue: "math", task: "hypot", arguments: ["x": 3, "y": 4]), wait: 20) == .completed(5))
+            #expect(try await client.pullResult(id: try await client.enqueue(queue: "math", task: "pow", arguments: ["x": 2, "y": 10]), wait: 20) == .completed(1024.0))
+            #expect(try await client.pullResult(id: try await client.enqueue(queue: "math", task: "hypot", arguments: ["x": 3, "y": 4]), wait: 20) == .completed(5.0))
             // The default argument (27) applies; cbrt's result is within a rounding of 3.
             let cube = try await client.pullResult(id: try await client.enqueue(queue: "math", task: "cbrt"), wait: 20)
             switch cube {

@@ -68,6 +68,11 @@ import Glibc
 
             let stream = Stream()
             let producer = Task { try await stream.run(cluster.client, clients: 4) }
+            // Version 1 serves part of the stream before the first swap, however slow the machine.
+            try await waitUntil("the stream's first job runs on version 1") {
+                guard let first = stream.jobs.withLock({ $0.first }) else { return false }
+                return try await cluster.client.viewResult(id: first.id).status == .completed
+            }
             for version in 2...21 {
                 try await Task.sleep(for: .milliseconds(100))
                 try PluginFiles.install(try PluginFiles.versioned(version), as: "libVersioned.so", in: directory)

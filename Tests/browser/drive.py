@@ -84,11 +84,35 @@ session[0] = send("Target.attachToTarget", {"targetId": target, "flatten": True}
 for domain in ["Page", "Runtime", "Log"]:
     send(domain + ".enable")
 
-send("Page.navigate", {"url": base + "/?job=" + job})
+send("Page.navigate", {"url": base + "/#/jobs/" + job})
 pump(4)
 dashboard = evaluate("document.body.innerText")
 graph_nodes = evaluate("document.querySelectorAll('#graph g.node').length")
 screenshot("dashboard.png")
+
+# Views have addresses: a click in the pipeline moves to the other job's address, the back
+# button returns, a reload keeps the view, and the first dashboards' /?job= address still works.
+other = evaluate(f"(() => {{ const node = [...document.querySelectorAll('#graph g.node')].find(n => n.dataset.job !== {json.dumps(job)}); node.dispatchEvent(new MouseEvent('click', {{bubbles: true}})); return node.dataset.job; }})()")
+pump(2)
+after_click = {"hash": evaluate("location.hash"), "shown": evaluate("document.getElementById('job-id').textContent")}
+evaluate("history.back()")
+pump(2)
+after_back = {"hash": evaluate("location.hash"), "shown": evaluate("document.getElementById('job-id').textContent")}
+send("Page.reload")
+pump(3)
+after_reload = {"hash": evaluate("location.hash"), "shown": evaluate("document.getElementById('job-id').textContent")}
+send("Page.navigate", {"url": base + "/?job=" + job})
+pump(3)
+legacy = {"hash": evaluate("location.hash"), "shown": evaluate("document.getElementById('job-id').textContent")}
+send("Page.navigate", {"url": base + "/#/tasks/ETL/extract"})
+pump(3)
+task_view = {
+    "queue": evaluate("document.getElementById('f-queue').value"),
+    "task": evaluate("document.getElementById('f-task').value"),
+    "tasks_listed": evaluate("[...document.querySelectorAll('#jobs tr')].slice(1).map(r => r.children[2].textContent)"),
+    "job_hidden": evaluate("document.getElementById('job-section').hidden"),
+}
+addresses = {"other": other, "after_click": after_click, "after_back": after_back, "after_reload": after_reload, "legacy": legacy, "task_view": task_view}
 
 send("Page.navigate", {"url": base + "/docs"})
 pump(3)
@@ -103,6 +127,6 @@ docs_answer = evaluate("""document.querySelector('textarea[data-path="/ETL/task/
 docs_sections = evaluate("Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
 screenshot("docs.png")
 
-print(json.dumps({"dashboard": dashboard, "graph_nodes": graph_nodes, "docs_answer": docs_answer, "docs_sections": docs_sections, "errors": errors}))
+print(json.dumps({"dashboard": dashboard, "graph_nodes": graph_nodes, "docs_answer": docs_answer, "docs_sections": docs_sections, "addresses": addresses, "errors": errors}))
 chrome.kill()
 chrome.wait()

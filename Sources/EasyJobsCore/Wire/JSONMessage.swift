@@ -6,7 +6,9 @@ import Foundation
 /// These carry up to hundreds of jobs per request, each with arbitrary JSON arguments or
 /// results. Through `Codable` and Foundation's coders every `JSONValue` inside is decoded by
 /// trial (one thrown error per miss), which made JSON the largest cost of a no-op job on both
-/// the manager and the host. The wire shape is the same as the `Codable` one.
+/// the manager and the host. The wire shape is the same as the `Codable` one, with one
+/// difference in kind: a whole double keeps its fraction (`5.0`), as the store keeps it, where
+/// Foundation's encoder wrote `5` and the manager read an integer.
 public protocol JSONMessage: Sendable {
     init(json: JSONValue) throws(EasyJobsError)
     var json: JSONValue { get }
@@ -169,4 +171,26 @@ extension ReportRequest: JSONMessage {
     }
 
     public var json: JSONValue { ["host_id": .string(hostID), "reports": .array(reports.map(\.json))] }
+}
+
+extension ChildReport: JSONMessage {
+    public init(json: JSONValue) throws(EasyJobsError) {
+        // The same fields as a job report, less the lease: the child's token carries it.
+        let fields = try JSONFields(json, what: "a child's report")
+        let plugin: PluginRef? =
+            switch fields.fields["plugin"] {
+            case nil, .null?: nil
+            case let value?: try PluginRef(json: value)
+            }
+        guard let outcome = fields.fields["outcome"] else {
+            throw EasyJobsError(.malformedRequest, "a child's report: 'outcome' must be an object, it is missing", context: ["field": "outcome"])
+        }
+        self.init(jobID: try fields.string("job_id"), outcome: try JobOutcome(json: outcome), plugin: plugin)
+    }
+
+    public var json: JSONValue {
+        var object: [String: JSONValue] = ["job_id": .string(jobID), "outcome": outcome.json]
+        if let plugin { object["plugin"] = plugin.json }
+        return .object(object)
+    }
 }

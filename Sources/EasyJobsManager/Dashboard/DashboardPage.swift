@@ -75,7 +75,8 @@ function esc(value) {
 }
 function status(s) { return `<span class="status ${esc(s)}">${esc(s)}</span>`; }
 function when(t) { return t ? new Date(t).toLocaleTimeString() : ""; }
-function jobLink(id) { return `<a class="job" data-job="${esc(id)}">${esc(id.slice(0, 8))}</a>`; }
+function jobLink(id) { return `<a class="job" href="#/jobs/${encodeURIComponent(id)}">${esc(id.slice(0, 8))}</a>`; }
+function taskLink(queue, task) { return `<a class="task" href="#/tasks/${encodeURIComponent(queue)}/${encodeURIComponent(task)}">${esc(task)}</a>`; }
 function rows(table, head, body) {
   $(table).innerHTML = "<tr>" + head.map(h => `<th>${h}</th>`).join("") + "</tr>" + body.join("");
 }
@@ -108,7 +109,7 @@ async function refreshTasks() {
     const params = t.parameters.map(p => `${esc(p.name)}: ${esc(p.type)}${p.required ? "" : "?"}`).join(", ");
     const schedule = s ? `${esc(s.expression)}${s.paused ? " (paused)" : " · next " + when(s.next_fire_at)}` : "";
     const problems = (q.problems[t.name] || []).map(p => `<div class="bad">${esc(p)}</div>`).join("");
-    body.push(`<tr><td>${esc(q.queue)}</td><td>${esc(t.name)}(${params})${problems}</td><td>${esc(t.options.retry_policy)}</td><td>${options}</td><td>${schedule}</td></tr>`);
+    body.push(`<tr><td>${esc(q.queue)}</td><td>${taskLink(q.queue, t.name)}(${params})${problems}</td><td>${esc(t.options.retry_policy)}</td><td>${options}</td><td>${schedule}</td></tr>`);
   }
   rows("tasks", ["queue", "signature", "retries", "options", "schedule"], body);
 }
@@ -182,10 +183,31 @@ async function refresh() {
     $("updated").textContent = "cannot reach the manager: " + e.message;
   }
 }
+// Every view has an address (#/jobs/<id>, #/tasks/<queue>/<task>): it can be linked from a chat or
+// a ticket, survives a reload, and the browser's back button steps back through the views.
+async function route() {
+  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  if (parts[0] === "jobs" && parts[1]) {
+    await showJob(parts[1]);
+    $("job-section").scrollIntoView();
+    return;
+  }
+  selected = null;
+  $("job-section").hidden = true;
+  if (parts[0] === "tasks" && parts[1]) {
+    if (![...$("f-queue").options].some(o => o.value === parts[1])) $("f-queue").add(new Option(parts[1], parts[1]));
+    $("f-queue").value = parts[1];
+    $("f-task").value = parts[2] || "";
+    offset = 0;
+    await refreshJobs();
+    $("jobs-section").scrollIntoView();
+  }
+}
+window.addEventListener("hashchange", route);
 document.addEventListener("click", async event => {
   const target = event.target.closest("[data-job],[data-retry],[data-discard]");
   if (!target) return;
-  if (target.dataset.job) await showJob(target.dataset.job);
+  if (target.dataset.job) location.hash = "#/jobs/" + encodeURIComponent(target.dataset.job);
   if (target.dataset.retry) { await post("/job/retry?request_id=" + encodeURIComponent(target.dataset.retry)); await refreshJobs(); }
   if (target.dataset.discard) { await post("/job/discard?request_id=" + encodeURIComponent(target.dataset.discard)); await refreshJobs(); }
 });
@@ -193,9 +215,10 @@ for (const id of ["f-queue", "f-status", "f-since"]) $(id).addEventListener("cha
 $("f-task").addEventListener("input", () => { offset = 0; refreshJobs(); });
 $("prev").addEventListener("click", () => { offset = Math.max(0, offset - pageSize); refreshJobs(); });
 $("next").addEventListener("click", () => { offset += pageSize; refreshJobs(); });
+// The address of the first dashboards (/?job=<id>) still opens the job, under its new address.
 const wanted = new URLSearchParams(location.search).get("job");
-if (wanted) selected = wanted;
-refresh();
+if (wanted && !location.hash) history.replaceState(null, "", "/#/jobs/" + encodeURIComponent(wanted));
+refresh().then(route);
 setInterval(refresh, 2000);
 </script>
 </body>
