@@ -9,14 +9,13 @@ import NIOPosix
 /// `easyjobs-bench`: end-to-end figures of a real manager and host on this machine.
 ///
 /// ```sh
-/// swift build -c release
-/// .build/release/easyjobs-bench --jobs 20000 --clients 32
+/// scripts/bench.sh --jobs 20000 --runs 3     # builds the release configuration, then runs this
 /// ```
 @main
 struct Benchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "easyjobs-bench",
-        abstract: "Measures no-op throughput, idle enqueue-to-start latency and idle RSS, end to end over HTTP.")
+        abstract: "Measures no-op throughput (single, batched, wrk), chains, subprocess and idle latency, and RSS, end to end over HTTP.")
 
     @Option(help: "No-op jobs in the throughput run.") var jobs = 20_000
     @Option(help: "Concurrent HTTP clients enqueuing.") var clients = 32
