@@ -69,6 +69,20 @@ struct JSONFields {
         return value
     }
 
+    /// The plugin build a report names, if any.
+    func plugin() throws(EasyJobsError) -> PluginRef? {
+        switch fields["plugin"] {
+        case nil, .null?: nil
+        case let value?: try PluginRef(json: value)
+        }
+    }
+
+    /// How the run a report names ended.
+    func outcome() throws(EasyJobsError) -> JobOutcome {
+        guard let outcome = fields["outcome"] else { throw wrong("outcome", "an object") }
+        return try JobOutcome(json: outcome)
+    }
+
     func date(_ key: String) throws(EasyJobsError) -> Date {
         guard case .string(let text)? = fields[key], let date = WireCoding.parse(text) else { throw wrong(key, "an ISO 8601 date") }
         return date
@@ -144,15 +158,7 @@ extension JobOutcome: JSONMessage {
 extension JobReport: JSONMessage {
     public init(json: JSONValue) throws(EasyJobsError) {
         let fields = try JSONFields(json, what: "a job report")
-        let plugin: PluginRef? =
-            switch fields.fields["plugin"] {
-            case nil, .null?: nil
-            case let value?: try PluginRef(json: value)
-            }
-        guard let outcome = fields.fields["outcome"] else {
-            throw EasyJobsError(.malformedRequest, "a job report: 'outcome' must be an object, it is missing", context: ["field": "outcome"])
-        }
-        self.init(jobID: try fields.string("job_id"), lease: try fields.int("lease"), outcome: try JobOutcome(json: outcome), plugin: plugin)
+        self.init(jobID: try fields.string("job_id"), lease: try fields.int("lease"), outcome: try fields.outcome(), plugin: try fields.plugin())
     }
 
     public var json: JSONValue {
@@ -177,15 +183,7 @@ extension ChildReport: JSONMessage {
     public init(json: JSONValue) throws(EasyJobsError) {
         // The same fields as a job report, less the lease: the child's token carries it.
         let fields = try JSONFields(json, what: "a child's report")
-        let plugin: PluginRef? =
-            switch fields.fields["plugin"] {
-            case nil, .null?: nil
-            case let value?: try PluginRef(json: value)
-            }
-        guard let outcome = fields.fields["outcome"] else {
-            throw EasyJobsError(.malformedRequest, "a child's report: 'outcome' must be an object, it is missing", context: ["field": "outcome"])
-        }
-        self.init(jobID: try fields.string("job_id"), outcome: try JobOutcome(json: outcome), plugin: plugin)
+        self.init(jobID: try fields.string("job_id"), outcome: try fields.outcome(), plugin: try fields.plugin())
     }
 
     public var json: JSONValue {

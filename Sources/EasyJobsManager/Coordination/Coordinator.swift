@@ -39,6 +39,17 @@ public struct Coordinator: Sendable {
     /// A client's enqueue of a task that no host serves now is refused unless `queueAnyway`;
     /// jobs a pipeline creates are always queued.
     public func enqueue(queue: String, task: String, arguments: JSONValue, origin: JobOrigin = .api, queueAnyway: Bool = false) async throws -> Job {
+        let jobs = try planEnqueue(queue: queue, task: task, arguments: arguments, origin: origin, queueAnyway: queueAnyway)
+        try await batcher.enqueue(jobs)
+        metrics.enqueued(jobs)
+        notifier.workArrived(in: queue)
+        return jobs[0].job
+    }
+
+    /// The checks of one enqueue, in one place for single and batch enqueues: nesting, the task,
+    /// whether a host serves it (for a client's enqueue), the arguments against its signature;
+    /// then the jobs it makes (its run_before dependencies first in the list's order of planning).
+    func planEnqueue(queue: String, task: String, arguments: JSONValue, origin: JobOrigin, queueAnyway: Bool) throws(EasyJobsError) -> [NewJob] {
         guard JSONNesting.depth(of: arguments) <= JSONNesting.maximumDepth else {
             throw EasyJobsError(.malformedRequest, "the arguments nest JSON deeper than \(JSONNesting.maximumDepth) levels", context: ["task": task])
         }
@@ -49,12 +60,7 @@ public struct Coordinator: Sendable {
                 "no host serves task '\(task)' in queue '\(queue)' now; add ?queue_anyway=true to queue the job until one does",
                 context: ["queue": queue, "task": task])
         }
-        let bound = try spec.bind(arguments)
-        let jobs = try plan(queue: queue, spec: spec, arguments: bound, origin: origin)
-        try await batcher.enqueue(jobs)
-        metrics.enqueued(jobs)
-        notifier.workArrived(in: queue)
-        return jobs[0].job
+        return try plan(queue: queue, spec: spec, arguments: try spec.bind(arguments), origin: origin)
     }
 
     /// Checks every job of a batch as ``enqueue(queue:task:arguments:origin:queueAnyway:)``
@@ -74,28 +80,11 @@ public struct Coordinator: Sendable {
         planned.reserveCapacity(items.count)
         var heads: [Job] = []
         heads.reserveCapacity(items.count)
-        // Specs and serving are looked up once per task, not once per job.
-        var specs: [String: TaskSpec] = [:]
         for (index, item) in items.enumerated() {
             do throws(EasyJobsError) {
-                guard JSONNesting.depth(of: item.arguments) <= JSONNesting.maximumDepth else {
-                    throw EasyJobsError(.malformedRequest, "the arguments nest JSON deeper than \(JSONNesting.maximumDepth) levels", context: ["task": item.task])
-                }
-                let spec: TaskSpec
-                if let known = specs[item.task] {
-                    spec = known
-                } else {
-                    spec = try registry.spec(queue: queue, task: item.task)
-                    if !queueAnyway && !isServed(queue: queue, task: item.task) {
-                        throw EasyJobsError(
-                            .taskUnavailable,
-                            "no host serves task '\(item.task)' in queue '\(queue)' now; add ?queue_anyway=true to queue the jobs until one does",
-                            context: ["queue": queue, "task": item.task])
-                    }
-                    specs[item.task] = spec
-                }
+                let spec = try registry.spec(queue: queue, task: item.task)
                 let arguments = try spec.keywordArguments(body: item.arguments, query: [])
-                let jobs = try plan(queue: queue, spec: spec, arguments: try spec.bind(arguments), origin: .api)
+                let jobs = try planEnqueue(queue: queue, task: item.task, arguments: arguments, origin: .api, queueAnyway: queueAnyway)
                 planned += jobs
                 heads.append(jobs[0].job)
             } catch {
