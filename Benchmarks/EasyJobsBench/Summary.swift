@@ -1,3 +1,4 @@
+import EasyJobsCore
 import Foundation
 
 /// The headline figures of one benchmark invocation, as JSON for scripts that compare them
@@ -13,17 +14,14 @@ struct Summary {
     var reruns: Int?
 
     func write(to path: String, jobs: Int, chains chainCount: Int) throws {
-        var object: [String: Any] = ["jobs": jobs, "chains": chainCount]
-        object["single_jobs_per_s"] = single
-        object["wrk_jobs_per_s"] = wrk
-        object["batch_jobs_per_s"] = batch
-        object["chain_p50_ms"] = chainP50
-        object["chains_per_s"] = chains
-        object["subprocess_p50_ms"] = subprocessP50
-        object["idle_rss_manager_mib"] = idleRSS?.manager
-        object["idle_rss_host_mib"] = idleRSS?.host
-        object["jobs_run_more_than_once"] = reruns
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: URL(fileURLWithPath: path))
+        var object: [String: JSONValue] = ["jobs": .int(jobs), "chains": .int(chainCount)]
+        let figures: [(String, Double?)] = [
+            ("single_jobs_per_s", single), ("wrk_jobs_per_s", wrk), ("batch_jobs_per_s", batch), ("chain_p50_ms", chainP50),
+            ("chains_per_s", chains), ("subprocess_p50_ms", subprocessP50), ("idle_rss_manager_mib", idleRSS?.manager),
+            ("idle_rss_host_mib", idleRSS?.host),
+        ]
+        for case (let key, let value?) in figures where value.isFinite { object[key] = .double(value) }
+        if let reruns { object["jobs_run_more_than_once"] = .int(reruns) }
+        try JSONValue.object(object).encoded().write(to: URL(fileURLWithPath: path))
     }
 }

@@ -15,9 +15,6 @@ import Testing
             let host = try await cluster.startHost(name: "busy", queue: "test", plugins: ["TestTasks"], maxTasks: 64)
             let client = cluster.client
             let metrics = { try await cluster.text("/metrics").1 }
-            func value(_ series: String, in text: String) -> Double {
-                text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
-            }
             let before = try await metrics()
             let total = 6_000
             let deadline = ContinuousClock.now + .seconds(60)
@@ -29,11 +26,11 @@ import Testing
             }
             try await waitUntil("every job completed", timeout: .seconds(120)) {
                 let text = try await metrics()
-                return value(#"easyjobs_jobs_succeeded_total{queue="test",task="noop"}"#, in: text)
-                    - value(#"easyjobs_jobs_succeeded_total{queue="test",task="noop"}"#, in: before) >= Double(sent)
+                return PrometheusText.value(#"easyjobs_jobs_succeeded_total{queue="test",task="noop"}"#, in: text)
+                    - PrometheusText.value(#"easyjobs_jobs_succeeded_total{queue="test",task="noop"}"#, in: before) >= Double(sent)
             }
             let after = try await metrics()
-            func grew(_ series: String) -> Double { value(series, in: after) - value(series, in: before) }
+            func grew(_ series: String) -> Double { PrometheusText.value(series, in: after) - PrometheusText.value(series, in: before) }
             let leaseLines = host.stderr.split(separator: "\n").filter { $0.contains("lease") }
             #expect(
                 grew(#"easyjobs_jobs_started_total{queue="test",task="noop"}"#) == Double(sent),

@@ -60,10 +60,7 @@ import Testing
         }
     }
 
-    /// The value of one series of the Prometheus text, or 0 when it is absent.
-    func value(_ series: String, in text: String) -> Double {
-        text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
-    }
+    func value(_ series: String, in text: String) -> Double { PrometheusText.value(series, in: text) }
 
     func scrape(_ cluster: TestCluster) async throws -> String {
         try await cluster.text("/metrics").1

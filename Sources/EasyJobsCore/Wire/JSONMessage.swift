@@ -83,6 +83,13 @@ struct JSONFields {
         return try JobOutcome(json: outcome)
     }
 
+    /// A list of messages, each read with its own errors.
+    func messages<Message: JSONMessage>(_ key: String, as type: Message.Type) throws(EasyJobsError) -> [Message] {
+        var messages: [Message] = []
+        for value in try array(key) { messages.append(try Message(json: value)) }
+        return messages
+    }
+
     func date(_ key: String) throws(EasyJobsError) -> Date {
         guard case .string(let text)? = fields[key], let date = WireCoding.parse(text) else { throw wrong(key, "an ISO 8601 date") }
         return date
@@ -115,10 +122,7 @@ extension ClaimedJob: JSONMessage {
 
 extension ClaimResponse: JSONMessage {
     public init(json: JSONValue) throws(EasyJobsError) {
-        let fields = try JSONFields(json, what: "a claim answer")
-        var jobs: [ClaimedJob] = []
-        for job in try fields.array("jobs") { jobs.append(try ClaimedJob(json: job)) }
-        self.init(jobs: jobs)
+        self.init(jobs: try JSONFields(json, what: "a claim answer").messages("jobs", as: ClaimedJob.self))
     }
 
     public var json: JSONValue { ["jobs": .array(jobs.map(\.json))] }
@@ -171,9 +175,7 @@ extension JobReport: JSONMessage {
 extension ReportRequest: JSONMessage {
     public init(json: JSONValue) throws(EasyJobsError) {
         let fields = try JSONFields(json, what: "a report")
-        var reports: [JobReport] = []
-        for report in try fields.array("reports") { reports.append(try JobReport(json: report)) }
-        self.init(hostID: try fields.string("host_id"), reports: reports)
+        self.init(hostID: try fields.string("host_id"), reports: try fields.messages("reports", as: JobReport.self))
     }
 
     public var json: JSONValue { ["host_id": .string(hostID), "reports": .array(reports.map(\.json))] }
