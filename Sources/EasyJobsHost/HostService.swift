@@ -41,6 +41,17 @@ public struct HostService: Service {
         hostLogger[metadataKey: "host"] = "\(options.name)"
         let logger = hostLogger
         let directory = PluginDirectory(directory: options.pluginsDirectory, loader: loader)
+        // Watching starts before the first scan: a file that lands while the host loads the
+        // others or registers is then an event in the stream, not a file nobody looks at.
+        let watcher = PluginWatcher(directory: options.pluginsDirectory)
+        let events: AsyncStream<PluginFileEvent>?
+        do {
+            events = try watcher.events()
+        } catch {
+            logger.error("cannot watch the plugin directory; plugins load only at start: \(error)")
+            events = nil
+        }
+        defer { watcher.stop() }
         let catalog = await directory.loadAll(logger: logger)
         let registrar = Registrar(client: client, hostID: hostID, options: options, catalog: catalog, logger: logger)
         guard let session = await registrar.register() else { return }
@@ -68,8 +79,10 @@ public struct HostService: Service {
             }
             background.addTask { await stopOverdueRuns(running: running, logger: logger) }
             background.addTask {
+                guard let events else { return }
                 await watchPlugins(
-                    directory: directory, catalog: catalog, children: children, registrar: registrar, recycler: recycler, logger: logger)
+                    events: events, watcher: watcher, directory: directory, catalog: catalog, children: children, registrar: registrar,
+                    recycler: recycler, logger: logger)
             }
             background.addTask { await listenForEvents(running: running, logger: logger) }
             background.addTask { await shipper.run() }
@@ -333,16 +346,9 @@ public struct HostService: Service {
     /// Applies plugin files added, replaced or removed while the host runs, one at a time, off the
     /// claim and run paths: a reload never holds up jobs of other plugins.
     private func watchPlugins(
-        directory: PluginDirectory, catalog: PluginCatalog, children: ChildPool, registrar: Registrar, recycler: Recycler, logger: Logger
+        events: AsyncStream<PluginFileEvent>, watcher: PluginWatcher, directory: PluginDirectory, catalog: PluginCatalog,
+        children: ChildPool, registrar: Registrar, recycler: Recycler, logger: Logger
     ) async {
-        let events: AsyncStream<PluginFileEvent>
-        let watcher = PluginWatcher(directory: options.pluginsDirectory)
-        do {
-            events = try watcher.events()
-        } catch {
-            logger.error("cannot watch the plugin directory; plugins load only at start: \(error)")
-            return
-        }
         await withTaskCancellationHandler {
             for await event in events {
                 switch event {
