@@ -56,6 +56,8 @@ import Glibc
             #expect(addresses["task_view"]?["queue"] == "ETL")
             #expect(addresses["task_view"]?["task"] == "extract")
             #expect(addresses["task_view"]?["job_hidden"] == true)
+            #expect(addresses["left_while_loading"]?["hash"] == "#/tasks/ETL/extract")
+            #expect(addresses["left_while_loading"]?["job_hidden"] == true)
             let listed = addresses["task_view"]?["tasks_listed"]?.arrayValue ?? []
             #expect(!listed.isEmpty && listed.allSatisfy { $0 == "extract" }, "\(listed)")
             #expect(report["docs_sections"]?[0] == "Queue ETL")

@@ -112,7 +112,14 @@ task_view = {
     "tasks_listed": evaluate("[...document.querySelectorAll('#jobs tr')].slice(1).map(r => r.children[2].textContent)"),
     "job_hidden": evaluate("document.getElementById('job-section').hidden"),
 }
-addresses = {"other": other, "after_click": after_click, "after_back": after_back, "after_reload": after_reload, "legacy": legacy, "task_view": task_view}
+# Leaving a job's view while the periodic refresh is still loading that job: the job must not
+# come back once its answers arrive (it did, and the task view then showed the job).
+send("Page.navigate", {"url": base + "/#/jobs/" + job})
+pump(2)
+evaluate("(() => { showJob(selected); location.hash = '#/tasks/ETL/extract'; return true; })()")
+pump(2)
+left_while_loading = {"hash": evaluate("location.hash"), "job_hidden": evaluate("document.getElementById('job-section').hidden")}
+addresses = {"left_while_loading": left_while_loading, "other": other, "after_click": after_click, "after_back": after_back, "after_reload": after_reload, "legacy": legacy, "task_view": task_view}
 
 send("Page.navigate", {"url": base + "/docs"})
 pump(3)

@@ -161,6 +161,8 @@ async function showJob(id) {
     get("/job/view/graph?request_id=" + encodeURIComponent(id)),
     get("/job/view/log?request_id=" + encodeURIComponent(id)),
   ]);
+  // The view moved on (another address) while this job loaded: showing it now would undo that.
+  if (selected !== id) return;
   $("job-section").hidden = false;
   $("job-id").textContent = id;
   const timeline = [["created", job.created_at], ["started", job.started_at], ["finished", job.finished_at]]
