@@ -10,6 +10,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "easyjobs", targets: ["easyjobs"]),
+        /// The host alone (`easyjobs host` becomes it when it is installed beside `easyjobs`).
+        .executable(name: "easyjobs-host", targets: ["easyjobs-host"]),
         /// What plugin authors depend on.
         .library(name: "EasyJobsSDK", targets: ["EasyJobsSDK"]),
         /// The example plugin of the seed (extract → transform → load → compute).
@@ -120,9 +122,31 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The host's commands, shared by `easyjobs` and `easyjobs-host`: FoundationEssentials
+        // only, and nothing of the manager's.
+        .target(
+            name: "EasyJobsHostCLI",
+            dependencies: [
+                "EasyJobsCore",
+                "EasyJobsHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "easyjobs-host",
+            dependencies: [
+                "EasyJobsHostCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "easyjobs",
             dependencies: [
+                "EasyJobsHostCLI",
                 "EasyJobsCore",
                 "EasyJobsStore",
                 "EasyJobsManager",

@@ -1,6 +1,10 @@
 import AsyncHTTPClient
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -306,6 +310,6 @@ public struct ManagerClient: Sendable {
     }
 
     static func escape(_ component: String) -> String {
-        component.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#+"))) ?? component
+        component.percentEncodedComponent
     }
 }

@@ -17,7 +17,7 @@ public final class ManagerEndpoints: Sendable {
 
     /// `list`: one base URL, or several separated by commas.
     public init(_ list: String) {
-        let urls = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let urls = list.split(separator: ",").map { $0.trimmingWhitespace }.filter { !$0.isEmpty }
             .map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         all = urls.isEmpty ? [list] : urls
     }

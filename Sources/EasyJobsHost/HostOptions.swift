@@ -1,4 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How a host runs. Every field has a documented default; the CLI maps flags and
 /// `EASYJOBS_*` environment variables onto it.
@@ -29,7 +37,9 @@ public struct HostOptions: Sendable {
     public var shutdownGrace: Double
     /// Between SIGTERM and SIGKILL when a subprocess child must stop, in seconds. Default 5.
     public var killGrace: Double
-    /// The `easyjobs` executable that runs subprocess tasks (`run-task`). Default: this process's own.
+    /// The executable that runs subprocess tasks (`run-task`) and plugin probes
+    /// (`describe-plugin`). Default: `easyjobs-host` when installed beside this process's
+    /// executable, else this process's own (`HostExecutable.forChildren`).
     public var executable: String
     /// Idle subprocess children kept ready per loaded plugin version that has subprocess tasks:
     /// started, their plugin loaded, waiting for one job each, so a job does not wait for a
@@ -73,6 +83,6 @@ public struct HostOptions: Sendable {
         self.recycleAfterReloads = recycleAfterReloads
         self.recycleAboveRSSMB = recycleAboveRSSMB
         self.subprocessPoolSize = max(0, subprocessPoolSize)
-        self.executable = executable ?? (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        self.executable = executable ?? HostExecutable.forChildren
     }
 }

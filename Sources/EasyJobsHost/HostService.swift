@@ -1,7 +1,15 @@
 import CEasyJobsABI
 import EasyJobsClient
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -369,7 +377,7 @@ public struct HostService: Service {
                         metadata: [
                             "file": "\(name)", "plugin": "\(plugin.info.name)",
                             "version": "\(before.map { "\($0.info.version) → " } ?? "")\(plugin.info.version)",
-                            "took_ms": "\(String(format: "%.1f", Double((ContinuousClock.now - started).components.attoseconds) / 1e15 + Double((ContinuousClock.now - started).components.seconds) * 1000))",
+                            "took_ms": "\(((ContinuousClock.now - started).inSeconds * 10_000).rounded() / 10)",
                         ])
                     if before != nil, let reason = recycler.reloaded() {
                         logger.notice("recycling the host after \(reason)")

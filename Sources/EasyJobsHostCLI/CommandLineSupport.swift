@@ -1,18 +1,26 @@
-import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import EasyJobsCore
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads `EASYJOBS_*` settings for options not given as flags.
-enum Environment {
-    static func value(_ name: String) -> String? {
+public enum Environment {
+    public static func value(_ name: String) -> String? {
         guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
         return value
     }
 }
 
 /// Logging to standard error at `--log-level` or `EASYJOBS_LOG_LEVEL` (default info).
-enum LogSetup {
-    static func bootstrap(level: String?, label: String) -> Logger {
+public enum LogSetup {
+    public static func bootstrap(level: String?, label: String) -> Logger {
         let raw = level ?? Environment.value("EASYJOBS_LOG_LEVEL") ?? "info"
         let parsed = Logger.Level(rawValue: raw.lowercased()) ?? .info
         LoggingSystem.bootstrap { label in
@@ -25,13 +33,13 @@ enum LogSetup {
 }
 
 /// Prints an error as one clear line and exits non-zero.
-func fail(_ error: any Error) -> Never {
+public func fail(_ error: any Error) -> Never {
     let message = (error as? EasyJobsError)?.message ?? "\(error)"
-    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    StandardStreams.writeError("error: \(message)\n")
     exit(1)
 }
 
 /// Writes a line to standard output at once: tests and scripts wait for it.
-func announce(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+public func announce(_ line: String) {
+    StandardStreams.writeOutput(line + "\n")
 }

@@ -1,11 +1,17 @@
 import ArgumentParser
 import EasyJobsCore
 import EasyJobsHost
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import ServiceLifecycle
 
-struct HostCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "host", abstract: "Run a host: load the plugins of a directory and run their jobs.")
+/// `easyjobs host` (and `easyjobs-host host`, which `easyjobs host` becomes when it is installed
+/// beside it: see `LeanHost`).
+public struct HostCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "host", abstract: "Run a host: load the plugins of a directory and run their jobs.")
 
     @Option(help: "The manager's URL, or the URLs of several managers of one store separated by commas, tried in turn (EASYJOBS_MANAGER).") var manager: String?
     @Option(help: "Shared secret of the manager's host endpoints (EASYJOBS_SECRET).") var secret: String?
@@ -14,7 +20,9 @@ struct HostCommand: AsyncParsableCommand {
     var dataDir: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (EASYJOBS_LOG_LEVEL).") var logLevel: String?
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         let logger = LogSetup.bootstrap(level: logLevel, label: "easyjobs.host")
         let options = flags.resolve(
             manager: manager ?? Environment.value("EASYJOBS_MANAGER") ?? "http://127.0.0.1:8220",
@@ -31,7 +39,9 @@ struct HostCommand: AsyncParsableCommand {
 }
 
 /// The host's flags, shared by `host` and `up`.
-struct HostFlags: ParsableArguments {
+public struct HostFlags: ParsableArguments {
+    public init() {}
+
     @Option(help: "Directory whose *.so plugins are loaded (EASYJOBS_PLUGINS).") var plugins: String?
     @Option(help: "The queue to serve (EASYJOBS_QUEUE).") var queue: String?
     @Option(name: .customLong("max-tasks"), help: "Jobs run at once.") var maxTasks = 5
@@ -47,7 +57,7 @@ struct HostFlags: ParsableArguments {
         help: "Idle children kept ready per plugin version with subprocess tasks; 0 starts one per job (EASYJOBS_SUBPROCESS_POOL, default 2).")
     var subprocessPool: Int?
 
-    func resolve(manager: String, secret: String?, defaultPlugins: String?, dataDirectory: String?) -> HostOptions {
+    public func resolve(manager: String, secret: String?, defaultPlugins: String?, dataDirectory: String?) -> HostOptions {
         let directory = plugins ?? Environment.value("EASYJOBS_PLUGINS") ?? defaultPlugins ?? "plugins"
         return HostOptions(
             managerURL: manager, secret: secret, pluginsDirectory: URL(fileURLWithPath: directory),
@@ -59,11 +69,13 @@ struct HostFlags: ParsableArguments {
 }
 
 /// The child of a subprocess task, started by a host with its request on standard input.
-struct RunTaskCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct RunTaskCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "run-task", abstract: "Run one subprocess job (started by a host).", shouldDisplay: false)
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         let status = await TaskChild.main()
         if status != 0 { throw ExitCode(status) }
     }
@@ -71,14 +83,16 @@ struct RunTaskCommand: AsyncParsableCommand {
 
 /// Opens a plugin in this throwaway process and prints its description: how a host checks a
 /// plugin before it opens it itself.
-struct DescribePluginCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct DescribePluginCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "describe-plugin", abstract: "Describe a plugin file as a host would load it.", shouldDisplay: false)
 
     @Argument(help: "The plugin file.") var file: String
     @Option(help: "The file name refusals give.") var name: String?
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         do {
             let description = try PluginDescription.describe(file: URL(fileURLWithPath: file), name: name)
             print(String(decoding: try WireCoding.makeEncoder().encode(description), as: UTF8.self))

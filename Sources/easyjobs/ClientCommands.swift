@@ -1,3 +1,4 @@
+import EasyJobsHostCLI
 import ArgumentParser
 #if canImport(Glibc)
 import Glibc

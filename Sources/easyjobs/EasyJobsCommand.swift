@@ -1,4 +1,6 @@
 import ArgumentParser
+import EasyJobsHost
+import EasyJobsHostCLI
 
 /// `easyjobs`: the manager, the host and the client in one command.
 @main
@@ -12,4 +14,11 @@ struct EasyJobsCommand: AsyncParsableCommand {
             JobsCommand.self, HostsCommand.self, TasksCommand.self, RetryCommand.self,
             PluginCommand.self, ProduceCommand.self, RunTaskCommand.self, DescribePluginCommand.self,
         ])
+
+    static func main() async {
+        // A host (and a subprocess child, a plugin probe) runs as the lean `easyjobs-host` when
+        // it is installed here: the same command line, without the manager's libraries.
+        HostExecutable.replaceProcess(arguments: Array(CommandLine.arguments.dropFirst()))
+        await main(nil)
+    }
 }

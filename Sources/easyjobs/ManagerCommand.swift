@@ -1,3 +1,4 @@
+import EasyJobsHostCLI
 import ArgumentParser
 import EasyJobsManager
 import EasyJobsStore

@@ -1,3 +1,4 @@
+import EasyJobsHostCLI
 import ArgumentParser
 import EasyJobsCore
 import EasyJobsHost
@@ -18,7 +19,7 @@ struct PluginInspectCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = URL(fileURLWithPath: file)
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable = HostExecutable.forChildren
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("easyjobs-plugin-cache")
         do {
             // Opened in a throwaway child first, as a host does: a crashing plugin is reported, not fatal.
@@ -88,7 +89,7 @@ struct PluginNewCommand: ParsableCommand {
 
     /// The checkout holding `SDK/EasyJobsSDK`, walking up from this executable (which lives in its `.build`).
     static func findRepository() -> URL? {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable = HostExecutable.current
         var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
         while directory.pathComponents.count > 1 {
             if FileManager.default.fileExists(atPath: directory.appendingPathComponent("SDK/EasyJobsSDK").path) { return directory }

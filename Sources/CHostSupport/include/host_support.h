@@ -10,4 +10,9 @@ static inline int easyjobs_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0);
 }
 
+/* Names the calling thread (at most 15 bytes are kept), as tools such as `top -H` show it. */
+static inline int easyjobs_set_thread_name(const char *name) {
+    return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
 #endif

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A job as the store keeps it.
 public struct Job: Codable, Sendable, Hashable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The other ways EasyJobs clients pass arguments: query parameters, and positional `args`.
 extension TaskSpec {

@@ -1,4 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The type of a task parameter, as declared by the plugin.
 public enum ParameterType: String, Codable, Sendable, CaseIterable {

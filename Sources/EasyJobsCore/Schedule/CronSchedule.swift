@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// When a scheduled task runs: a five-field cron expression, a macro such as `@daily`, or a
 /// fixed interval such as `@every 90m`.

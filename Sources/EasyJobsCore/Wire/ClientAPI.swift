@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Answer of `POST /{queue}/task/{task}`.
 public struct EnqueueResponse: Codable, Sendable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What a plugin offers, as a host reports it when it registers.
 public struct PluginInfo: Codable, Sendable, Hashable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A message of the host protocol's hot paths (claim answers, reports), written and read through
 /// ``JSONValue`` with the project's own parser and writer.

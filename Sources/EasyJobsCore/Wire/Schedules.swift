@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A task's schedule as the manager keeps and shows it (`GET /schedules`).
 public struct ScheduleView: Codable, Sendable, Hashable {

@@ -1,6 +1,14 @@
 import CFFI
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One C function of a foreign-language plugin, with its `ffi_cif` prepared once at load.
 /// Calls convert the job's JSON arguments per the declared signature, with range checks.

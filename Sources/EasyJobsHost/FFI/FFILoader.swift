@@ -1,5 +1,9 @@
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -28,7 +32,7 @@ enum FFILoader {
         do {
             text = try String(contentsOf: copy, encoding: .utf8)
         } catch {
-            throw check.refusal("cannot read the manifest: \(error.localizedDescription)", ["field": "manifest"])
+            throw check.refusal("cannot read the manifest: \(error.readableDescription)", ["field": "manifest"])
         }
         let manifest = try FFIManifest.parse(text, check: check)
         guard let library = manifest.library, !library.isEmpty else {

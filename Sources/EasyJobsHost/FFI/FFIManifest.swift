@@ -1,5 +1,13 @@
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a foreign-language plugin declares about itself: the JSON its exported function
 /// `const char *easyjobs_ffi_manifest_v1(void)` returns.

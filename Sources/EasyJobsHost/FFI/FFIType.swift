@@ -1,6 +1,14 @@
 import CFFI
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A C scalar type a foreign-function plugin may declare, with how it maps to JSON.
 enum FFIScalar: String, CaseIterable, Sendable {
@@ -127,7 +135,7 @@ enum FFIParameterType: Sendable, Equatable {
     case buffer(FFIScalar)
 
     init?(declared: String) {
-        let text = declared.trimmingCharacters(in: .whitespaces)
+        let text = declared.trimmingWhitespace
         if text == "string" || text == "const char*" || text == "const char *" {
             self = .string
         } else if text.hasSuffix("[]"), let element = FFIScalar(rawValue: String(text.dropLast(2))), element != .bool {
@@ -158,7 +166,7 @@ enum FFIReturnType: Sendable, Equatable {
     case json
 
     init?(declared: String) {
-        switch declared.trimmingCharacters(in: .whitespaces) {
+        switch declared.trimmingWhitespace {
         case "void": self = .void
         case "string", "char*", "char *": self = .string
         case "json": self = .json

@@ -1,6 +1,14 @@
 import CEasyJobsABI
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The checks a plugin descriptor must pass, in the order the host makes them: nothing of the
 /// plugin is called before the frozen header is known to be compatible.

@@ -1,7 +1,11 @@
 import CEasyJobsABI
 import Crypto
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -46,9 +50,9 @@ public struct DynamicLibraryLoader: PluginLoader {
         do {
             contents = try Data(contentsOf: file)
         } catch {
-            throw check.refusal("cannot read the file: \(error.localizedDescription)")
+            throw check.refusal("cannot read the file: \(error.readableDescription)")
         }
-        let sha256 = SHA256.hash(data: contents).map { String(format: "%02x", $0) }.joined()
+        let sha256 = SHA256.hash(data: contents).hexEncoded
         let copy = try contentAddressedCopy(of: contents, sha256: sha256, name: file.lastPathComponent, check: check)
         return (copy, sha256)
     }
@@ -122,7 +126,7 @@ public struct DynamicLibraryLoader: PluginLoader {
                 throw EasyJobsError(.pluginRefused, "cannot rename the copy into place (errno \(errno))")
             }
         } catch {
-            throw check.refusal("cannot copy the plugin to \(cacheDirectory.path): \(error.localizedDescription)")
+            throw check.refusal("cannot copy the plugin to \(cacheDirectory.path): \(error.readableDescription)")
         }
         return copy
     }
@@ -133,7 +137,7 @@ public struct DynamicLibraryLoader: PluginLoader {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw check.refusal("cannot create the plugin cache \(directory.path): \(error.localizedDescription)")
+            throw check.refusal("cannot create the plugin cache \(directory.path): \(error.readableDescription)")
         }
         var status = stat()
         guard lstat(directory.path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else {
@@ -154,9 +158,9 @@ public struct DynamicLibraryLoader: PluginLoader {
     public static func sha256(ofFile file: URL) throws(EasyJobsError) -> String {
         do {
             let contents = try Data(contentsOf: file)
-            return SHA256.hash(data: contents).map { String(format: "%02x", $0) }.joined()
+            return SHA256.hash(data: contents).hexEncoded
         } catch {
-            throw EasyJobsError(.pluginRefused, "cannot read \(file.path): \(error.localizedDescription)")
+            throw EasyJobsError(.pluginRefused, "cannot read \(file.path): \(error.readableDescription)")
         }
     }
 

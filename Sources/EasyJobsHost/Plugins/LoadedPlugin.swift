@@ -1,6 +1,15 @@
 import CEasyJobsABI
 import EasyJobsCore
+import Synchronization
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A plugin that passed every check, with its C descriptor. Lives as long as the process.
 public final class LoadedPlugin: Sendable {
@@ -178,14 +187,13 @@ enum RunIdentifiers {
     private static let counter = Counter()
     static func next() -> UInt64 { counter.next() }
 
-    private final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value: UInt64 = 0
+    private final class Counter: Sendable {
+        private let value = Mutex<UInt64>(0)
         func next() -> UInt64 {
-            lock.lock()
-            defer { lock.unlock() }
-            value += 1
-            return value
+            value.withLock { value in
+                value += 1
+                return value
+            }
         }
     }
 }

@@ -1,5 +1,13 @@
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// The plugins a host serves now, by file, and the versions they replaced.

@@ -1,5 +1,13 @@
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `easyjobs describe-plugin FILE` prints: the plugin as the host would load it.
 public struct PluginDescription: Codable, Sendable {

@@ -1,5 +1,13 @@
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// Loads every `*.so` (and foreign-library manifest, `*.easyjobs.json`) of a plugin directory. A refused plugin is reported and skipped; it
@@ -15,9 +23,10 @@ public struct PluginDirectory: Sendable {
 
     /// The `*.so` files of the directory, in name order; hidden files (half-copied by tools) are skipped.
     public func pluginFiles() -> [URL] {
-        (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil))?
-            .filter { Self.isPluginFile($0.lastPathComponent) }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent } ?? []
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+            .filter { Self.isPluginFile($0) }
+            .sorted()
+            .map { directory.appendingPathComponent($0) }
     }
 
     /// A shared library, or the manifest file of a foreign library (`*.easyjobs.json`).

@@ -1,5 +1,13 @@
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Turns a plugin file into a loaded plugin, or refuses it with a reason.
 public protocol PluginLoader: Sendable {

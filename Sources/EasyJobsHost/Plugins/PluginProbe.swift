@@ -1,5 +1,13 @@
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import Subprocess
 
 #if canImport(System)
@@ -61,7 +69,7 @@ public struct PluginProbe: Sendable {
             if reason.hasPrefix("error: ") { reason.removeFirst("error: ".count) }
             throw EasyJobsError(.pluginRefused, reason, context: ["file": file])
         case .signaled(let signal):
-            let tail = errors.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.suffix(12)
+            let tail = errors.split(separator: "\n").filter { !$0.trimmingWhitespace.isEmpty }.suffix(12)
                 .joined(separator: "\n")
             throw EasyJobsError(
                 .pluginRefused,

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 
 #if canImport(Glibc)
@@ -38,13 +42,11 @@ public final class PluginWatcher: Sendable {
             throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
         }
         let (stream, continuation) = AsyncStream.makeStream(of: PluginFileEvent.self)
-        let thread = Thread { [self] in
+        OSThread.detach(name: "easyjobs-plugin-watcher") { [self] in
             self.loop(descriptor: descriptor, continuation: continuation)
             close(descriptor)
             continuation.finish()
         }
-        thread.name = "easyjobs-plugin-watcher"
-        thread.start()
         return stream
     }
 

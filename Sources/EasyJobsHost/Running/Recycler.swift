@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 
 #if canImport(Glibc)
@@ -35,7 +39,7 @@ final class Recycler: Sendable {
         }
         if maxReloads > 0 && reloads >= maxReloads { return "\(reloads) reloads (limit \(maxReloads))" }
         if maxRSSMB > 0, let rss = Self.residentMB(), rss > Double(maxRSSMB) {
-            return String(format: "resident memory %.0f MiB (limit %d MiB)", rss, maxRSSMB)
+            return "resident memory \(Int(rss.rounded())) MiB (limit \(maxRSSMB) MiB)"
         }
         return nil
     }
@@ -72,7 +76,7 @@ final class Recycler: Sendable {
         Self.closeOnExec()
         setenv(Self.hostIDVariable, hostID, 1)
         if let session { setenv(Self.sessionVariable, session, 1) }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable = HostExecutable.current
         var arguments = CommandLine.arguments.map { strdup($0) }
         arguments.append(nil)
         execv(executable, arguments)

@@ -1,5 +1,13 @@
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a host tells a `run-task` child before it has any job: which plugin copy to open and
 /// where to report. Written on the child's standard input as its first line, when it starts;

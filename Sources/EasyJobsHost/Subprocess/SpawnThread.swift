@@ -1,4 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The one thread that starts subprocess children and looks after them.
 ///
@@ -11,13 +19,11 @@ final class SpawnThread: TaskExecutor, @unchecked Sendable {
     static let shared = SpawnThread()
 
     // Guarded by `condition`.
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var jobs: [UnownedJob] = []
 
     private init() {
-        let thread = Thread { [self] in run() }
-        thread.name = "easyjobs-children"
-        thread.start()
+        OSThread.detach(name: "easyjobs-children") { [self] in run() }
     }
 
     func enqueue(_ job: consuming ExecutorJob) {

@@ -1,5 +1,9 @@
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import Subprocess
 import Synchronization
@@ -97,7 +101,7 @@ struct SubprocessRunner: Sendable {
             if signal == SIGXCPU || (signal == SIGKILL && spec.options.cpuLimit != nil && stderrTail.isEmpty) {
                 return .failed("exceeded its CPU time limit of \(spec.options.cpuLimit ?? 0) s (\(signalName(signal)))" + details)
             }
-            if let limit = spec.options.memoryLimit, stderrTail.localizedCaseInsensitiveContains("alloc") || stderrTail.localizedCaseInsensitiveContains("memory") {
+            if let limit = spec.options.memoryLimit, stderrTail.lowercased().contains("alloc") || stderrTail.lowercased().contains("memory") {
                 return .failed("exceeded its memory limit of \(limit) MiB (\(signalName(signal)))" + details)
             }
             return .failed("the child was killed by \(signalName(signal)) (signal \(signal))" + details)
@@ -121,7 +125,7 @@ final class StderrTail: Sendable {
     private let maxLines = 40
 
     func append(_ line: String) {
-        guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { return }
+        guard !line.trimmingWhitespace.isEmpty else { return }
         lines.withLock { lines in
             lines.append(line)
             if lines.count > maxLines { lines.removeFirst(lines.count - maxLines) }

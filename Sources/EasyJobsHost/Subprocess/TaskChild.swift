@@ -1,7 +1,11 @@
 import CHostSupport
 import EasyJobsClient
 import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -98,8 +102,7 @@ public enum TaskChild {
     /// of the concurrency pool while it does.
     private static func nextLineOfInput() async -> String? {
         await withCheckedContinuation { continuation in
-            let reader = Thread { continuation.resume(returning: readLine()) }
-            reader.start()
+            OSThread.detach(name: "run-task-input") { continuation.resume(returning: readLine()) }
         }
     }
 
@@ -118,7 +121,7 @@ public enum TaskChild {
     private static func watchForAStoppedHost(_ setup: ChildSetup) {
         let parent = setup.parentPID
         let grace = setup.leaseSeconds / 2
-        let thread = Thread {
+        OSThread.detach(name: "run-task-watch") {
             var stoppedSince: Date?
             while true {
                 usleep(50_000)
@@ -138,7 +141,6 @@ public enum TaskChild {
                 }
             }
         }
-        thread.start()
     }
 
     /// The job's limits, set once it has its job. The address space limit counts what the
@@ -163,7 +165,7 @@ public enum TaskChild {
 }
 
 private func printError(_ text: String) {
-    FileHandle.standardError.write(Data(text.utf8))
+    StandardStreams.writeError(text)
 }
 
 extension LogLine {
