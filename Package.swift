@@ -220,6 +220,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The manager's rules in-process: the real router and a real SQLite file, no child processes.
+        .testTarget(
+            name: "EasyJobsManagerTests",
+            dependencies: [
+                "EasyJobsCore",
+                "EasyJobsStore",
+                "EasyJobsManager",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EasyJobsTests",
             dependencies: [

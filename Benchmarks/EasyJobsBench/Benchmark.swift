@@ -66,7 +66,7 @@ struct Benchmark: AsyncParsableCommand {
         }
         guard managers == 1 || store != "sqlite" else { throw ValidationError("--managers \(managers) needs --store postgres://…") }
         let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        try Self.checkBuild(build, needs: ["easyjobs", "libTestTasks.so", "libVersioned.so"])
+        try Self.checkBuild(build, needs: ["easyjobs", "easyjobs-host", "libTestTasks.so", "libVersioned.so"])
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("easyjobs-bench-\(UUID().uuidString.prefix(8))")
         let plugins = work.appendingPathComponent("plugins")
         try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)

@@ -33,19 +33,24 @@ public enum ManagerApplication {
 
         let router = Router(context: ManagerRequestContext.self)
         router.add(middleware: ErrorMiddleware(compatibility: options.compatibility))
-        router.get("/health") { _, _ in
+        // Every public route is registered through the book that /openapi.json is written from.
+        let book = RouteBook()
+        let system = DocumentedRouter(router: router, book: book)
+        system.get("/health") { _, _ in
             try JSONResponse.make(["status": "ok"])
         }
         // Docs describe what is registered now: read at every request, so a reload shows at once.
-        router.get("/openapi.json") { _, _ in
-            JSONResponse.raw(OpenAPIDocument.make(queues: registry.queues, authenticated: options.apiToken != nil).encoded())
+        system.get("/openapi.json") { _, _ in
+            JSONResponse.raw(
+                OpenAPIDocument.make(queues: registry.queues, routes: book.routes, compatibility: options.compatibility, authenticated: options.apiToken != nil)
+                    .encoded())
         }
-        router.get("/metrics") { _, _ in
+        system.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: try await coordinator.scrapeMetrics())))
         }
-        router.get("/") { _, _ in
+        system.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: DashboardPage.html)))
         }
         router.get("/favicon.ico") { _, _ in
@@ -53,14 +58,14 @@ public enum ManagerApplication {
                 status: .ok, headers: [.contentType: "image/svg+xml"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: ##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#2b6cb0"/></svg>"##)))
         }
-        router.get("/docs") { _, _ in
+        system.get("/docs") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: DocsPage.html)))
         }
-        let clients = router.group().add(middleware: BearerTokenMiddleware(token: options.apiToken))
+        let clients = DocumentedRouter(router: router.group().add(middleware: BearerTokenMiddleware(token: options.apiToken)), book: book)
         ClientRoutes(coordinator: coordinator, skipping: options.compatibility == .easyjobs ? EasyJobsCompatibleRoutes.paths : []).add(to: clients)
         if options.compatibility == .easyjobs { EasyJobsCompatibleRoutes(coordinator: coordinator).add(to: clients) }
         // A subprocess child holds only its job's token: neither the secret nor the API token.
-        router.post("/job/report") { request, _ in
+        system.post("/job/report") { request, _ in
             var request = request
             // The token names its run, so a request without a valid one is refused before its body is read.
             let run = try coordinator.verifyJobToken(request.headers[jobTokenHeader])

@@ -25,7 +25,7 @@ import Testing
         process.waitUntilExit()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus != 0)
-        #expect(message.contains("easyjobs, libTestTasks.so, libVersioned.so not found"), "\(message)")
+        #expect(message.contains("easyjobs, easyjobs-host, libTestTasks.so, libVersioned.so not found"), "\(message)")
         #expect(message.contains("scripts/bench.sh"), "\(message)")
     }
 

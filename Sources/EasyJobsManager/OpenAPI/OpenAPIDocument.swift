@@ -3,7 +3,12 @@ import EasyJobsCore
 /// The live OpenAPI 3.1 document: every task registered now as `POST /{queue}/task/{task}`
 /// with a request schema built from its parameters, plus every other endpoint.
 enum OpenAPIDocument {
-    static func make(queues: [String: [TaskSpec]], authenticated: Bool) -> JSONValue {
+    /// `routes`: the fixed routes the manager registered (its `RouteBook`); each is documented
+    /// from `operations`, and one without an entry there still appears, marked
+    /// `x-undocumented`, so a route cannot go missing from the document.
+    static func make(
+        queues: [String: [TaskSpec]], routes: [RouteBook.Route], compatibility: APICompatibility = .native, authenticated: Bool
+    ) -> JSONValue {
         var paths: [String: JSONValue] = [:]
         for queue in queues.keys.sorted() {
             for task in queues[queue]! {
@@ -11,7 +16,11 @@ enum OpenAPIDocument {
             }
             paths["/\(queue)/tasks"] = ["post": batchOperation(queue: queue, tasks: queues[queue]!)]
         }
-        for (path, item) in fixedPaths { paths[path] = item }
+        for route in routes where !perTaskPaths.contains(route.path) {
+            var item = paths[route.openAPIPath]?.objectValue ?? [:]
+            item[route.method] = operation(for: route, compatibility: compatibility)
+            paths[route.openAPIPath] = .object(item)
+        }
         var document: [String: JSONValue] = [
             "openapi": "3.1.0",
             "info": [
@@ -157,36 +166,98 @@ enum OpenAPIDocument {
 
     static let requestID = query("request_id", "The job's request id (job_id is accepted too).", required: true)
 
-    static var fixedPaths: [String: JSONValue] {
+    /// The routes documented per registered task above.
+    static let perTaskPaths: Set<String> = ["/:queue/task/:task", "/:queue/tasks"]
+
+    /// A fixed route's operation, with its path parameters declared.
+    static func operation(for route: RouteBook.Route, compatibility: APICompatibility) -> JSONValue {
+        var operation = operations["\(route.method) \(route.path)"]?.objectValue ?? [
+            "summary": .string("\(route.method.uppercased()) \(route.path)"), "x-undocumented": true,
+            "responses": ["200": ["description": "OK."]],
+        ]
+        if compatibility == .easyjobs, EasyJobsCompatibleRoutes.paths.contains(route.path) {
+            operation["description"] = "Answered in the Python EasyJobs' shapes (the manager runs with --compat easyjobs)."
+            operation["responses"] = ["200": ["description": "As the Python EasyJobs answers.", "content": ["application/json": ["schema": [:]]]]]
+        }
+        if !route.parameters.isEmpty {
+            operation["parameters"] = .array(route.parameters.map(path) + (operation["parameters"]?.arrayValue ?? []))
+        }
+        return .object(operation)
+    }
+
+    /// What each fixed route does, by `"<method> <Hummingbird path>"`.
+    static var operations: [String: JSONValue] {
         let listParameters = [query("namespace", "Only this queue."), query("name", "Only this task."), query("limit", "At most this many (1-1000).", type: "integer")]
         let list = response("Jobs, newest first.", ref: "JobList")
+        let paused = response("What is paused now.", ref: "PausedWork")
+        let schedule = ["description": "The schedule after.", "content": ["application/json": ["schema": ["type": "object"]]]] as JSONValue
+        let html: JSONValue = ["description": "An HTML page.", "content": ["text/html": ["schema": ["type": "string"]]]]
         return [
-            "/job/view/result": ["get": operation("A job: status, arguments, result or error, origin and the jobs it triggered.", parameters: [requestID], ok: response("The job.", ref: "JobView"), errors: ["400": "No request_id.", "404": "No such job.", "410": "Its result was pulled."])],
-            "/job/pull/result": [
-                "get": [
-                    "tags": ["jobs"], "summary": "Waits for a job's result and consumes it.",
-                    "parameters": [requestID, query("wait", "Seconds to wait (default 5).", type: "number")],
-                    "responses": [
-                        "200": ["description": "The result, as the task returned it.", "content": ["application/json": ["schema": [:]]]],
-                        "202": response("Not finished within the wait.", ref: "PendingResult"),
-                        "400": errorResponse("No request_id, or a wait that is not a number."), "404": errorResponse("No such job."),
-                        "409": errorResponse("The job was cancelled (code job_cancelled)."),
-                        "410": errorResponse("Already pulled (of concurrent pulls, all but one)."), "422": errorResponse("The job failed."),
-                    ],
-                ]
+            "get /job/view/result": operation("A job: status, arguments, result or error, origin and the jobs it triggered.", parameters: [requestID], ok: response("The job.", ref: "JobView"), errors: ["400": "No request_id.", "404": "No such job.", "410": "Its result was pulled."]),
+            "get /job/pull/result": [
+                "tags": ["jobs"], "summary": "Waits for a job's result and consumes it.",
+                "parameters": [requestID, query("wait", "Seconds to wait (default 5).", type: "number")],
+                "responses": [
+                    "200": ["description": "The result, as the task returned it.", "content": ["application/json": ["schema": [:]]]],
+                    "202": response("Not finished within the wait.", ref: "PendingResult"),
+                    "400": errorResponse("No request_id, or a wait that is not a number."), "404": errorResponse("No such job."),
+                    "409": errorResponse("The job was cancelled (code job_cancelled)."),
+                    "410": errorResponse("Already pulled (of concurrent pulls, all but one)."), "422": errorResponse("The job failed."),
+                ],
             ],
-            "/job/view/graph": ["get": operation("The whole pipeline reachable from a job.", parameters: [requestID], ok: response("Jobs and edges.", ref: "JobGraph"), errors: ["400": "No request_id.", "404": "No such job."])],
-            "/job/view/log": ["get": operation("The lines a subprocess job wrote.", parameters: [requestID, query("limit", "Last lines.", type: "integer")], ok: response("The log.", ref: "JobLog"), errors: ["400": "No request_id.", "404": "No such job."])],
-            "/job/view/results": ["get": operation("Finished jobs.", parameters: listParameters, ok: list)],
-            "/job/view/queued": ["get": operation("Queued jobs.", parameters: listParameters, ok: list)],
-            "/job/view/running": ["get": operation("Running jobs.", parameters: listParameters, ok: list)],
-            "/job/cancel": ["post": operation("Cancels a job.", parameters: [requestID], ok: response("The job after.", ref: "JobView"), errors: ["400": "No request_id.", "404": "No such job."])],
-            "/tasks": ["get": operation("Registered tasks by queue.", tag: "system", ok: ["description": "Queues and their tasks.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]])],
-            "/hosts": ["get": operation("Hosts with their plugins.", tag: "system", ok: ["description": "Hosts.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]])],
-            "/schedules": ["get": operation("Schedules.", tag: "schedules", ok: ["description": "Schedules.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]])],
-            "/stats": ["get": operation("Job counts by status.", tag: "system", parameters: [query("queue", "Only this queue.")], ok: ["description": "Counts.", "content": ["application/json": ["schema": ["type": "object", "additionalProperties": ["type": "integer"]]]]])],
-            "/health": ["get": ["tags": ["system"], "summary": "For load balancers.", "security": [], "responses": ["200": ["description": "Up."]]]],
-            "/metrics": ["get": ["tags": ["system"], "summary": "Prometheus metrics.", "security": [], "responses": ["200": ["description": "Prometheus text format.", "content": ["text/plain": ["schema": ["type": "string"]]]]]]],
+            "get /job/view/graph": operation("The whole pipeline reachable from a job.", parameters: [requestID], ok: response("Jobs and edges.", ref: "JobGraph"), errors: ["400": "No request_id.", "404": "No such job."]),
+            "get /job/view/log": operation("The lines a subprocess job wrote.", parameters: [requestID, query("limit", "Last lines.", type: "integer")], ok: response("The log.", ref: "JobLog"), errors: ["400": "No request_id.", "404": "No such job."]),
+            "get /job/view/results": operation("Finished jobs.", parameters: listParameters, ok: list),
+            "get /job/view/queued": operation("Queued jobs.", parameters: listParameters, ok: list),
+            "get /job/view/running": operation("Running jobs.", parameters: listParameters, ok: list),
+            "post /job/cancel": operation("Cancels a job.", parameters: [requestID], ok: response("The job after.", ref: "JobView"), errors: ["400": "No request_id.", "404": "No such job."]),
+            "get /tasks": operation("Registered tasks by queue.", tag: "system", ok: ["description": "Queues and their tasks.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]]),
+            "get /hosts": operation("Hosts with their plugins.", tag: "system", ok: ["description": "Hosts.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]]),
+            "get /schedules": operation("Schedules.", tag: "schedules", ok: ["description": "Schedules.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]]),
+            "get /stats": operation("Job counts by status.", tag: "system", parameters: [query("queue", "Only this queue.")], ok: ["description": "Counts.", "content": ["application/json": ["schema": ["type": "object", "additionalProperties": ["type": "integer"]]]]]),
+            "get /jobs": operation(
+                "Jobs of any status, newest first, filtered and paged on the server.",
+                parameters: [
+                    query("queue", "Only this queue."), query("task", "Only this task."), query("status", "Only this status."),
+                    query("since", "Only jobs created after this time, in seconds since 1970.", type: "number"),
+                    query("limit", "At most this many (1-1000, default 50).", type: "integer"), query("offset", "Skip this many.", type: "integer"),
+                ],
+                ok: list, errors: ["400": "An unknown status."]),
+            "get /queues": operation(
+                "Each queue: jobs by status now, finished in the last minute, paused.", tag: "system",
+                ok: ["description": "Queues.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]]),
+            "post /job/retry": operation(
+                "Runs a failed or cancelled job again, as a new job.", parameters: [requestID], ok: response("The new job's request id.", ref: "EnqueueResponse"),
+                errors: ["400": "No request_id.", "404": "No such job.", "409": "The job has not ended."]),
+            "post /job/discard": operation(
+                "Deletes an ended job and its log.", parameters: [requestID],
+                ok: ["description": "The job is gone.", "content": ["application/json": ["schema": ["type": "object", "properties": ["discarded": ["type": "string"]]]]]],
+                errors: ["400": "No request_id.", "404": "No such job.", "409": "The job has not ended."]),
+            "post /schedules/:queue/:task/pause": operation("Pauses a schedule: it fires no more until resumed.", tag: "schedules", ok: schedule, errors: ["404": "No such schedule."]),
+            "post /schedules/:queue/:task/resume": operation("Resumes a paused schedule.", tag: "schedules", ok: schedule, errors: ["404": "No such schedule."]),
+            "post /schedules/:queue/:task/trigger": operation(
+                "Fires a schedule now, with its default arguments.", tag: "schedules", ok: response("The job's request id.", ref: "EnqueueResponse"),
+                errors: ["404": "No such schedule."]),
+            "post /control/hosts/:name/pause": operation("Pauses a host: it finishes its running jobs and claims no more.", tag: "control", ok: paused),
+            "post /control/hosts/:name/resume": operation("Resumes a paused host.", tag: "control", ok: paused),
+            "post /control/queues/:queue/pause": operation("Pauses a queue: no host claims its jobs.", tag: "control", ok: paused),
+            "post /control/queues/:queue/resume": operation("Resumes a paused queue.", tag: "control", ok: paused),
+            "get /control/paused": operation("The paused hosts and queues.", tag: "control", ok: paused),
+            "post /job/report": [
+                "tags": ["hosts"], "summary": "A subprocess child's outcome, with its job token (X-EasyJobs-Job-Token) only.", "security": [],
+                "parameters": [["name": "X-EasyJobs-Job-Token", "in": "header", "required": true, "schema": ["type": "string"]]],
+                "requestBody": ["required": true, "content": ["application/json": ["schema": ["type": "object"]]]],
+                "responses": [
+                    "200": ["description": "Recorded.", "content": ["application/json": ["schema": ["type": "object", "properties": ["accepted": ["type": "string"]]]]]],
+                    "400": errorResponse("Not a report."), "403": errorResponse("No token, a wrong one, or one of a run that is over."),
+                    "413": errorResponse("Over the report size limit."),
+                ],
+            ],
+            "get /openapi.json": ["tags": ["system"], "summary": "This document.", "security": [], "responses": ["200": ["description": "OpenAPI 3.1.", "content": ["application/json": ["schema": ["type": "object"]]]]]],
+            "get /docs": ["tags": ["system"], "summary": "An interactive page over this document.", "security": [], "responses": ["200": html]],
+            "get /": ["tags": ["system"], "summary": "The dashboard.", "security": [], "responses": ["200": html]],
+            "get /health": ["tags": ["system"], "summary": "For load balancers.", "security": [], "responses": ["200": ["description": "Up."]]],
+            "get /metrics": ["tags": ["system"], "summary": "Prometheus metrics.", "security": [], "responses": ["200": ["description": "Prometheus text format.", "content": ["text/plain": ["schema": ["type": "string"]]]]]],
         ]
     }
 
@@ -215,6 +286,7 @@ enum OpenAPIDocument {
             "JobList": ["type": "object", "properties": ["jobs": ["type": "array", "items": ["$ref": "#/components/schemas/JobView"]], "count": ["type": "integer"]]],
             "JobGraph": ["type": "object", "properties": ["root": ["type": "string"], "jobs": ["type": "array", "items": ["$ref": "#/components/schemas/JobView"]], "edges": ["type": "array"]]],
             "JobLog": ["type": "object", "properties": ["request_id": ["type": "string"], "lines": ["type": "array"]]],
+            "PausedWork": ["type": "object", "properties": ["hosts": ["type": "array", "items": ["type": "string"]], "queues": ["type": "array", "items": ["type": "string"]]]],
         ]
     }
 }

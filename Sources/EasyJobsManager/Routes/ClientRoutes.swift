@@ -10,7 +10,7 @@ struct ClientRoutes {
     /// Paths another set of routes answers (the EasyJobs-compatible read paths).
     var skipping: Set<String> = []
 
-    func add(to router: some RouterMethods<Context>) {
+    func add<Router: RouterMethods<Context>>(to router: DocumentedRouter<Router>) {
         router.post("/:queue/task/:task", use: enqueue)
         router.post("/:queue/tasks", use: enqueueBatch)
         if !skipping.contains("/job/view/result") { router.get("/job/view/result", use: viewResult) }

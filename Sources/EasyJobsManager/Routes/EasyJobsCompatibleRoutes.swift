@@ -13,7 +13,7 @@ struct EasyJobsCompatibleRoutes {
     /// The paths these routes answer in place of the native ones.
     static let paths: Set<String> = ["/job/view/result", "/job/pull/result", "/job/view/results", "/job/view/queued", "/job/view/running"]
 
-    func add(to router: some RouterMethods<Context>) {
+    func add<Router: RouterMethods<Context>>(to router: DocumentedRouter<Router>) {
         router.get("/job/view/result", use: viewResult)
         router.get("/job/pull/result", use: pullResult)
         router.get("/job/view/results") { _, _ in
