@@ -99,7 +99,7 @@ struct ResultCommand: AsyncParsableCommand {
                 throw EasyJobsError(.jobFailed, "job \(id) failed: \(error.message)")
             case .pending(let status):
                 if Date() >= deadline {
-                    throw EasyJobsError(.jobNotFound, "job \(id) is still \(status.rawValue) after \(timeout) s")
+                    throw EasyJobsError(.timedOut, "job \(id) is still \(status.rawValue) after \(timeout) s", context: ["request_id": id])
                 }
             }
         }

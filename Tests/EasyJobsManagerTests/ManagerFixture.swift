@@ -9,12 +9,14 @@ import Logging
 /// through HummingbirdTesting's router client: the manager's rules without child processes.
 enum ManagerFixture {
     static func withManager<T>(
-        compatibility: APICompatibility = .native, _ body: @Sendable (any TestClientProtocol) async throws -> T
+        compatibility: APICompatibility = .native, prepare: (SQLiteJobStore) async throws -> Void = { _ in },
+        _ body: @Sendable (any TestClientProtocol) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("easyjobs-manager-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try SQLiteJobStore(path: directory.appendingPathComponent("easyjobs.sqlite").path)
+        try await prepare(store)
         let options = ManagerOptions(port: 0, dataDirectory: directory, firesSchedules: false, peerSyncInterval: 0, compatibility: compatibility)
         var logger = Logger(label: "easyjobs.manager.test")
         logger.logLevel = .warning

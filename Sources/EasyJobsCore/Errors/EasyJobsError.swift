@@ -30,6 +30,11 @@ public struct EasyJobsError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let leaseLost = Code(rawValue: "lease_lost")
         /// The job was cancelled (answer of a pull).
         public static let jobCancelled = Code(rawValue: "job_cancelled")
+        /// What was asked does not fit the job's status now (retrying a job that runs,
+        /// discarding one that has not ended): the request may succeed later, unchanged.
+        public static let jobStateConflict = Code(rawValue: "job_state_conflict")
+        /// A wait that the caller bounded ran out (the job exists, it has not finished).
+        public static let timedOut = Code(rawValue: "timed_out")
         /// A host registered with the id of another host that is online.
         public static let hostIDInUse = Code(rawValue: "host_id_in_use")
         /// A host's session token is unknown or was replaced: the host must register again.

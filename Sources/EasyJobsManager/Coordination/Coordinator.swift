@@ -403,7 +403,9 @@ public struct Coordinator: Sendable {
     public func retry(id: String) async throws -> Job {
         let job = try await self.job(id: id)
         guard job.status == .failed || job.status == .cancelled else {
-            throw EasyJobsError(.invalidArguments, "job '\(id)' is \(job.status.rawValue); only failed or cancelled jobs are retried", context: ["request_id": id])
+            throw EasyJobsError(
+                .jobStateConflict, "job '\(id)' is \(job.status.rawValue); only failed or cancelled jobs are retried",
+                context: ["request_id": id, "status": job.status.rawValue])
         }
         return try await enqueue(queue: job.queue, task: job.task, arguments: .object(job.args), queueAnyway: true)
     }
@@ -412,7 +414,9 @@ public struct Coordinator: Sendable {
     public func discard(id: String) async throws {
         guard try await store.discard(jobID: id) else {
             let job = try await self.job(id: id)
-            throw EasyJobsError(.invalidArguments, "job '\(id)' is \(job.status.rawValue); only finished jobs are discarded", context: ["request_id": id])
+            throw EasyJobsError(
+                .jobStateConflict, "job '\(id)' is \(job.status.rawValue); only finished jobs are discarded",
+                context: ["request_id": id, "status": job.status.rawValue])
         }
     }
 

@@ -9,7 +9,8 @@ extension EasyJobsError.Code {
         case .invalidArguments, .jobFailed: .unprocessableContent
         case .unknownQueue, .unknownTask, .jobNotFound, .hostNotFound, .notFound: .notFound
         case .resultConsumed: .gone
-        case .leaseLost, .taskUnavailable, .hostIDInUse, .jobCancelled: .conflict
+        case .leaseLost, .taskUnavailable, .hostIDInUse, .jobCancelled, .jobStateConflict: .conflict
+        case .timedOut: .gatewayTimeout
         case .unauthorized, .sessionInvalid: .unauthorized
         case .forbidden: .forbidden
         case .payloadTooLarge: .contentTooLarge
