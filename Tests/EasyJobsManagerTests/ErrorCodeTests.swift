@@ -36,3 +36,28 @@ import Testing
         }
     }
 }
+
+/// Pausing a host by a name no host has is refused, and pauses nothing (issue 15: it was
+/// accepted and kept, a typo that silently paused nothing).
+@Suite struct PauseTargetTests {
+    @Test func aHostNameNoHostHasIsNotFoundAndNothingIsPaused() async throws {
+        try await ManagerFixture.withManager { client in
+            let response = try await client.execute(uri: "/control/hosts/nobody/pause", method: .post, headers: [:], body: nil)
+            #expect(response.status == .notFound)
+            let body = try JSONValue.decode(Data(buffer: response.body))
+            #expect(body["error"]?["code"] == "host_not_found")
+            #expect(body["error"]?["message"] == "no host named 'nobody' has registered")
+            let paused = try await client.execute(uri: "/control/paused", method: .get, headers: [:], body: nil)
+            #expect(try JSONValue.decode(Data(buffer: paused.body)) == ["hosts": [], "queues": []])
+        }
+    }
+
+    /// A queue may be paused before any host serves it (jobs can wait in it with queue_anyway).
+    @Test func aQueueMayBePausedBeforeItIsServed() async throws {
+        try await ManagerFixture.withManager { client in
+            let response = try await client.execute(uri: "/control/queues/later/pause", method: .post, headers: [:], body: nil)
+            #expect(response.status == .ok)
+            #expect(try JSONValue.decode(Data(buffer: response.body))["queues"] == ["later"])
+        }
+    }
+}

@@ -107,6 +107,15 @@ extension Coordinator {
 
     /// Pauses or resumes a host (by name) or a queue: it finishes what it runs and claims nothing new.
     public func setPaused(_ kind: PauseKind, name: String, paused: Bool) async throws -> PausedWork {
+        // A host is paused by the name it registers with: a name no host has is a typo that
+        // would otherwise be kept, and pause nothing, silently. (A paused host that is gone may
+        // still be resumed.)
+        if kind == .host, !pauses.names(of: .host).contains(name), !registry.hosts.contains(where: { $0.name == name }) {
+            let known = Set(registry.hosts.map(\.name)).sorted()
+            throw EasyJobsError(
+                .hostNotFound, "no host named '\(name)' has registered" + (known.isEmpty ? "" : " (hosts: \(known.joined(separator: ", ")))"),
+                context: ["name": name])
+        }
         try await store.setPaused(kind, name: name, paused: paused)
         pauses.set(kind, name: name, paused: paused)
         logger.notice("\(kind.rawValue) \(paused ? "paused" : "resumed")", metadata: [kind.rawValue: "\(name)"])

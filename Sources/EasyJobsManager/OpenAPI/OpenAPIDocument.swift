@@ -238,8 +238,11 @@ enum OpenAPIDocument {
             "post /schedules/:queue/:task/trigger": operation(
                 "Fires a schedule now, with its default arguments.", tag: "schedules", ok: response("The job's request id.", ref: "EnqueueResponse"),
                 errors: ["404": "No such schedule."]),
-            "post /control/hosts/:name/pause": operation("Pauses a host: it finishes its running jobs and claims no more.", tag: "control", ok: paused),
-            "post /control/hosts/:name/resume": operation("Resumes a paused host.", tag: "control", ok: paused),
+            "post /control/hosts/:name/pause": operation(
+                "Pauses a host: it finishes its running jobs and claims no more.", tag: "control", ok: paused,
+                errors: ["404": "No host of that name has registered."]),
+            "post /control/hosts/:name/resume": operation(
+                "Resumes a paused host.", tag: "control", ok: paused, errors: ["404": "No host of that name has registered."]),
             "post /control/queues/:queue/pause": operation("Pauses a queue: no host claims its jobs.", tag: "control", ok: paused),
             "post /control/queues/:queue/resume": operation("Resumes a paused queue.", tag: "control", ok: paused),
             "get /control/paused": operation("The paused hosts and queues.", tag: "control", ok: paused),
