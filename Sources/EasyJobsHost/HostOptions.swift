@@ -28,15 +28,15 @@ public struct HostOptions: Sendable {
     /// Where content-addressed copies of plugins go: `<data directory>/plugin-cache`, mode 0700,
     /// since whoever can write it chooses the code the host runs.
     public var cacheDirectory: URL
-    /// How long one claim waits on the manager for work, in seconds. Default 30.
-    public var claimWait: Double
-    /// Longest pause between reconnection attempts, in seconds. Default 5.
-    public var maxReconnectDelay: Double
+    /// How long one claim waits on the manager for work. Default 30 s.
+    public var claimWait: Duration
+    /// Longest pause between reconnection attempts. Default 5 s.
+    public var maxReconnectDelay: Duration
     /// On a graceful stop, how long running jobs may go on before they are stopped and handed
-    /// back to the queue, in seconds. Default 30.
-    public var shutdownGrace: Double
-    /// Between SIGTERM and SIGKILL when a subprocess child must stop, in seconds. Default 5.
-    public var killGrace: Double
+    /// back to the queue. Default 30 s.
+    public var shutdownGrace: Duration
+    /// Between SIGTERM and SIGKILL when a subprocess child must stop. Default 5 s.
+    public var killGrace: Duration
     /// The executable that runs subprocess tasks (`run-task`) and plugin probes
     /// (`describe-plugin`). Default: `easyjobs-host` when installed beside this process's
     /// executable, else this process's own (`HostExecutable.forChildren`).
@@ -59,10 +59,10 @@ public struct HostOptions: Sendable {
         name: String? = nil,
         dataDirectory: URL = URL(fileURLWithPath: ".easyjobs"),
         cacheDirectory: URL? = nil,
-        claimWait: Double = 30,
-        maxReconnectDelay: Double = 5,
-        shutdownGrace: Double = 30,
-        killGrace: Double = 5,
+        claimWait: Duration = .seconds(30),
+        maxReconnectDelay: Duration = .seconds(5),
+        shutdownGrace: Duration = .seconds(30),
+        killGrace: Duration = .seconds(5),
         executable: String? = nil,
         recycleAfterReloads: Int = 100,
         recycleAboveRSSMB: Int = 1024,

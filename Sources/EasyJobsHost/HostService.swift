@@ -72,7 +72,7 @@ public struct HostService: Service {
         let children = ChildPool(
             size: options.subprocessPoolSize,
             launcher: ChildLauncher(
-                executable: options.executable, manager: options.managerURL, killGrace: .milliseconds(Int(options.killGrace * 1000)),
+                executable: options.executable, manager: options.managerURL, killGrace: options.killGrace,
                 leaseSeconds: session.leaseSeconds, logger: logger))
         children.keep(catalog.plugins)
         let context = RunContext(
@@ -97,7 +97,7 @@ public struct HostService: Service {
             await withDiscardingTaskGroup { jobs in
                 await claimLoop(into: &jobs, context: context, registrar: registrar, recycler: recycler, logger: logger)
                 if !running.isEmpty {
-                    logger.info("stopped claiming; waiting up to \(options.shutdownGrace.formatted) s for \(running.snapshot().count) running job(s)")
+                    logger.info("stopped claiming; waiting up to \(options.shutdownGrace.secondsText) s for \(running.snapshot().count) running job(s)")
                     jobs.addTask { await stopStragglers(running: running, logger: logger) }
                 }
             }
@@ -130,7 +130,7 @@ public struct HostService: Service {
     private func claimLoop(
         into jobs: inout DiscardingTaskGroup, context: RunContext, registrar: Registrar, recycler: Recycler, logger: Logger
     ) async {
-        var delay = 0.05
+        var backoff = Backoff(initial: .milliseconds(50), maximum: options.maxReconnectDelay)
         while !Task.isCancelled && !Task.isShuttingDownGracefully && !recycler.isRequested {
             let free = await cancelWhenGracefulShutdown { await context.capacity.waitForFree() }
             guard free > 0 else { break }
@@ -138,10 +138,10 @@ public struct HostService: Service {
             do {
                 claimed = try await cancelWhenGracefulShutdown {
                     try await recycler.interruptible {
-                        try await client.claim(ClaimRequest(hostID: hostID, max: free, wait: options.claimWait)).jobs
+                        try await client.claim(ClaimRequest(hostID: hostID, max: free, wait: options.claimWait.inSeconds)).jobs
                     }
                 }
-                delay = 0.05
+                backoff.reset()
             } catch is CancellationError {
                 break
             } catch let error as EasyJobsError where error.code == .hostNotFound || error.code == .sessionInvalid {
@@ -150,9 +150,9 @@ public struct HostService: Service {
                 continue
             } catch {
                 if Task.isShuttingDownGracefully || recycler.isRequested { break }
-                logger.warning("claim failed, retrying in \(delay) s: \(error)")
-                try? await gracefulSleep(delay)
-                delay = min(delay * 2, options.maxReconnectDelay)
+                let delay = backoff.next()
+                logger.warning("claim failed, retrying in \(delay.secondsText) s: \(error)")
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
                 continue
             }
             // A job for a task this host no longer serves (its plugin was just removed) goes back untouched.
@@ -190,7 +190,7 @@ public struct HostService: Service {
         let timeout = context.plugins.plugin(serving: job.task)?.spec(of: job.task)?.options.timeout
         let watchdog = timeout.map { seconds in
             Task {
-                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+                try? await Task.sleep(for: .seconds(seconds))
                 if !Task.isCancelled { context.running.stop(job.leased, reason: .timedOut(seconds: seconds)) }
             }
         }
@@ -207,7 +207,7 @@ public struct HostService: Service {
 
     /// After the grace period of a graceful stop, stops what still runs; those jobs go back to the queue.
     private func stopStragglers(running: RunningJobs, logger: Logger) async {
-        let deadline = ContinuousClock.now + .milliseconds(Int(options.shutdownGrace * 1000))
+        let deadline = ContinuousClock.now + options.shutdownGrace
         while !running.isEmpty && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
@@ -219,19 +219,19 @@ public struct HostService: Service {
 
     /// Listens for what the manager asks of this host: running jobs to cancel.
     private func listenForEvents(running: RunningJobs, logger: Logger) async {
-        var delay = 0.1
+        var backoff = Backoff(initial: .milliseconds(100), maximum: options.maxReconnectDelay)
         while !Task.isCancelled {
             do {
-                let events = try await client.events(EventsRequest(hostID: hostID, seen: running.cancelling, wait: options.claimWait))
+                let events = try await client.events(EventsRequest(hostID: hostID, seen: running.cancelling, wait: options.claimWait.inSeconds))
                 for id in events.cancel where running.stop(jobID: id, reason: .cancelled) {
                     logger.info("cancelling a running job", metadata: ["job_id": "\(id)"])
                 }
-                delay = 0.1
+                backoff.reset()
             } catch {
                 if Task.isCancelled { return }
-                logger.debug("events poll failed, retrying in \(delay) s: \(error)")
-                try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
-                delay = min(delay * 2, options.maxReconnectDelay)
+                let delay = backoff.next()
+                logger.debug("events poll failed, retrying in \(delay.secondsText) s: \(error)")
+                try? await Task.sleep(for: delay)
             }
         }
     }
@@ -303,7 +303,7 @@ public struct HostService: Service {
         } catch {
             return .failure("the arguments of the call to '\(task)' are not JSON: \(error.message)")
         }
-        var delay = 0.1
+        var backoff = Backoff(initial: .milliseconds(100), maximum: options.maxReconnectDelay)
         var calledID: String?
         while !Task.isCancelled {
             do {
@@ -323,9 +323,9 @@ public struct HostService: Service {
                     return .failure("task '\(task)' (job \(id)) failed: \(finished.error ?? "unknown error")")
                 }
             } catch let error as EasyJobsError where error.code == .managerUnavailable {
-                logger.warning("cannot reach the manager while calling '\(task)', retrying in \(delay) s")
-                try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
-                delay = min(delay * 2, options.maxReconnectDelay)
+                let delay = backoff.next()
+                logger.warning("cannot reach the manager while calling '\(task)', retrying in \(delay.secondsText) s")
+                try? await Task.sleep(for: delay)
             } catch {
                 return .failure("cannot call task '\(task)': \((error as? EasyJobsError)?.message ?? "\(error)")")
             }
@@ -425,12 +425,6 @@ public struct HostService: Service {
                 logger.warning(
                     "the lease of a running job ran out without a renewal: stopping this run", metadata: ["job_id": "\(run.jobID)", "lease": "\(run.lease)"])
             }
-        }
-    }
-
-    private func gracefulSleep(_ seconds: Double) async throws {
-        try await cancelWhenGracefulShutdown {
-            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
         }
     }
 }

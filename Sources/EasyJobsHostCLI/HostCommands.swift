@@ -63,7 +63,7 @@ public struct HostFlags: ParsableArguments {
             managerURL: manager, secret: secret, pluginsDirectory: URL(fileURLWithPath: directory),
             queue: queue ?? Environment.value("EASYJOBS_QUEUE") ?? "default", maxTasks: maxTasks, name: name,
             dataDirectory: URL(fileURLWithPath: dataDirectory ?? Environment.value("EASYJOBS_DATA_DIR") ?? ".easyjobs"),
-            shutdownGrace: shutdownGrace, recycleAfterReloads: recycleAfterReloads, recycleAboveRSSMB: recycleAboveRSSMB,
+            shutdownGrace: .seconds(shutdownGrace), recycleAfterReloads: recycleAfterReloads, recycleAboveRSSMB: recycleAboveRSSMB,
             subprocessPoolSize: subprocessPool ?? Environment.value("EASYJOBS_SUBPROCESS_POOL").flatMap { Int($0) } ?? 2)
     }
 }

@@ -84,7 +84,7 @@ public enum ManagerApplication {
                 + pruner(store: store, options: options, logger: logger)
                 + (options.rabbitMQ.map { [BrokerConsumer(coordinator: coordinator, options: $0, logger: logger)] } ?? [])
                 + (options.peerSyncInterval > 0
-                    ? [PeerSync(coordinator: coordinator, interval: .milliseconds(Int(options.peerSyncInterval * 1000)), logger: logger)] : []),
+                    ? [PeerSync(coordinator: coordinator, interval: .seconds(options.peerSyncInterval), logger: logger)] : []),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
                 await onListening("http://\(host.contains(":") ? "[\(host)]" : host):\(port)")

@@ -21,7 +21,7 @@ struct Registrar: Sendable {
     /// Registers until the manager accepts, backing off while it is away. `nil` on shutdown.
     @discardableResult
     func register() async -> HostRegistrationResponse? {
-        var delay = 0.1
+        var backoff = Backoff(initial: .milliseconds(100), maximum: options.maxReconnectDelay)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let registration = self.registration
             do {
@@ -34,13 +34,12 @@ struct Registrar: Sendable {
                     ])
                 return response
             } catch let error as EasyJobsError where error.code != .managerUnavailable {
-                logger.error("the manager refused the registration: \(error.message); retrying in \(delay) s")
+                logger.error("the manager refused the registration: \(error.message); retrying in \(backoff.current.secondsText) s")
             } catch {
-                logger.warning("cannot reach the manager, retrying in \(delay) s: \(error)")
+                logger.warning("cannot reach the manager, retrying in \(backoff.current.secondsText) s: \(error)")
             }
-            let pause = Duration.milliseconds(Int(delay * 1000))
+            let pause = backoff.next()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
-            delay = min(delay * 2, options.maxReconnectDelay)
         }
         return nil
     }

@@ -55,10 +55,10 @@ final class Reporter: Sendable {
     }
 
     /// Delivers reports until `finish` was called and nothing is pending, or the task is cancelled.
-    /// After `finish`, it gives up on a manager that stays away for `shutdownGrace` seconds: those
+    /// After `finish`, it gives up on a manager that stays away for `shutdownGrace`: those
     /// jobs run again elsewhere once their leases run out.
-    func run(maxDelay: Double, shutdownGrace: Double = 10) async {
-        var delay = 0.05
+    func run(maxDelay: Duration, shutdownGrace: Duration = .seconds(10)) async {
+        var backoff = Backoff(initial: .milliseconds(50), maximum: maxDelay)
         while !Task.isCancelled {
             let batch: [JobReport]? = await nextBatch()
             guard let batch else { return }
@@ -67,7 +67,7 @@ final class Reporter: Sendable {
                 for id in response.rejected {
                     logger.warning("manager refused the result: this run no longer holds the job's lease", metadata: ["job_id": "\(id)"])
                 }
-                delay = 0.05
+                backoff.reset()
             } catch let error as EasyJobsError where error.isRefusal {
                 // Sending the same bytes again cannot succeed: find the reports it refuses and fail those jobs.
                 await deliverOneByOne(batch, refusal: error)
@@ -75,16 +75,16 @@ final class Reporter: Sendable {
                 let givingUp = state.withLock { state -> Bool in
                     state.pending.insert(contentsOf: batch, at: 0)
                     guard let requested = state.finishRequested else { return false }
-                    return ContinuousClock.now - requested > .milliseconds(Int(shutdownGrace * 1000))
+                    return ContinuousClock.now - requested > shutdownGrace
                 }
                 if givingUp {
                     let lost = state.withLock { $0.pending.count }
                     logger.error("stopping with \(lost) undelivered result(s): the manager is unreachable; those jobs will run again once their leases run out")
                     return
                 }
-                logger.warning("cannot report \(batch.count) result(s), retrying in \(delay) s: \(error)")
-                try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
-                delay = min(delay * 2, maxDelay)
+                let delay = backoff.next()
+                logger.warning("cannot report \(batch.count) result(s), retrying in \(delay.secondsText) s: \(error)")
+                try? await Task.sleep(for: delay)
             }
         }
     }

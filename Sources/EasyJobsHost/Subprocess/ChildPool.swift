@@ -35,7 +35,6 @@ final class ChildPool: Sendable {
 
     /// A child that lived this long before it died idle was not dying young: no backoff builds up.
     private static let healthyLifetime: Duration = .seconds(10)
-    private static let longestBackoff = 30.0
 
     private struct State {
         /// By the path of the version's content-addressed copy.
@@ -46,8 +45,8 @@ final class ChildPool: Sendable {
     private struct Version {
         var plugin: LoadedPlugin
         var idle: [StartedChild] = []
-        /// Children that died young in a row.
-        var failures = 0
+        /// The wait before replacing a child that died idle: it grows while children keep dying young.
+        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
         /// No child is started before this, after children died young.
         var notBefore: ContinuousClock.Instant?
     }
@@ -65,7 +64,7 @@ final class ChildPool: Sendable {
             guard let idle = state.versions[key]?.idle, !idle.isEmpty else { return nil }
             // The oldest: the likeliest to have loaded its plugin already.
             let child = state.versions[key]!.idle.removeFirst()
-            state.versions[key]!.failures = 0
+            state.versions[key]!.backoff.reset()
             return child
         }
         return child
@@ -137,15 +136,14 @@ final class ChildPool: Sendable {
 
     /// A child's process ended: if it was still idle here, it died waiting, and is replaced.
     private func ended(_ child: StartedChild, _ end: StartedChild.End, key: String) {
-        let delay: Double? = state.withLock { state in
+        let delay: Duration? = state.withLock { state in
             guard !state.closed, var version = state.versions[key], let index = version.idle.firstIndex(where: { $0 === child }) else {
                 return nil
             }
             version.idle.remove(at: index)
-            if ContinuousClock.now - child.started >= Self.healthyLifetime { version.failures = 0 }
-            version.failures += 1
-            let delay = min(0.5 * pow(2, Double(version.failures - 1)), Self.longestBackoff)
-            version.notBefore = .now + .milliseconds(Int(delay * 1000))
+            if ContinuousClock.now - child.started >= Self.healthyLifetime { version.backoff.reset() }
+            let delay = version.backoff.next()
+            version.notBefore = .now + delay
             state.versions[key] = version
             return delay
         }
@@ -158,10 +156,10 @@ final class ChildPool: Sendable {
             }
         let tail = child.idleStderr
         launcher.logger.warning(
-            "an idle subprocess child \(status); starting another in \(delay.formatted) s\(tail.isEmpty ? "" : "\n" + tail)",
+            "an idle subprocess child \(status); starting another in \(delay.secondsText) s\(tail.isEmpty ? "" : "\n" + tail)",
             metadata: ["plugin": "\(child.plugin.info.name)@\(child.plugin.info.version)", "file": "\(child.plugin.file.lastPathComponent)"])
         Task {
-            try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            try? await Task.sleep(for: delay)
             self.refill(key)
         }
     }

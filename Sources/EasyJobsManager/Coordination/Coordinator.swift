@@ -108,7 +108,7 @@ public struct Coordinator: Sendable {
 
     /// Waits up to `wait` for the job to finish. Returns the job as it is then.
     public func awaitFinish(id: String, wait: Double, isClientConnected: @Sendable () -> Bool = { true }) async throws -> Job {
-        let deadline = ContinuousClock.now + .milliseconds(Int(min(max(wait, 0), options.maxWait) * 1000))
+        let deadline = ContinuousClock.now + .seconds(min(max(wait, 0), options.maxWait))
         while true {
             let version = notifier.finishVersion
             let job = try await self.job(id: id)
@@ -225,7 +225,7 @@ public struct Coordinator: Sendable {
         }
         let limit = min(max(request.max, 1), Self.maxClaim)
         let queue = host.queue
-        let deadline = ContinuousClock.now + .milliseconds(Int(min(max(request.wait, 0), options.maxWait) * 1000))
+        let deadline = ContinuousClock.now + .seconds(min(max(request.wait, 0), options.maxWait))
         while Self.shouldWait(isClientConnected) && !registry.isLeaving(hostID: host.id) {
             let version = notifier.version(of: host.queue)
             // Read each round: a host that reloaded a plugin re-registers while its poll waits.
@@ -357,7 +357,7 @@ public struct Coordinator: Sendable {
         }
         let seen = Set(request.seen)
         let key = Self.eventsKey(request.hostID)
-        let deadline = ContinuousClock.now + .milliseconds(Int(min(max(request.wait, 0), options.maxWait) * 1000))
+        let deadline = ContinuousClock.now + .seconds(min(max(request.wait, 0), options.maxWait))
         while true {
             let version = notifier.version(of: key)
             let cancel = try await store.cancelRequested(hostID: request.hostID).filter { !seen.contains($0) }

@@ -8,7 +8,7 @@ struct LeaseReaper: Service {
     let logger: Logger
 
     func run() async throws {
-        let interval = Duration.milliseconds(Int(coordinator.options.reapInterval * 1000))
+        let interval = Duration.seconds(coordinator.options.reapInterval)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 _ = try await coordinator.requeueExpired()
