@@ -1,0 +1,254 @@
+import CEasyJobsABI
+import EasyJobsClient
+import EasyJobsCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Claims jobs for the host's free slots and runs each under its timeout, in the host or in a
+/// subprocess child, until the host stops claiming; reports what each run ended with.
+struct JobRunner: Sendable {
+    let client: ManagerClient
+    let hostID: String
+    let options: HostOptions
+    let context: RunContext
+    let registrar: Registrar
+    let recycler: Recycler
+
+
+    /// Until the host stops claiming (graceful shutdown, a recycle); running jobs go on in `jobs`.
+    func claim(into jobs: inout DiscardingTaskGroup) async {
+        let logger = context.logger
+        var backoff = Backoff(initial: .milliseconds(50), maximum: options.maxReconnectDelay)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully && !recycler.isRequested {
+            let free = await cancelWhenGracefulShutdown { await context.capacity.waitForFree() }
+            guard free > 0 else { break }
+            let claimed: [ClaimedJob]
+            do {
+                claimed = try await cancelWhenGracefulShutdown {
+                    try await recycler.interruptible {
+                        try await client.claim(ClaimRequest(hostID: hostID, max: free, wait: options.claimWait.inSeconds)).jobs
+                    }
+                }
+                backoff.reset()
+            } catch is CancellationError {
+                break
+            } catch let error as EasyJobsError where error.code == .hostNotFound || error.code == .sessionInvalid {
+                logger.warning("the manager does not know this host's session any more; registering again")
+                await registrar.register()
+                continue
+            } catch {
+                if Task.isShuttingDownGracefully || recycler.isRequested { break }
+                let delay = backoff.next()
+                logger.warning("claim failed, retrying in \(delay.secondsText) s: \(error)")
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+                continue
+            }
+            // A job for a task this host no longer serves (its plugin was just removed) goes back untouched.
+            let unserved = claimed.filter { context.plugins.plugin(serving: $0.task) == nil }.map(\.leased)
+            if !unserved.isEmpty {
+                logger.info("handing back \(unserved.count) job(s) for tasks this host no longer serves")
+                _ = try? await client.release(ReleaseRequest(hostID: hostID, jobs: unserved))
+            }
+            let runnable = claimed.filter { !unserved.contains($0.leased) }
+            context.capacity.take(runnable.count)
+            for job in runnable {
+                // A long poll may hold a claim's answer for a while, so the lease is counted from the
+                // manager's own expiry time (clocks agree within the margin), not from the request.
+                let remaining = job.leaseExpiresAt.timeIntervalSinceNow
+                let deadline = ContinuousClock.now + .seconds(max(remaining, 0)) - context.leaseMarginLoss
+                // A stale run of the same job (its lease lapsed while this host was paused) stops now.
+                for stale in context.running.snapshot() where stale.jobID == job.jobID && stale.lease != job.lease {
+                    context.running.stop(stale, reason: .leaseLost)
+                }
+                context.running.insert(job.leased, leaseDeadline: deadline)
+                jobs.addTask {
+                    // A task of its own, so one job can be stopped without touching the others.
+                    let run = Task { await supervise(job) }
+                    context.running.attach(job.leased, task: run)
+                    await withTaskCancellationHandler { await run.value } onCancel: { run.cancel() }
+                    context.running.remove(job.leased)
+                    context.capacity.release()
+                }
+            }
+        }
+    }
+
+
+    /// Runs a job under its timeout and reports its outcome, unless it goes back to the queue.
+    private func supervise(_ job: ClaimedJob) async {
+        let timeout = context.plugins.plugin(serving: job.task)?.spec(of: job.task)?.options.timeout
+        let watchdog = timeout.map { seconds in
+            Task {
+                try? await Task.sleep(for: .seconds(seconds))
+                if !Task.isCancelled { context.running.stop(job.leased, reason: .timedOut(seconds: seconds)) }
+            }
+        }
+        let plugin = context.plugins.plugin(serving: job.task)
+        let outcome = await execute(job, plugin: plugin)
+        watchdog?.cancel()
+        // A run that lost its lease reports nothing: the job is someone else's now.
+        guard context.running.reason(job.leased) != .leaseLost else { return }
+        if let outcome {
+            context.running.markReported(job.leased)
+            context.reporter.add(JobReport(jobID: job.jobID, lease: job.lease, outcome: outcome, plugin: plugin?.info.ref))
+        }
+    }
+
+
+    /// After the grace period of a graceful stop, stops what still runs; those jobs go back to the queue.
+    func stopStragglers() async {
+        let running = context.running
+        let logger = context.logger
+        let deadline = ContinuousClock.now + options.shutdownGrace
+        while !running.isEmpty && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if !running.isEmpty {
+            logger.warning("grace period over: stopping \(running.snapshot().count) job(s) and handing them back to the queue")
+            running.stopAll(reason: .shutdown)
+        }
+    }
+
+
+    /// Runs the job in the host or in a child process; returns the outcome to report, or `nil`
+    /// when there is none to report (the child reported it, or the job goes back to the queue).
+    private func execute(_ job: ClaimedJob, plugin: LoadedPlugin?) async -> JobOutcome? {
+        var logger = context.logger
+        logger[metadataKey: "job_id"] = "\(job.jobID)"
+        logger[metadataKey: "task"] = "\(job.task)"
+        guard let plugin, let spec = plugin.spec(of: job.task) else {
+            return .failed("host \(options.name) has no plugin serving task '\(job.task)'")
+        }
+        var runContext: [String: JSONValue] = [
+            "job_id": .string(job.jobID), "queue": .string(context.queue), "task": .string(job.task), "attempt": .int(job.attempt),
+        ]
+        if !job.dependencies.isEmpty { runContext["dependencies"] = .object(job.dependencies) }
+        logger.debug("job started", metadata: ["attempt": "\(job.attempt)", "plugin": "\(plugin.info.name)@\(plugin.info.version)"])
+        if spec.options.subprocess {
+            let runner = SubprocessRunner(children: context.children, logger: logger)
+            let outcome = await runner.run(
+                job, plugin: plugin, spec: spec, context: .object(runContext),
+                stopReason: { context.running.reason(job.leased) },
+                onLine: { stream, line in context.shipper.append(jobID: job.jobID, stream: stream, line: line) })
+            if case .failed(let message) = outcome { logger.info("job failed: \(message)") }
+            return outcome
+        }
+        let invocation = TaskInvocation(
+            jobID: job.jobID, arguments: JSONValue.object(job.args).encoded(), context: JSONValue.object(runContext).encoded(),
+            onLog: { [logger] line in
+                Self.emit(line, logger: logger)
+                // What a job prints belongs to its log wherever it runs, as a child's output does.
+                if line.isOutput { context.shipper.append(jobID: job.jobID, stream: .stdout, line: line.message) }
+            },
+            onCall: { [logger] task, arguments in await call(task, arguments: arguments, from: job, logger: logger) })
+        let outcome = await plugin.run(task: job.task, invocation: invocation)
+        switch outcome {
+        case .success(let bytes):
+            let result: JSONValue
+            do {
+                result = try JSONValue.decode(bytes)
+            } catch {
+                return .failed("task '\(job.task)' returned a result the manager cannot take: \(error.message)")
+            }
+            logger.debug("job completed")
+            return .completed(result)
+        case .failure(let message, let type):
+            logger.info("job failed: \(message)", metadata: ["error_type": "\(type)"])
+            return .failed(message)
+        case .cancelled(let message):
+            // The run saw the cancellation; why it was asked for decides what it means.
+            switch context.running.reason(job.leased) {
+            case .timedOut(let seconds): return .failed("timed out after \(seconds.formatted) s")
+            case .shutdown, .leaseLost: return nil
+            default: return .cancelled("cancelled while running: \(message)")
+            }
+        }
+    }
+
+
+    /// Runs a task that a running job calls, as a job of its own, and waits for it. The caller's
+    /// slot is free while it waits, so a host with one slot still runs what its job awaits.
+    private func call(_ task: String, arguments: Data, from job: ClaimedJob, logger: Logger) async -> CallOutcome {
+        context.capacity.release()
+        // Taken back at once when the call returns: the caller resumes even if the host is full.
+        defer { context.capacity.take(1) }
+        let args: JSONValue
+        do {
+            args = try JSONValue.decode(arguments)
+        } catch {
+            return .failure("the arguments of the call to '\(task)' are not JSON: \(error.message)")
+        }
+        var backoff = Backoff(initial: .milliseconds(100), maximum: options.maxReconnectDelay)
+        var calledID: String?
+        while !Task.isCancelled {
+            do {
+                let id: String
+                if let calledID {
+                    id = calledID
+                } else {
+                    id = try await client.call(CallRequest(hostID: hostID, parentID: job.jobID, lease: job.lease, task: task, args: args))
+                    calledID = id
+                    logger.debug("called a task", metadata: ["called_task": "\(task)", "called_job": "\(id)"])
+                }
+                guard let finished = try await client.awaitJob(AwaitRequest(jobID: id, wait: 30)) else { continue }
+                switch finished.status {
+                case .completed:
+                    return .success((finished.result ?? .null).encoded())
+                default:
+                    return .failure("task '\(task)' (job \(id)) failed: \(finished.error ?? "unknown error")")
+                }
+            } catch let error as EasyJobsError where error.code == .managerUnavailable {
+                let delay = backoff.next()
+                logger.warning("cannot reach the manager while calling '\(task)', retrying in \(delay.secondsText) s")
+                try? await Task.sleep(for: delay)
+            } catch {
+                return .failure("cannot call task '\(task)': \((error as? EasyJobsError)?.message ?? "\(error)")")
+            }
+        }
+        return .failure("the call to '\(task)' was cancelled")
+    }
+
+
+    private static func emit(_ line: LogLine, logger: Logger) {
+        if line.isOutput {
+            TaskOutput.write(line.message)
+            return
+        }
+        let level: Logger.Level =
+            switch line.level {
+            case 0: .trace
+            case 1: .debug
+            case 2: .info
+            case 3: .notice
+            case 4: .warning
+            case 5: .error
+            default: .critical
+            }
+        logger.log(level: level, "\(line.message)")
+    }
+
+
+    /// Stops runs whose lease ran out without a renewal: the host was paused, or cut off from the
+    /// manager, past its lease, and the job may be running elsewhere already.
+    func stopOverdueRuns() async {
+        let running = context.running
+        let logger = context.logger
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            for run in running.overdue(at: .now) where running.stop(run, reason: .leaseLost) {
+                logger.warning(
+                    "the lease of a running job ran out without a renewal: stopping this run", metadata: ["job_id": "\(run.jobID)", "lease": "\(run.lease)"])
+            }
+        }
+    }
+}
