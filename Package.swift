@@ -94,6 +94,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.embedInCode("Pages/dashboard.html"), .embedInCode("Pages/docs.html")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -51,7 +51,7 @@ public enum ManagerApplication {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: try await coordinator.scrapeMetrics())))
         }
         system.get("/") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: Pages.dashboard)))
         }
         router.get("/favicon.ico") { _, _ in
             Response(
@@ -59,7 +59,7 @@ public enum ManagerApplication {
                 body: ResponseBody(byteBuffer: ByteBuffer(string: ##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#2b6cb0"/></svg>"##)))
         }
         system.get("/docs") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: DocsPage.html)))
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: Pages.docs)))
         }
         let clients = DocumentedRouter(router: router.group().add(middleware: BearerTokenMiddleware(token: options.apiToken)), book: book)
         ClientRoutes(coordinator: coordinator, skipping: options.compatibility == .easyjobs ? EasyJobsCompatibleRoutes.paths : []).add(to: clients)

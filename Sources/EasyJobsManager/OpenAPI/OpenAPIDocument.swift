@@ -79,6 +79,7 @@ enum OpenAPIDocument {
         if !notes.isEmpty { description += " (" + notes.joined(separator: "; ") + ")" }
         return [
             "tags": [.string(queue)],
+            "x-queue": .string(queue),
             "operationId": .string("\(queue).\(task.name)"),
             "summary": .string(task.signature),
             "description": .string(description),
@@ -117,6 +118,7 @@ enum OpenAPIDocument {
         }
         return [
             "tags": [.string(queue)],
+            "x-queue": .string(queue),
             "operationId": .string("\(queue).batch"),
             "summary": "Enqueue many jobs of this queue at once",
             "description": "Every job is checked as a single enqueue checks it; then all are stored in one transaction, or none is (the error's context names the job by its `index`). At most the manager's batch limit (10,000 by default).",
