@@ -99,21 +99,26 @@ enum JSONParser {
         private mutating func string() throws(EasyJobsError) -> String {
             index += 1
             let start = index
+            var ascii = true
             // Most strings have no escapes: take them as one slice.
             while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") {
+                if bytes[index] < 0x20 { throw failure("control character in a string") }
+                if bytes[index] >= 0x80 { ascii = false }
                 index += 1
             }
             guard index < bytes.count else { throw failure("unterminated string") }
             if bytes[index] == UInt8(ascii: "\"") {
                 index += 1
-                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]), as: UTF8.self)
+                let slice = UnsafeBufferPointer(rebasing: bytes[start..<index - 1])
+                if ascii { return String(decoding: slice, as: UTF8.self) }
+                return try validated(slice)
             }
             var utf8 = Array(bytes[start..<index])
             while true {
                 let byte = try next()
                 switch byte {
                 case UInt8(ascii: "\""):
-                    return String(decoding: utf8, as: UTF8.self)
+                    return try validated(utf8)
                 case UInt8(ascii: "\\"):
                     switch try next() {
                     case UInt8(ascii: "\""): utf8.append(UInt8(ascii: "\""))
@@ -127,10 +132,19 @@ enum JSONParser {
                     case UInt8(ascii: "u"): utf8.append(contentsOf: try unicodeEscape())
                     default: throw failure("invalid escape")
                     }
+                case 0..<0x20:
+                    throw failure("control character in a string")
                 default:
                     utf8.append(byte)
                 }
             }
+        }
+
+        /// The string of these bytes, which must be UTF-8: replacing what is not would change
+        /// what the client sent without telling it.
+        private func validated(_ utf8: some Collection<UInt8>) throws(EasyJobsError) -> String {
+            guard let string = String(validating: utf8, as: UTF8.self) else { throw failure("a string that is not UTF-8") }
+            return string
         }
 
         /// The UTF-8 bytes of a `\uXXXX` escape (the `\u` already read), joining surrogate pairs.
@@ -166,17 +180,32 @@ enum JSONParser {
             return value
         }
 
+        /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, as RFC 8259 writes numbers:
+        /// `+1`, `01`, `.5` and `1.` are not JSON, whatever `Double("…")` would make of them.
         private mutating func number() throws(EasyJobsError) -> JSONValue {
             let start = index
             var isInteger = true
-            while index < bytes.count {
-                switch bytes[index] {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"): break
-                case UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): isInteger = false
-                default:
-                    return try numberValue(start: start, isInteger: isInteger)
-                }
+            func isDigit(_ at: Int) -> Bool { at < bytes.count && bytes[at] >= UInt8(ascii: "0") && bytes[at] <= UInt8(ascii: "9") }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard isDigit(index) else { throw failure("unexpected character") }
+            if bytes[index] == UInt8(ascii: "0") {
                 index += 1
+                if isDigit(index) { throw failure("a number with a leading zero") }
+            } else {
+                while isDigit(index) { index += 1 }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                isInteger = false
+                index += 1
+                guard isDigit(index) else { throw failure("a fraction without digits") }
+                while isDigit(index) { index += 1 }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                isInteger = false
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                guard isDigit(index) else { throw failure("an exponent without digits") }
+                while isDigit(index) { index += 1 }
             }
             return try numberValue(start: start, isInteger: isInteger)
         }
