@@ -6,7 +6,7 @@ import Synchronization
 /// every task of the host at once.
 public final class HostSession: Sendable {
     /// The header that carries it.
-    public static let header = "X-EasyJobs-Session"
+    public static let header = WireContract.Header.session
 
     private let value: Mutex<String?>
 

@@ -29,7 +29,7 @@ public struct ManagerClient: Sendable {
     public let session: HostSession
 
     /// Header that carries the shared secret on host endpoints.
-    public static let secretHeader = "X-EasyJobs-Secret"
+    public static let secretHeader = WireContract.Header.secret
 
     public init(
         baseURL: String, secret: String? = nil, apiToken: String? = nil, session: HostSession = HostSession(),
@@ -122,14 +122,14 @@ public struct ManagerClient: Sendable {
         try await send(.GET, "/schedules")
     }
 
-    /// `action` is `pause`, `resume` or `trigger`.
-    public func schedule(_ action: String, queue: String, task: String) async throws -> JSONValue {
-        try await send(.POST, "/schedules/\(Self.escape(queue))/\(Self.escape(task))/\(action)")
+    /// Pauses or resumes a schedule, or fires it now.
+    public func schedule(_ action: WireContract.ScheduleAction, queue: String, task: String) async throws -> JSONValue {
+        try await send(.POST, "/schedules/\(Self.escape(queue))/\(Self.escape(task))/\(action.rawValue)")
     }
 
-    /// Pauses or resumes a host (by name, `kind` "hosts") or a queue (`kind` "queues").
-    public func setPaused(_ kind: String, name: String, paused: Bool) async throws -> PausedWork {
-        try await send(.POST, "/control/\(kind)/\(Self.escape(name))/\(paused ? "pause" : "resume")")
+    /// Pauses or resumes a host (by name) or a queue.
+    public func setPaused(_ kind: PauseKind, name: String, paused: Bool) async throws -> PausedWork {
+        try await send(.POST, "/control/\(kind.pathComponent)/\(Self.escape(name))/\(WireContract.PauseAction(pausing: paused).rawValue)")
     }
 
     /// Jobs of any status, filtered, newest first.
@@ -166,13 +166,13 @@ public struct ManagerClient: Sendable {
     /// Registers (again) and keeps the session the manager issues for the other host endpoints.
     public func register(_ registration: HostRegistration) async throws -> HostRegistrationResponse {
         let response: HostRegistrationResponse = try await send(
-            .POST, "/hosts/register", body: WireCoding.makeEncoder().encode(registration), auth: .host)
+            .POST, WireContract.HostEndpoint.register.path, body: WireCoding.makeEncoder().encode(registration), auth: .host)
         session.token = response.session
         return response
     }
 
     public func claim(_ request: ClaimRequest) async throws -> ClaimResponse {
-        let path = "/hosts/claim"
+        let path = WireContract.HostEndpoint.claim.path
         let (status, bytes) = try await raw(
             .POST, path, body: WireCoding.makeEncoder().encode(request), timeout: .milliseconds(Int64(request.wait * 1000) + 10_000), auth: .host)
         guard (200..<300).contains(status.code) else { throw Self.error(status: status, body: bytes) }
@@ -184,23 +184,23 @@ public struct ManagerClient: Sendable {
     }
 
     public func report(_ request: ReportRequest) async throws -> ReportResponse {
-        try await send(.POST, "/hosts/report", body: request.encoded(), auth: .host)
+        try await send(.POST, WireContract.HostEndpoint.report.path, body: request.encoded(), auth: .host)
     }
 
     public func unregister(_ request: UnregisterRequest) async throws -> UnregisterResponse {
-        try await send(.POST, "/hosts/unregister", body: WireCoding.makeEncoder().encode(request), auth: .host)
+        try await send(.POST, WireContract.HostEndpoint.unregister.path, body: WireCoding.makeEncoder().encode(request), auth: .host)
     }
 
     /// A running job calls a task; returns the new job's id.
     public func call(_ request: CallRequest) async throws -> String {
-        let response: EnqueueResponse = try await send(.POST, "/hosts/call", body: WireCoding.makeEncoder().encode(request), auth: .host)
+        let response: EnqueueResponse = try await send(.POST, WireContract.HostEndpoint.call.path, body: WireCoding.makeEncoder().encode(request), auth: .host)
         return response.requestID
     }
 
     /// Waits up to `wait` seconds for a job to finish without consuming its result; `nil` if it has not.
     public func awaitJob(_ request: AwaitRequest) async throws -> JobView? {
         let (status, body) = try await raw(
-            .POST, "/hosts/await", body: WireCoding.makeEncoder().encode(request),
+            .POST, WireContract.HostEndpoint.await.path, body: WireCoding.makeEncoder().encode(request),
             timeout: .milliseconds(Int64(request.wait * 1000) + 10_000), auth: .host)
         switch status.code {
         case 200: return try WireCoding.makeDecoder().decode(JobView.self, from: body)
@@ -210,13 +210,13 @@ public struct ManagerClient: Sendable {
     }
 
     public func appendLogs(_ request: LogsRequest) async throws {
-        let _: [String: Int] = try await send(.POST, "/hosts/logs", body: WireCoding.makeEncoder().encode(request), auth: .host)
+        let _: [String: Int] = try await send(.POST, WireContract.HostEndpoint.logs.path, body: WireCoding.makeEncoder().encode(request), auth: .host)
     }
 
     /// Waits up to `request.wait` seconds for jobs to cancel.
     public func events(_ request: EventsRequest) async throws -> EventsResponse {
         try await send(
-            .POST, "/hosts/events", body: WireCoding.makeEncoder().encode(request), auth: .host,
+            .POST, WireContract.HostEndpoint.events.path, body: WireCoding.makeEncoder().encode(request), auth: .host,
             timeout: .milliseconds(Int64(request.wait * 1000) + 10_000))
     }
 
@@ -244,11 +244,11 @@ public struct ManagerClient: Sendable {
 
     /// Hands back claimed jobs the host will not run.
     public func release(_ request: ReleaseRequest) async throws -> UnregisterResponse {
-        try await send(.POST, "/hosts/release", body: WireCoding.makeEncoder().encode(request), auth: .host)
+        try await send(.POST, WireContract.HostEndpoint.release.path, body: WireCoding.makeEncoder().encode(request), auth: .host)
     }
 
     public func heartbeat(_ request: HeartbeatRequest) async throws -> HeartbeatResponse {
-        try await send(.POST, "/hosts/heartbeat", body: WireCoding.makeEncoder().encode(request), auth: .host)
+        try await send(.POST, WireContract.HostEndpoint.heartbeat.path, body: WireCoding.makeEncoder().encode(request), auth: .host)
     }
 
     // MARK: Transport
@@ -282,7 +282,7 @@ public struct ManagerClient: Sendable {
             if let secret { request.headers.add(name: Self.secretHeader, value: secret) }
             if let token = session.token { request.headers.add(name: HostSession.header, value: token) }
         case .job(let token):
-            request.headers.add(name: "X-EasyJobs-Job-Token", value: token)
+            request.headers.add(name: WireContract.Header.jobToken, value: token)
         case .client:
             if let apiToken { request.headers.add(name: "Authorization", value: "Bearer \(apiToken)") }
         }

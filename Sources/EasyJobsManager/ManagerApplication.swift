@@ -15,7 +15,7 @@ import Crypto
 /// let app = try await ManagerApplication.make(options: options, store: store, logger: logger)
 /// try await app.runService()   // until SIGTERM or SIGINT
 /// ```
-private let jobTokenHeader = HTTPField.Name("X-EasyJobs-Job-Token")!
+private let jobTokenHeader = HTTPField.Name(WireContract.Header.jobToken)!
 
 public enum ManagerApplication {
     /// Builds the application. `onListening` receives the bound URL (useful with port 0).
@@ -73,7 +73,7 @@ public enum ManagerApplication {
             try await coordinator.childReport(report, run: run)
             return try JSONResponse.make(["accepted": report.jobID])
         }
-        HostRoutes(coordinator: coordinator).add(to: router.group("hosts").add(middleware: SecretMiddleware(secret: options.secret)))
+        HostRoutes(coordinator: coordinator).add(to: router.group(RouterPath(WireContract.HostEndpoint.group)).add(middleware: SecretMiddleware(secret: options.secret)))
 
         let host = options.host
         return Application(

@@ -1,12 +1,5 @@
+import EasyJobsCore
 import Foundation
-
-/// What a pause applies to.
-public enum PauseKind: String, Sendable, Hashable, CaseIterable, Codable {
-    /// A host, by name: every process registered under that name.
-    case host
-    /// A queue: every host serving it.
-    case queue
-}
 
 /// Paused hosts and queues: they finish what they run and claim nothing new. Kept in the store
 /// so a pause survives a restart and holds on every manager.

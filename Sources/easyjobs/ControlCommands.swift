@@ -32,21 +32,15 @@ struct ScheduleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schedule", abstract: "Pause or resume a schedule, or trigger its task now.")
 
-    @Argument(help: "pause, resume or trigger.") var action: String
+    @Argument(help: "pause, resume or trigger.") var action: WireContract.ScheduleAction
     @Argument(help: "The queue.") var queue: String
     @Argument(help: "The task.") var task: String
     @OptionGroup var flags: ClientFlags
 
-    func validate() throws {
-        guard ["pause", "resume", "trigger"].contains(action) else {
-            throw ValidationError("the action must be pause, resume or trigger, got '\(action)'")
-        }
-    }
-
     func run() async throws {
         do {
             let answer = try await flags.client().schedule(action, queue: queue, task: task)
-            print(action == "trigger" ? (answer["request_id"]?.stringValue ?? answer.jsonString) : "\(action)d \(queue)/\(task)")
+            print(action == .trigger ? (answer["request_id"]?.stringValue ?? answer.jsonString) : "\(action.rawValue)d \(queue)/\(task)")
         } catch {
             fail(error)
         }
@@ -63,8 +57,8 @@ struct PauseTarget: ParsableArguments {
     }
 
     func apply(_ client: ManagerClient, paused: Bool) async throws -> PausedWork {
-        if let host { return try await client.setPaused("hosts", name: host, paused: paused) }
-        return try await client.setPaused("queues", name: queue!, paused: paused)
+        if let host { return try await client.setPaused(.host, name: host, paused: paused) }
+        return try await client.setPaused(.queue, name: queue!, paused: paused)
     }
 }
 
@@ -100,3 +94,5 @@ struct ResumeCommand: AsyncParsableCommand {
         }
     }
 }
+
+extension WireContract.ScheduleAction: ExpressibleByArgument {}

@@ -107,7 +107,7 @@ import Glibc
         try await withCluster(port: try freePort()) { cluster in
             let client = cluster.client
             try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"])
-            _ = try await client.setPaused("queues", name: "test", paused: true)
+            _ = try await client.setPaused(.queue, name: "test", paused: true)
             let answered = AnsweredIDs()
             let manager = cluster.manager!
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -126,7 +126,7 @@ import Glibc
             }
             let ids = answered.all
             try await cluster.startManager()
-            _ = try await client.setPaused("queues", name: "test", paused: false)
+            _ = try await client.setPaused(.queue, name: "test", paused: false)
             try await waitUntil("every answered enqueue completes", timeout: .seconds(60 * Self.scale)) {
                 let completed = Set(try await Self.allJobs(client).filter { $0.status == .completed }.map(\.requestID))
                 return ids.allSatisfy(completed.contains)
@@ -195,7 +195,7 @@ import Glibc
             try await cluster.startManager(fileSizeLimitKiB: 4096)
             let client = cluster.client
             try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"])
-            _ = try await client.setPaused("queues", name: "test", paused: true)
+            _ = try await client.setPaused(.queue, name: "test", paused: true)
             var accepted: [String] = []
             var failure: EasyJobsError?
             let padding = String(repeating: "p", count: 16_000)
@@ -226,7 +226,7 @@ import Glibc
     @Test func aReadOnlyDataDirectoryIsRefusedClearlyAndCorruptsNothing() async throws {
         try await withCluster(managerArguments: [], port: try freePort()) { cluster in
             try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"])
-            _ = try await cluster.client.setPaused("queues", name: "test", paused: true)
+            _ = try await cluster.client.setPaused(.queue, name: "test", paused: true)
             var enqueued: [String] = []
             for index in 0..<20 {
                 enqueued.append(try await cluster.client.enqueue(queue: "test", task: "echo", arguments: ["value": .int(index)]))

@@ -212,7 +212,7 @@ import Glibc
             #expect(statuses.filter { $0 == 200 }.count == 1)
             #expect(statuses.filter { $0 == 410 }.count == 11)
 
-            _ = try await cluster.client.setPaused("queues", name: "test", paused: true)
+            _ = try await cluster.client.setPaused(.queue, name: "test", paused: true)
             let held = try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": 1, "b": 2])
             _ = try await cluster.client.cancel(id: held)
             let (status, body) = try await cluster.request(.GET, "/job/pull/result?request_id=\(held)")
@@ -275,7 +275,7 @@ private func XCTUnwrapID(_ body: JSONValue?) throws -> String {
             }
             #expect(cluster.manager.stderr.contains("pruned finished jobs"))
             // Unfinished work is never pruned: a job held by a paused queue outlives several prune rounds.
-            _ = try await cluster.client.setPaused("queues", name: "test", paused: true)
+            _ = try await cluster.client.setPaused(.queue, name: "test", paused: true)
             let queued = try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": 1, "b": 2])
             let other = try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": 1, "b": 2])
             _ = try await cluster.client.cancel(id: other)

@@ -143,11 +143,11 @@ import Glibc
         let quick = try await client.enqueue(queue: "test", task: "echo", arguments: ["value": "across"])
         #expect(try await client.pullResult(id: quick, wait: 10) == .completed(["value": "across"]))
 
-        _ = try await client.setPaused("queues", name: "test", paused: true)
+        _ = try await client.setPaused(.queue, name: "test", paused: true)
         let held = try await client.enqueue(queue: "test", task: "echo", arguments: ["value": "held"])
         try await Task.sleep(for: .seconds(2))
         #expect(try await client.viewResult(id: held).status == .queued, "a pause on manager B must hold the host of manager A")
-        _ = try await client.setPaused("queues", name: "test", paused: false)
+        _ = try await client.setPaused(.queue, name: "test", paused: false)
         #expect(try await client.pullResult(id: held, wait: 10) == .completed(["value": "held"]))
 
         let sleeper = try await client.enqueue(queue: "test", task: "sleep", arguments: ["seconds": 60])

@@ -101,37 +101,37 @@ import Testing
             #expect(hourly.lastFireAt == nil)
             #expect(hourly.nextFireAt.map { Int($0.timeIntervalSince1970) % 3600 == 0 } == true)
 
-            _ = try await cluster.client.schedule("pause", queue: "s", task: "tick")
+            _ = try await cluster.client.schedule(.pause, queue: "s", task: "tick")
             try await Task.sleep(for: .milliseconds(300))
             let before = try await jobs("tick", cluster).count
             try await Task.sleep(for: .seconds(2))
             #expect(try await jobs("tick", cluster).count == before)
             #expect(try await cluster.client.schedules().first { $0.task == "tick" }?.paused == true)
-            _ = try await cluster.client.schedule("resume", queue: "s", task: "tick")
+            _ = try await cluster.client.schedule(.resume, queue: "s", task: "tick")
             try await waitUntil("ticks again") { try await jobs("tick", cluster).count > before }
 
-            let triggered = try await cluster.client.schedule("trigger", queue: "s", task: "hourly")
+            let triggered = try await cluster.client.schedule(.trigger, queue: "s", task: "hourly")
             let id = try #require(triggered["request_id"]?.stringValue)
             #expect(try await cluster.client.pullResult(id: id, wait: 20) == .completed("hourly"))
-            await #expect(throws: EasyJobsError.self) { _ = try await cluster.client.schedule("trigger", queue: "s", task: "slow") }
+            await #expect(throws: EasyJobsError.self) { _ = try await cluster.client.schedule(.trigger, queue: "s", task: "slow") }
         }
     }
 
     @Test func pausedQueuesAndHostsFinishWhatTheyRunAndClaimNothingUntilResumed() async throws {
         try await withCluster(port: try freePort(), schedules: true) { cluster in
             try await cluster.startHost(name: "worker", queue: "s", plugins: ["Scheduled"])
-            _ = try await cluster.client.schedule("pause", queue: "s", task: "tick")
+            _ = try await cluster.client.schedule(.pause, queue: "s", task: "tick")
             let running = try await cluster.client.enqueue(queue: "s", task: "slow", arguments: ["seconds": 1.5])
             try await waitUntil("the slow job runs") { try await cluster.client.viewResult(id: running).status == .running }
 
-            let paused = try await cluster.client.setPaused("queues", name: "s", paused: true)
+            let paused = try await cluster.client.setPaused(.queue, name: "s", paused: true)
             #expect(paused.queues == ["s"])
             #expect(try await cluster.client.hosts().first { $0.name == "worker" }?.paused == true)
             let waiting = try await cluster.client.enqueue(queue: "s", task: "slow", arguments: ["seconds": 0.1])
             #expect(try await cluster.client.pullResult(id: running, wait: 10) == .completed(1.5))
             try await Task.sleep(for: .seconds(1))
             #expect(try await cluster.client.viewResult(id: waiting).status == .queued)
-            _ = try await cluster.client.setPaused("queues", name: "s", paused: false)
+            _ = try await cluster.client.setPaused(.queue, name: "s", paused: false)
             #expect(try await cluster.client.pullResult(id: waiting, wait: 10) == .completed(0.1))
 
             // A host paused by name stays paused across a manager restart, and through the CLI.

@@ -1,3 +1,4 @@
+import EasyJobsCore
 import EasyJobsStore
 import Synchronization
 

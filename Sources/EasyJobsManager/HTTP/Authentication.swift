@@ -2,7 +2,7 @@ import EasyJobsCore
 import HTTPTypes
 import Hummingbird
 
-private let secretHeader = HTTPField.Name("X-EasyJobs-Secret")!
+private let secretHeader = HTTPField.Name(WireContract.Header.secret)!
 
 /// Requires the shared secret in `X-EasyJobs-Secret` on host endpoints, when one is set.
 struct SecretMiddleware<Context: RequestContext>: RouterMiddleware {

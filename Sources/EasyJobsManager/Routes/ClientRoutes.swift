@@ -37,21 +37,22 @@ struct ClientRoutes {
         router.get("/tasks", use: tasks)
         router.get("/stats", use: stats)
         router.get("/schedules") { _, _ in try JSONResponse.make(try await coordinator.scheduleViews()) }
-        for (action, paused) in [("pause", true), ("resume", false)] {
-            router.post("/schedules/:queue/:task/\(action)") { _, context in
+        for action in WireContract.PauseAction.allCases {
+            let paused = action.pauses
+            router.post("/schedules/:queue/:task/\(action.rawValue)") { _, context in
                 let queue = try context.parameters.require("queue")
                 let task = try context.parameters.require("task")
                 try await coordinator.setSchedulePaused(queue: queue, task: task, paused: paused)
                 return try JSONResponse.make(try await coordinator.scheduleViews().first { $0.queue == queue && $0.task == task })
             }
-            router.post("/control/hosts/:name/\(action)") { _, context in
+            router.post("/control/\(PauseKind.host.pathComponent)/:name/\(action.rawValue)") { _, context in
                 try JSONResponse.make(try await coordinator.setPaused(.host, name: try context.parameters.require("name"), paused: paused))
             }
-            router.post("/control/queues/:queue/\(action)") { _, context in
+            router.post("/control/\(PauseKind.queue.pathComponent)/:queue/\(action.rawValue)") { _, context in
                 try JSONResponse.make(try await coordinator.setPaused(.queue, name: try context.parameters.require("queue"), paused: paused))
             }
         }
-        router.post("/schedules/:queue/:task/trigger") { _, context in
+        router.post("/schedules/:queue/:task/\(WireContract.ScheduleAction.trigger.rawValue)") { _, context in
             let job = try await coordinator.trigger(queue: try context.parameters.require("queue"), task: try context.parameters.require("task"))
             return try JSONResponse.make(EnqueueResponse(requestID: job.id))
         }

@@ -12,41 +12,41 @@ struct HostRoutes {
     static let registrationLimit = 4 << 20
 
     func add(to router: some RouterMethods<Context>) {
-        router.post("/register") { request, _ in
+        router.post(RouterPath(WireContract.HostEndpoint.register.route)) { request, _ in
             var request = request
             let registration = try await request.decode(HostRegistration.self, limit: Self.registrationLimit)
             let presented = request.headers[HTTPField.Name(HostSessions.header)!]
             return try JSONResponse.make(try await coordinator.register(registration, session: presented))
         }
         let session = router.group().add(middleware: HostSessionMiddleware(coordinator: coordinator))
-        session.post("/claim") { request, context in
+        session.post(RouterPath(WireContract.HostEndpoint.claim.route)) { request, context in
             var request = request
             let claim = try await request.decode(ClaimRequest.self, limit: coordinator.options.maxBodySize)
             try context.requireHost(claim.hostID)
             let channel = context.channel
             return JSONResponse.message(ClaimResponse(jobs: try await coordinator.claim(claim) { channel.isActive }))
         }
-        session.post("/report") { request, context in
+        session.post(RouterPath(WireContract.HostEndpoint.report.route)) { request, context in
             var request = request
             let report = try await request.decodeMessage(ReportRequest.self, limit: coordinator.options.maxReportSize)
             try context.requireHost(report.hostID)
             return try JSONResponse.make(try await coordinator.report(report))
         }
-        session.post("/unregister") { request, context in
+        session.post(RouterPath(WireContract.HostEndpoint.unregister.route)) { request, context in
             var request = request
             let leaving = try await request.decode(UnregisterRequest.self, limit: coordinator.options.maxBodySize)
             try context.requireHost(leaving.hostID)
             let released = try await coordinator.unregister(hostID: leaving.hostID)
             return try JSONResponse.make(UnregisterResponse(released: released.map(\.id)))
         }
-        session.post("/call") { request, context in
+        session.post(RouterPath(WireContract.HostEndpoint.call.route)) { request, context in
             var request = request
             let call = try await request.decode(CallRequest.self, limit: coordinator.options.maxBodySize)
             try context.requireHost(call.hostID)
             let job = try await coordinator.call(call)
             return try JSONResponse.make(EnqueueResponse(requestID: job.id))
         }
-        session.post("/await") { request, context in
+        session.post(RouterPath(WireContract.HostEndpoint.await.route)) { request, context in
             var request = request
             let wait = try await request.decode(AwaitRequest.self, limit: coordinator.options.maxBodySize)
             let channel = context.channel
@@ -56,28 +56,28 @@ struct HostRoutes {
             }
             return try JSONResponse.make(JobView(job))
         }
-        session.post("/events") { request, context in
+        session.post(RouterPath(WireContract.HostEndpoint.events.route)) { request, context in
             var request = request
             let events = try await request.decode(EventsRequest.self, limit: coordinator.options.maxBodySize)
             try context.requireHost(events.hostID)
             let channel = context.channel
             return try JSONResponse.make(try await coordinator.events(events) { channel.isActive })
         }
-        session.post("/logs") { request, context in
+        session.post(RouterPath(WireContract.HostEndpoint.logs.route)) { request, context in
             var request = request
             let logs = try await request.decode(LogsRequest.self, limit: 16 << 20)
             try context.requireHost(logs.hostID)
             try await coordinator.appendLogs(logs)
             return try JSONResponse.make(["accepted": logs.lines.values.reduce(0) { $0 + $1.count }])
         }
-        session.post("/release") { request, context in
+        session.post(RouterPath(WireContract.HostEndpoint.release.route)) { request, context in
             var request = request
             let release = try await request.decode(ReleaseRequest.self, limit: coordinator.options.maxBodySize)
             try context.requireHost(release.hostID)
             let released = try await coordinator.release(release)
             return try JSONResponse.make(UnregisterResponse(released: released.map(\.id)))
         }
-        session.post("/heartbeat") { request, context in
+        session.post(RouterPath(WireContract.HostEndpoint.heartbeat.route)) { request, context in
             var request = request
             let heartbeat = try await request.decode(HeartbeatRequest.self, limit: coordinator.options.maxBodySize)
             try context.requireHost(heartbeat.hostID)
