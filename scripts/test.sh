@@ -41,6 +41,10 @@ if [ -z "${EASYJOBS_TEST_RABBITMQ:-}" ]; then
 fi
 export EASYJOBS_TEST_RABBITMQ
 
+# Formatting is checked before anything is built: .swift-format is the style, and
+# `swift format format -i -r Sources Tests Benchmarks SDK Plugins` applies it.
+swift format lint --strict --configuration .swift-format -r Sources Tests Benchmarks SDK Plugins
+
 swift build --build-tests
 # The AMQP client's tests time heartbeats and broker round trips: they get a pass of their own
 # below, rather than two cores shared with every other suite.

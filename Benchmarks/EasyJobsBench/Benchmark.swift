@@ -19,7 +19,9 @@ struct Benchmark: AsyncParsableCommand {
 
     @Option(help: "No-op jobs in the throughput run.") var jobs = 20_000
     @Option(help: "Concurrent HTTP clients enqueuing.") var clients = 32
-    @Option(name: .customLong("max-tasks"), help: "The host's --max-tasks: no-op jobs, so a host with room for many takes them in large claims (up to 1,024 each).")
+    @Option(
+        name: .customLong("max-tasks"),
+        help: "The host's --max-tasks: no-op jobs, so a host with room for many takes them in large claims (up to 1,024 each).")
     var maxTasks = 1_024
     @Option(help: "Sequential jobs in the latency run.") var samples = 200
     @Option(help: "Repetitions of the throughput run (the median is reported).") var runs = 3
@@ -29,9 +31,13 @@ struct Benchmark: AsyncParsableCommand {
     var subprocessPool = 2
     @Option(help: "Where the managers keep jobs: 'sqlite' (a temporary file) or the postgres:// URL of an empty database.")
     var store = "sqlite"
-    @Option(help: "Managers sharing the store (more than 1 needs PostgreSQL): the host knows them all, enqueues alternate between them, and the latency run enqueues on the manager the host does not poll.")
+    @Option(
+        help:
+            "Managers sharing the store (more than 1 needs PostgreSQL): the host knows them all, enqueues alternate between them, and the latency run enqueues on the manager the host does not poll."
+    )
     var managers = 1
-    @Option(name: .customLong("claim-cost"), help: "Measure only the store's claim cost at these backlog sizes (e.g. 1000,100000,1000000), on --store.")
+    @Option(
+        name: .customLong("claim-cost"), help: "Measure only the store's claim cost at these backlog sizes (e.g. 1000,100000,1000000), on --store.")
     var claimCost: String?
     @Option(name: .customLong("claim-samples"), help: "Claims timed per backlog size.") var claimSamples = 200
     @Option(help: "Jobs per request in the batch-enqueue run (POST /bench/tasks).") var batch = 1_000
@@ -44,7 +50,9 @@ struct Benchmark: AsyncParsableCommand {
     @Option(help: "Jobs enqueued in batches after the other runs, printing RSS every tenth: memory over a long run; 0 skips it.")
     var soak = 0
     @Option(help: "Write the headline figures to this JSON file (for scripts/compare.sh).") var summary: String?
-    @Option(name: .customLong("call-overhead"), help: "Measure only the in-host cost of this many no-op calls per batch, Swift plugin against C through libffi.")
+    @Option(
+        name: .customLong("call-overhead"),
+        help: "Measure only the in-host cost of this many no-op calls per batch, Swift plugin against C through libffi.")
     var callOverhead: Int?
 
     func run() async throws {
@@ -88,13 +96,20 @@ struct Benchmark: AsyncParsableCommand {
                 ["manager", "--port", "0", "--data-dir", work.appendingPathComponent("data-\(index)").path, "--log-level", "warning"]
                     + (store == "sqlite" ? [] : ["--store", store]))
             managerProcesses.append(manager)
-            urls.append(try await manager.waitForLine(prefix: "EasyJobs manager listening on ").replacingOccurrences(of: "EasyJobs manager listening on ", with: ""))
+            urls.append(
+                try await manager.waitForLine(prefix: "EasyJobs manager listening on ").replacingOccurrences(
+                    of: "EasyJobs manager listening on ", with: ""))
         }
         let manager = managerProcesses[0]
         let url = urls[0]
-        let host = try Child(build.appendingPathComponent("easyjobs"), ["host", "--manager", urls.joined(separator: ","), "--plugins", plugins.path, "--queue", "bench", "--max-tasks", "\(maxTasks)", "--name", "bench-host", "--log-level", "warning",
-            // Measure what reloads cost in memory, not what recycling gives back.
-            "--recycle-after-reloads", "0", "--recycle-above-rss-mb", "0", "--subprocess-pool", "\(subprocessPool)"])
+        let host = try Child(
+            build.appendingPathComponent("easyjobs"),
+            [
+                "host", "--manager", urls.joined(separator: ","), "--plugins", plugins.path, "--queue", "bench", "--max-tasks", "\(maxTasks)",
+                "--name", "bench-host", "--log-level", "warning",
+                // Measure what reloads cost in memory, not what recycling gives back.
+                "--recycle-after-reloads", "0", "--recycle-above-rss-mb", "0", "--subprocess-pool", "\(subprocessPool)",
+            ])
         defer { host.stop() }
         let enqueuers = urls.map { ManagerClient(baseURL: $0, httpClient: http) }
         let client = ManagerClient(baseURL: url, httpClient: http)
@@ -104,7 +119,9 @@ struct Benchmark: AsyncParsableCommand {
         let workloads = Workloads(enqueuers: enqueuers, client: client, url: url, urls: urls, http: http)
         var figures = Summary()
 
-        print("easyjobs-bench: \(managers) manager(s) \(urls.joined(separator: ", ")) on \(store == "sqlite" ? "SQLite" : "PostgreSQL"), host --max-tasks \(maxTasks) --subprocess-pool \(subprocessPool), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print(
+            "easyjobs-bench: \(managers) manager(s) \(urls.joined(separator: ", ")) on \(store == "sqlite" ? "SQLite" : "PostgreSQL"), host --max-tasks \(maxTasks) --subprocess-pool \(subprocessPool), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+        )
         // The latency run enqueues on the last manager: with several, not the one the host polls.
         let latencyClient = enqueuers[enqueuers.count - 1]
         // Warm up connections, caches and the SQLite file.
@@ -115,17 +132,31 @@ struct Benchmark: AsyncParsableCommand {
         figures.idleRSS = (manager.rssMiB, host.rssMiB)
         print(String(format: "idle RSS: manager %.1f MiB, host %.1f MiB", manager.rssMiB, host.rssMiB))
         let inHost = try await latencies(client: latencyClient, task: "noop", samples: samples)
-        print(String(format: "idle enqueue-to-start latency over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps)", inHost.waits.count, inHost.waits.percentile(50), inHost.waits.percentile(95)))
-        print(String(format: "idle enqueue-to-finished as seen by a polling client: p50 %.2f ms, p95 %.2f ms", inHost.roundTrips.percentile(50), inHost.roundTrips.percentile(95)))
+        print(
+            String(
+                format: "idle enqueue-to-start latency over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps)", inHost.waits.count,
+                inHost.waits.percentile(50), inHost.waits.percentile(95)))
+        print(
+            String(
+                format: "idle enqueue-to-finished as seen by a polling client: p50 %.2f ms, p95 %.2f ms", inHost.roundTrips.percentile(50),
+                inHost.roundTrips.percentile(95)))
         if subprocessSamples > 0 {
             let child = try await latencies(client: latencyClient, task: "noop_subprocess", samples: subprocessSamples)
             figures.subprocessP50 = child.finished.percentile(50)
-            print(String(format: "subprocess no-op, enqueue to stored result over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps: created → finished)", child.finished.count, child.finished.percentile(50), child.finished.percentile(95)))
+            print(
+                String(
+                    format:
+                        "subprocess no-op, enqueue to stored result over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps: created → finished)",
+                    child.finished.count, child.finished.percentile(50), child.finished.percentile(95)))
         }
         if chains > 0 {
             let chainTimes = try await workloads.chainLatency(samples: chainSamples)
             figures.chainP50 = chainTimes.percentile(50)
-            print(String(format: "3-step run_after chain, one at a time over %d chains, first step accepted → last result stored: p50 %.2f ms, p95 %.2f ms", chainTimes.count, chainTimes.percentile(50), chainTimes.percentile(95)))
+            print(
+                String(
+                    format:
+                        "3-step run_after chain, one at a time over %d chains, first step accepted → last result stored: p50 %.2f ms, p95 %.2f ms",
+                    chainTimes.count, chainTimes.percentile(50), chainTimes.percentile(95)))
         }
 
         var singleRates: [Double] = []
@@ -137,12 +168,20 @@ struct Benchmark: AsyncParsableCommand {
             let single = try await workloads.single(jobs: jobs, concurrency: clients)
             singleRates.append(single.endToEnd)
             reruns += single.reruns
-            print(String(format: "run %d: %d no-op jobs, one request each from %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s; jobs run more than once: %d", run, jobs, clients, single.enqueue, single.endToEnd, single.reruns))
+            print(
+                String(
+                    format:
+                        "run %d: %d no-op jobs, one request each from %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s; jobs run more than once: %d",
+                    run, jobs, clients, single.enqueue, single.endToEnd, single.reruns))
             if batchJobs > 0 {
                 let batched = try await workloads.batched(jobs: batchJobs, batch: batch, concurrency: batchClients)
                 batchRates.append(batched.endToEnd)
                 reruns += batched.reruns
-                print(String(format: "run %d: %d no-op jobs, %d per request from %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s; jobs run more than once: %d", run, batchJobs, batch, batchClients, batched.enqueue, batched.endToEnd, batched.reruns))
+                print(
+                    String(
+                        format:
+                            "run %d: %d no-op jobs, %d per request from %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s; jobs run more than once: %d",
+                        run, batchJobs, batch, batchClients, batched.enqueue, batched.endToEnd, batched.reruns))
             }
             if chains > 0 {
                 let rate = try await workloads.chainThroughput(chains: chains)
@@ -151,7 +190,11 @@ struct Benchmark: AsyncParsableCommand {
             }
             if wrkSeconds > 0, let driven = try await workloads.wrk(seconds: wrkSeconds, connections: wrkConnections) {
                 wrkRates.append(driven.endToEnd)
-                print(String(format: "run %d: %d no-op jobs, one request each from wrk (%d connections, %d s): enqueue %.0f jobs/s, end to end %.0f jobs/s", run, driven.requests, wrkConnections, wrkSeconds, driven.enqueue, driven.endToEnd))
+                print(
+                    String(
+                        format:
+                            "run %d: %d no-op jobs, one request each from wrk (%d connections, %d s): enqueue %.0f jobs/s, end to end %.0f jobs/s",
+                        run, driven.requests, wrkConnections, wrkSeconds, driven.enqueue, driven.endToEnd))
             }
         }
         figures.single = singleRates.percentile(50)
@@ -176,12 +219,16 @@ struct Benchmark: AsyncParsableCommand {
         if soak > 0 {
             let step = max(soak / 10, batch)
             var done = 0
-            print(String(format: "soak: %d jobs in batches of %d; RSS at 0: manager %.1f MiB, host %.1f MiB", soak, batch, manager.rssMiB, host.rssMiB))
+            print(
+                String(format: "soak: %d jobs in batches of %d; RSS at 0: manager %.1f MiB, host %.1f MiB", soak, batch, manager.rssMiB, host.rssMiB))
             while done < soak {
                 let count = min(step, soak - done)
                 let rate = try await workloads.batched(jobs: count, batch: batch, concurrency: batchClients)
                 done += count
-                print(String(format: "soak: %d jobs done (%.0f jobs/s, %d run more than once): RSS manager %.1f MiB, host %.1f MiB", done, rate.endToEnd, rate.reruns, manager.rssMiB, host.rssMiB))
+                print(
+                    String(
+                        format: "soak: %d jobs done (%.0f jobs/s, %d run more than once): RSS manager %.1f MiB, host %.1f MiB", done, rate.endToEnd,
+                        rate.reruns, manager.rssMiB, host.rssMiB))
             }
         }
         if let summary { try figures.write(to: summary, jobs: jobs, chains: chains) }
@@ -208,8 +255,14 @@ struct Benchmark: AsyncParsableCommand {
             }
             reloadTimes.append((ContinuousClock.now - landed).milliseconds)
         }
-        print(String(format: "reload, file landing to first job served by the new version, over %d reloads: p50 %.1f ms, p95 %.1f ms", reloadTimes.count, reloadTimes.percentile(50), reloadTimes.percentile(95)))
-        print(String(format: "host RSS before the reloads %.1f MiB, after %d reloads %.1f MiB (%.1f KiB per reload)", before, reloads, host.rssMiB, (host.rssMiB - before) * 1024 / Double(max(reloads, 1))))
+        print(
+            String(
+                format: "reload, file landing to first job served by the new version, over %d reloads: p50 %.1f ms, p95 %.1f ms", reloadTimes.count,
+                reloadTimes.percentile(50), reloadTimes.percentile(95)))
+        print(
+            String(
+                format: "host RSS before the reloads %.1f MiB, after %d reloads %.1f MiB (%.1f KiB per reload)", before, reloads, host.rssMiB,
+                (host.rssMiB - before) * 1024 / Double(max(reloads, 1))))
         try await http.shutdown()
     }
 

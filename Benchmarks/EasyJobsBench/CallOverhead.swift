@@ -17,11 +17,16 @@ enum CallOverhead {
             for _ in 0..<batches {
                 let start = ContinuousClock.now
                 for _ in 0..<calls {
-                    guard case .success = await plugin.run(task: "noop", invocation: invocation) else { throw BenchmarkError("\(label): noop failed") }
+                    guard case .success = await plugin.run(task: "noop", invocation: invocation) else {
+                        throw BenchmarkError("\(label): noop failed")
+                    }
                 }
                 perCall.append((ContinuousClock.now - start).seconds / Double(calls) * 1e6)
             }
-            print(String(format: "no-op call in the host, %@: median %.2f µs per call over %d batches of %d (min %.2f, max %.2f)", label, perCall.percentile(50), batches, calls, perCall.min() ?? 0, perCall.max() ?? 0))
+            print(
+                String(
+                    format: "no-op call in the host, %@: median %.2f µs per call over %d batches of %d (min %.2f, max %.2f)", label,
+                    perCall.percentile(50), batches, calls, perCall.min() ?? 0, perCall.max() ?? 0))
         }
     }
 }

@@ -31,13 +31,17 @@ enum ClaimCost {
             let behind = try await timeClaims(store: store, queue: queue, task: "other", samples: samples)
             // Put the head case's backlog back to its size.
             try await store.enqueue((0..<samples).map { _ in NewJob(queue: queue, task: "t", args: [:]) })
-            print(String(
-                format: "claim cost (%@), %d queued: head of the queue p50 %.3f ms, p95 %.3f ms; task behind the whole backlog p50 %.3f ms, p95 %.3f ms",
-                label, filled, head.percentile(50), head.percentile(95), behind.percentile(50), behind.percentile(95)))
-            print(String(
-                format: "enqueue cost (%@), %d queued: one job per transaction p50 %.3f ms, p95 %.3f ms (%d); %d jobs per transaction p50 %.3f ms, p95 %.3f ms (%d)",
-                label, filled, enqueue.single.percentile(50), enqueue.single.percentile(95), enqueue.single.count,
-                EnqueueCost.batchSize, enqueue.batch.percentile(50), enqueue.batch.percentile(95), enqueue.batch.count))
+            print(
+                String(
+                    format:
+                        "claim cost (%@), %d queued: head of the queue p50 %.3f ms, p95 %.3f ms; task behind the whole backlog p50 %.3f ms, p95 %.3f ms",
+                    label, filled, head.percentile(50), head.percentile(95), behind.percentile(50), behind.percentile(95)))
+            print(
+                String(
+                    format:
+                        "enqueue cost (%@), %d queued: one job per transaction p50 %.3f ms, p95 %.3f ms (%d); %d jobs per transaction p50 %.3f ms, p95 %.3f ms (%d)",
+                    label, filled, enqueue.single.percentile(50), enqueue.single.percentile(95), enqueue.single.count,
+                    EnqueueCost.batchSize, enqueue.batch.percentile(50), enqueue.batch.percentile(95), enqueue.batch.count))
             for (name, plan) in [("head of the queue", headPlan), ("task behind the whole backlog", behindPlan)] {
                 print("claim plan (\(label)), \(filled) queued, \(name):")
                 for line in plan { print("    " + line) }

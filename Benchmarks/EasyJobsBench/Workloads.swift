@@ -44,7 +44,8 @@ struct Workloads {
         let enqueued = ContinuousClock.now - start
         try await waitForCompleted(before + jobs)
         let total = ContinuousClock.now - start
-        return Rates(enqueue: Double(jobs) / enqueued.seconds, endToEnd: Double(jobs) / total.seconds, reruns: try await startedCount() - startedBefore - jobs)
+        return Rates(
+            enqueue: Double(jobs) / enqueued.seconds, endToEnd: Double(jobs) / total.seconds, reruns: try await startedCount() - startedBefore - jobs)
     }
 
     /// Jobs enqueued `batch` to a request (`POST /bench/tasks`) by `concurrency` clients.
@@ -71,7 +72,8 @@ struct Workloads {
         let enqueued = ContinuousClock.now - start
         try await waitForCompleted(before + jobs)
         let total = ContinuousClock.now - start
-        return Rates(enqueue: Double(jobs) / enqueued.seconds, endToEnd: Double(jobs) / total.seconds, reruns: try await startedCount() - startedBefore - jobs)
+        return Rates(
+            enqueue: Double(jobs) / enqueued.seconds, endToEnd: Double(jobs) / total.seconds, reruns: try await startedCount() - startedBefore - jobs)
     }
 
     /// 3-step run_after chains (`chain_first` → `chain_second` → `chain_third`), one at a time:
@@ -87,7 +89,9 @@ struct Workloads {
                 if let last = graph.jobs.first(where: { $0.task == "chain_third" }), last.status.isFinished,
                     let first = graph.jobs.first(where: { $0.requestID == id })
                 {
-                    guard last.status == .completed, let finished = last.finishedAt else { throw BenchmarkError("chain \(id) ended \(last.status.rawValue)") }
+                    guard last.status == .completed, let finished = last.finishedAt else {
+                        throw BenchmarkError("chain \(id) ended \(last.status.rawValue)")
+                    }
                     times.append(finished.timeIntervalSince(first.createdAt) * 1000)
                     break
                 }
@@ -120,7 +124,8 @@ struct Workloads {
     func wrk(seconds: Int, connections: Int) async throws -> (requests: Int, enqueue: Double, endToEnd: Double)? {
         guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: FileManager.default.isExecutableFile(atPath:)) else { return nil }
         let script = FileManager.default.temporaryDirectory.appendingPathComponent("easyjobs-bench-\(UUID().uuidString.prefix(6)).lua")
-        try #"wrk.method = "POST"; wrk.body = "{}"; wrk.headers["Content-Type"] = "application/json""#.write(to: script, atomically: true, encoding: .utf8)
+        try #"wrk.method = "POST"; wrk.body = "{}"; wrk.headers["Content-Type"] = "application/json""#.write(
+            to: script, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: script) }
         let before = try await completedCount()
         let start = ContinuousClock.now

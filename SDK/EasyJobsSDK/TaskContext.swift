@@ -104,7 +104,8 @@ final class HostSink: Sendable {
         case Int32(EASYJOBS_STATUS_SUCCESS.rawValue):
             return bytes
         case -1:
-            throw TaskFailure("cannot call '\(task)': the host does not offer calls (it speaks ABI 1.0) or the run has ended", type: "CallUnavailable")
+            throw TaskFailure(
+                "cannot call '\(task)': the host does not offer calls (it speaks ABI 1.0) or the run has ended", type: "CallUnavailable")
         default:
             let message = (try? JSONDecoder().decode([String: String].self, from: Data(bytes)))?["message"]
             throw TaskFailure(message ?? String(decoding: bytes, as: UTF8.self), type: "CallFailed")

@@ -28,9 +28,11 @@ public struct AMQPChannel: Sendable {
         name: String, durable: Bool = true, exclusive: Bool = false, autoDelete: Bool = false,
         passive: Bool = false, arguments: AMQPFieldTable = [:]
     ) async throws -> (name: String, messageCount: UInt32, consumerCount: UInt32) {
-        let reply = try await connection.request(on: id, .queueDeclare(
-            queue: name, passive: passive, durable: durable, exclusive: exclusive, autoDelete: autoDelete, noWait: false, arguments: arguments
-        ))
+        let reply = try await connection.request(
+            on: id,
+            .queueDeclare(
+                queue: name, passive: passive, durable: durable, exclusive: exclusive, autoDelete: autoDelete, noWait: false, arguments: arguments
+            ))
         guard case .queueDeclareOk(let queue, let messages, let consumers) = reply else {
             throw AMQPError(.protocolError, "expected queue.declare-ok, got \(reply.name)")
         }
@@ -42,10 +44,12 @@ public struct AMQPChannel: Sendable {
         name: String, type: String = "direct", durable: Bool = true, autoDelete: Bool = false,
         passive: Bool = false, arguments: AMQPFieldTable = [:]
     ) async throws {
-        _ = try await connection.request(on: id, .exchangeDeclare(
-            exchange: name, type: type, passive: passive, durable: durable, autoDelete: autoDelete,
-            internal: false, noWait: false, arguments: arguments
-        ))
+        _ = try await connection.request(
+            on: id,
+            .exchangeDeclare(
+                exchange: name, type: type, passive: passive, durable: durable, autoDelete: autoDelete,
+                internal: false, noWait: false, arguments: arguments
+            ))
     }
 
     /// Deletes a queue and returns how many messages it held; its consumers are cancelled.
@@ -60,7 +64,8 @@ public struct AMQPChannel: Sendable {
 
     /// Routes messages of `exchange` whose routing key matches `routingKey` to `queue`.
     public func queueBind(queue: String, exchange: String, routingKey: String, arguments: AMQPFieldTable = [:]) async throws {
-        _ = try await connection.request(on: id, .queueBind(queue: queue, exchange: exchange, routingKey: routingKey, noWait: false, arguments: arguments))
+        _ = try await connection.request(
+            on: id, .queueBind(queue: queue, exchange: exchange, routingKey: routingKey, noWait: false, arguments: arguments))
     }
 
     /// Limits the unacknowledged deliveries a consumer of this channel holds at once.
@@ -96,7 +101,9 @@ public struct AMQPChannel: Sendable {
     /// connection is closed by the client, and throws when the broker closes it, the
     /// connection is lost or the broker cancels the consumer (e.g. the queue was deleted).
     /// Ending the iteration (cancelling the task) cancels the consumer.
-    public func consume(queue: String, exclusive: Bool = false, arguments: AMQPFieldTable = [:]) async throws -> AsyncThrowingStream<AMQPDelivery, any Error> {
+    public func consume(queue: String, exclusive: Bool = false, arguments: AMQPFieldTable = [:]) async throws -> AsyncThrowingStream<
+        AMQPDelivery, any Error
+    > {
         try await connection.consume(on: id, queue: queue, exclusive: exclusive, arguments: arguments)
     }
 
@@ -176,7 +183,8 @@ extension AMQPConnection {
             properties.headers = (properties.headers ?? [:]).merging([AMQPConnection.publishTagHeader: .int64(Int64(tag))]) { $1 }
         }
         var frames = [
-            AMQPFrame(channel: id, payload: .method(.basicPublish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, immediate: false))),
+            AMQPFrame(
+                channel: id, payload: .method(.basicPublish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, immediate: false))),
             AMQPFrame(channel: id, payload: .header(AMQPContentHeader(bodySize: UInt64(body.readableBytes), properties: properties))),
         ]
         let chunk = Int(tuning.frameMax) - AMQPFrame.overhead
@@ -194,7 +202,9 @@ extension AMQPConnection {
         }
     }
 
-    func consume(on id: UInt16, queue: String, exclusive: Bool, arguments: AMQPFieldTable) async throws -> AsyncThrowingStream<AMQPDelivery, any Error> {
+    func consume(on id: UInt16, queue: String, exclusive: Bool, arguments: AMQPFieldTable) async throws -> AsyncThrowingStream<
+        AMQPDelivery, any Error
+    > {
         try checkChannel(id)
         // The tag is the client's so that the stream is registered before basic.consume-ok:
         // deliveries may follow it immediately.
@@ -207,7 +217,10 @@ extension AMQPConnection {
         }
         channels[id]!.consumers[tag] = continuation
         do {
-            _ = try await request(on: id, .basicConsume(queue: queue, consumerTag: tag, noLocal: false, noAck: false, exclusive: exclusive, noWait: false, arguments: arguments))
+            _ = try await request(
+                on: id,
+                .basicConsume(queue: queue, consumerTag: tag, noLocal: false, noAck: false, exclusive: exclusive, noWait: false, arguments: arguments)
+            )
         } catch {
             channels[id]?.consumers[tag] = nil
             continuation.finish(throwing: error)
@@ -289,11 +302,14 @@ extension AMQPConnection {
         case .basicAck(let tag, let multiple):
             channels[id]!.confirm(tag, multiple: multiple, error: nil)
         case .basicNack(let tag, let multiple, _):
-            channels[id]!.confirm(tag, multiple: multiple, error: AMQPError(.publishNacked, "the broker refused message \(tag) on channel \(id) (basic.nack)"))
+            channels[id]!.confirm(
+                tag, multiple: multiple, error: AMQPError(.publishNacked, "the broker refused message \(tag) on channel \(id) (basic.nack)"))
         case .basicCancel(let tag, let noWait):
             // The broker cancels a consumer whose queue was deleted or whose node failed.
             if let consumer = channels[id]!.consumers.removeValue(forKey: tag) {
-                consumer.finish(throwing: AMQPError(.consumerCancelled, "the broker cancelled consumer \(tag) on channel \(id) (its queue was deleted, or its node went down)"))
+                consumer.finish(
+                    throwing: AMQPError(
+                        .consumerCancelled, "the broker cancelled consumer \(tag) on channel \(id) (its queue was deleted, or its node went down)"))
             }
             if !noWait { write(id, .basicCancelOk(consumerTag: tag)) }
         case .basicDeliver, .basicReturn:
@@ -308,7 +324,7 @@ extension AMQPConnection {
 
     private func completeContentIfReady(on id: UInt16) {
         guard let incoming = channels[id]!.incoming, let header = incoming.header,
-              UInt64(incoming.body.readableBytes) >= header.bodySize
+            UInt64(incoming.body.readableBytes) >= header.bodySize
         else { return }
         channels[id]!.incoming = nil
         switch incoming.method {
@@ -324,13 +340,16 @@ extension AMQPConnection {
         case .basicReturn(let code, let text, let exchange, let routingKey):
             if case .int64(let tag)? = header.properties.headers?[AMQPConnection.publishTagHeader] {
                 channels[id]!.returned[UInt64(tag)] = AMQPError(
-                    .unroutable, "the broker returned the message to exchange '\(exchange)' with routing key '\(routingKey)': \(text)", replyCode: code
+                    .unroutable, "the broker returned the message to exchange '\(exchange)' with routing key '\(routingKey)': \(text)",
+                    replyCode: code
                 )
                 return
             }
-            logger.warning("the AMQP broker returned an unroutable message", metadata: [
-                "reply_code": "\(code)", "reply_text": "\(text)", "exchange": "\(exchange)", "routing_key": "\(routingKey)",
-            ])
+            logger.warning(
+                "the AMQP broker returned an unroutable message",
+                metadata: [
+                    "reply_code": "\(code)", "reply_text": "\(text)", "exchange": "\(exchange)", "routing_key": "\(routingKey)",
+                ])
         default:
             break
         }

@@ -103,7 +103,8 @@ public actor AMQPConnection {
         }
         let connection = AMQPConnection(nioChannel: nioChannel, logger: logger, endpoint: endpoint)
         do {
-            try await connection.handshake(frames: frames, user: user, password: password, vhost: vhost, heartbeat: heartbeat, connectionName: connectionName)
+            try await connection.handshake(
+                frames: frames, user: user, password: password, vhost: vhost, heartbeat: heartbeat, connectionName: connectionName)
         } catch {
             let amqpError = error as? AMQPError ?? AMQPError(.protocolError, "\(error)")
             await connection.fail(amqpError)
@@ -153,16 +154,19 @@ public actor AMQPConnection {
         ]
         var clientProperties: AMQPFieldTable = ["product": .string("EasyJobs"), "platform": .string("Swift"), "capabilities": .table(capabilities)]
         if let connectionName { clientProperties["connection_name"] = .string(connectionName) }
-        write(0, .connectionStartOk(
-            clientProperties: clientProperties,
-            mechanism: "PLAIN", response: "\u{0}\(user)\u{0}\(password)", locale: "en_US"
-        ))
+        write(
+            0,
+            .connectionStartOk(
+                clientProperties: clientProperties,
+                mechanism: "PLAIN", response: "\u{0}\(user)\u{0}\(password)", locale: "en_US"
+            ))
 
         let tune: AMQPMethod
         do {
             tune = try await nextConnectionMethod()
         } catch let error as AMQPError where error.replyCode == 403 || error.code == .connectionLost {
-            throw AMQPError(.authenticationFailed, "the broker at \(endpoint) refused user '\(user)': \(error.message)", replyCode: error.replyCode ?? 403)
+            throw AMQPError(
+                .authenticationFailed, "the broker at \(endpoint) refused user '\(user)': \(error.message)", replyCode: error.replyCode ?? 403)
         }
         guard case .connectionTune(let channelMax, let frameMax, let serverHeartbeat) = tune else {
             throw AMQPError(.protocolError, "expected connection.tune, got \(tune.name)")
@@ -183,7 +187,8 @@ public actor AMQPConnection {
         }
         state = .open
         startHeartbeats()
-        logger.debug("AMQP connection open", metadata: ["endpoint": "\(endpoint)", "heartbeat": "\(tuning.heartbeat)", "frame_max": "\(tuning.frameMax)"])
+        logger.debug(
+            "AMQP connection open", metadata: ["endpoint": "\(endpoint)", "heartbeat": "\(tuning.heartbeat)", "frame_max": "\(tuning.frameMax)"])
     }
 
     private func nextConnectionMethod() async throws -> AMQPMethod {
@@ -241,7 +246,9 @@ public actor AMQPConnection {
             waiter.resume(throwing: error ?? AMQPError(.connectionClosed, "the connection to \(endpoint) was closed by the client", replyCode: 200))
         }
         for id in channels.keys {
-            closeChannelState(id, error ?? AMQPError(.connectionClosed, "the connection to \(endpoint) was closed by the client", replyCode: 200), clean: error == nil)
+            closeChannelState(
+                id, error ?? AMQPError(.connectionClosed, "the connection to \(endpoint) was closed by the client", replyCode: 200),
+                clean: error == nil)
         }
         nioChannel.close(promise: nil)
     }
@@ -348,7 +355,9 @@ public actor AMQPConnection {
         lastHeartbeatTick = now
         let silence = now - lastInbound
         if silence > interval * 2, !starved {
-            fail(AMQPError(.heartbeatTimeout, "no frame from the broker at \(endpoint) for \(silence) (heartbeat \(interval)): the connection is dead"))
+            fail(
+                AMQPError(.heartbeatTimeout, "no frame from the broker at \(endpoint) for \(silence) (heartbeat \(interval)): the connection is dead")
+            )
             return
         }
         write(.frames([AMQPFrame(channel: 0, payload: .heartbeat)]))

@@ -92,9 +92,11 @@ public struct AMQPConsumer: Sendable {
                 try? await connection?.close()
                 throw error
             } catch {
-                logger.warning("AMQP consumer lost its connection; reconnecting", metadata: [
-                    "queue": "\(queue)", "error": "\(error)", "backoff": "\(backoff)",
-                ])
+                logger.warning(
+                    "AMQP consumer lost its connection; reconnecting",
+                    metadata: [
+                        "queue": "\(queue)", "error": "\(error)", "backoff": "\(backoff)",
+                    ])
             }
             try? await connection?.close()
             if Task.isCancelled { break }

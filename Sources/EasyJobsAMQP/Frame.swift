@@ -82,9 +82,9 @@ struct AMQPFrameDecoder: NIOSingleStepByteToMessageDecoder {
             sawFirstBytes = true
         }
         guard buffer.readableBytes >= 7,
-              let type = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
-              let channel = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt16.self),
-              let size = buffer.getInteger(at: buffer.readerIndex + 3, as: UInt32.self)
+            let type = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
+            let channel = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt16.self),
+            let size = buffer.getInteger(at: buffer.readerIndex + 3, as: UInt32.self)
         else { return nil }
         guard Int(size) <= maxFrameSize else {
             throw AMQPError(.protocolError, "a frame of \(size) bytes exceeds the frame limit of \(maxFrameSize)")

@@ -22,7 +22,8 @@ enum AMQPMethod: Sendable, Equatable {
     case channelClose(replyCode: UInt16, replyText: String, classID: UInt16, methodID: UInt16)
     case channelCloseOk
     // exchange (class 40)
-    case exchangeDeclare(exchange: String, type: String, passive: Bool, durable: Bool, autoDelete: Bool, internal: Bool, noWait: Bool, arguments: AMQPFieldTable)
+    case exchangeDeclare(
+        exchange: String, type: String, passive: Bool, durable: Bool, autoDelete: Bool, internal: Bool, noWait: Bool, arguments: AMQPFieldTable)
     case exchangeDeclareOk
     // queue (class 50)
     case queueDeclare(queue: String, passive: Bool, durable: Bool, exclusive: Bool, autoDelete: Bool, noWait: Bool, arguments: AMQPFieldTable)
@@ -98,7 +99,7 @@ enum AMQPMethod: Sendable, Equatable {
     var isChannelReply: Bool {
         switch self {
         case .channelOpenOk, .channelCloseOk, .exchangeDeclareOk, .queueDeclareOk, .queueBindOk, .queueDeleteOk,
-             .basicQosOk, .basicConsumeOk, .basicCancelOk, .confirmSelectOk, .channelFlowOk:
+            .basicQosOk, .basicConsumeOk, .basicCancelOk, .confirmSelectOk, .channelFlowOk:
             true
         default:
             false
@@ -225,9 +226,13 @@ extension ByteBuffer {
         func bit(_ octet: UInt8, _ i: UInt8) -> Bool { octet & (1 << i) != 0 }
         switch (classID, methodID) {
         case (10, 10):
-            return .connectionStart(versionMajor: try readOrThrow(), versionMinor: try readOrThrow(), serverProperties: try readFieldTable(), mechanisms: try readLongString(), locales: try readLongString())
+            return .connectionStart(
+                versionMajor: try readOrThrow(), versionMinor: try readOrThrow(), serverProperties: try readFieldTable(),
+                mechanisms: try readLongString(), locales: try readLongString())
         case (10, 11):
-            return .connectionStartOk(clientProperties: try readFieldTable(), mechanism: try readShortString(), response: try readLongString(), locale: try readShortString())
+            return .connectionStartOk(
+                clientProperties: try readFieldTable(), mechanism: try readShortString(), response: try readLongString(),
+                locale: try readShortString())
         case (10, 30):
             return .connectionTune(channelMax: try readOrThrow(), frameMax: try readOrThrow(), heartbeat: try readOrThrow())
         case (10, 31):
@@ -241,7 +246,8 @@ extension ByteBuffer {
             _ = try readShortString()
             return .connectionOpenOk
         case (10, 50):
-            return .connectionClose(replyCode: try readOrThrow(), replyText: try readShortString(), classID: try readOrThrow(), methodID: try readOrThrow())
+            return .connectionClose(
+                replyCode: try readOrThrow(), replyText: try readShortString(), classID: try readOrThrow(), methodID: try readOrThrow())
         case (10, 51):
             return .connectionCloseOk
         case (10, 60):
@@ -259,21 +265,26 @@ extension ByteBuffer {
         case (20, 21):
             return .channelFlowOk(active: bit(try readOrThrow(), 0))
         case (20, 40):
-            return .channelClose(replyCode: try readOrThrow(), replyText: try readShortString(), classID: try readOrThrow(), methodID: try readOrThrow())
+            return .channelClose(
+                replyCode: try readOrThrow(), replyText: try readShortString(), classID: try readOrThrow(), methodID: try readOrThrow())
         case (20, 41):
             return .channelCloseOk
         case (40, 10):
             let _: UInt16 = try readOrThrow()
             let exchange = try readShortString(), type = try readShortString()
             let flags: UInt8 = try readOrThrow()
-            return .exchangeDeclare(exchange: exchange, type: type, passive: bit(flags, 0), durable: bit(flags, 1), autoDelete: bit(flags, 2), internal: bit(flags, 3), noWait: bit(flags, 4), arguments: try readFieldTable())
+            return .exchangeDeclare(
+                exchange: exchange, type: type, passive: bit(flags, 0), durable: bit(flags, 1), autoDelete: bit(flags, 2), internal: bit(flags, 3),
+                noWait: bit(flags, 4), arguments: try readFieldTable())
         case (40, 11):
             return .exchangeDeclareOk
         case (50, 10):
             let _: UInt16 = try readOrThrow()
             let queue = try readShortString()
             let flags: UInt8 = try readOrThrow()
-            return .queueDeclare(queue: queue, passive: bit(flags, 0), durable: bit(flags, 1), exclusive: bit(flags, 2), autoDelete: bit(flags, 3), noWait: bit(flags, 4), arguments: try readFieldTable())
+            return .queueDeclare(
+                queue: queue, passive: bit(flags, 0), durable: bit(flags, 1), exclusive: bit(flags, 2), autoDelete: bit(flags, 3),
+                noWait: bit(flags, 4), arguments: try readFieldTable())
         case (50, 11):
             return .queueDeclareOk(queue: try readShortString(), messageCount: try readOrThrow(), consumerCount: try readOrThrow())
         case (50, 20):
@@ -299,7 +310,9 @@ extension ByteBuffer {
             let _: UInt16 = try readOrThrow()
             let queue = try readShortString(), tag = try readShortString()
             let flags: UInt8 = try readOrThrow()
-            return .basicConsume(queue: queue, consumerTag: tag, noLocal: bit(flags, 0), noAck: bit(flags, 1), exclusive: bit(flags, 2), noWait: bit(flags, 3), arguments: try readFieldTable())
+            return .basicConsume(
+                queue: queue, consumerTag: tag, noLocal: bit(flags, 0), noAck: bit(flags, 1), exclusive: bit(flags, 2), noWait: bit(flags, 3),
+                arguments: try readFieldTable())
         case (60, 21):
             return .basicConsumeOk(consumerTag: try readShortString())
         case (60, 30):
@@ -312,10 +325,13 @@ extension ByteBuffer {
             let flags: UInt8 = try readOrThrow()
             return .basicPublish(exchange: exchange, routingKey: routingKey, mandatory: bit(flags, 0), immediate: bit(flags, 1))
         case (60, 50):
-            return .basicReturn(replyCode: try readOrThrow(), replyText: try readShortString(), exchange: try readShortString(), routingKey: try readShortString())
+            return .basicReturn(
+                replyCode: try readOrThrow(), replyText: try readShortString(), exchange: try readShortString(), routingKey: try readShortString())
         case (60, 60):
             let tag = try readShortString(), deliveryTag: UInt64 = try readOrThrow(), flags: UInt8 = try readOrThrow()
-            return .basicDeliver(consumerTag: tag, deliveryTag: deliveryTag, redelivered: bit(flags, 0), exchange: try readShortString(), routingKey: try readShortString())
+            return .basicDeliver(
+                consumerTag: tag, deliveryTag: deliveryTag, redelivered: bit(flags, 0), exchange: try readShortString(),
+                routingKey: try readShortString())
         case (60, 80):
             let tag: UInt64 = try readOrThrow(), flags: UInt8 = try readOrThrow()
             return .basicAck(deliveryTag: tag, multiple: bit(flags, 0))

@@ -40,7 +40,7 @@ struct AMQPURL: Equatable {
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
                 guard let high = iterator.next(), let low = iterator.next(),
-                      let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
                 else { throw AMQPError(.invalidArgument, "a bad percent escape in \(text)") }
                 bytes.append(value)
             } else {

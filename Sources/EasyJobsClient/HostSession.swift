@@ -21,7 +21,6 @@ public final class HostSession: Sendable {
     }
 }
 
-
 extension EasyJobsError {
     /// A 4xx answer that sending the same request again cannot change: bad input, too large.
     /// (A missing session or an unknown host is not one: registering again fixes those.)

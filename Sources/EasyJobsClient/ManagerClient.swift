@@ -193,7 +193,8 @@ public struct ManagerClient: Sendable {
 
     /// A running job calls a task; returns the new job's id.
     public func call(_ request: CallRequest) async throws -> String {
-        let response: EnqueueResponse = try await send(.POST, WireContract.HostEndpoint.call.path, body: WireCoding.makeEncoder().encode(request), auth: .host)
+        let response: EnqueueResponse = try await send(
+            .POST, WireContract.HostEndpoint.call.path, body: WireCoding.makeEncoder().encode(request), auth: .host)
         return response.requestID
     }
 

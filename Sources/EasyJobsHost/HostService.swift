@@ -97,7 +97,8 @@ public struct HostService: Service {
             await withDiscardingTaskGroup { jobs in
                 await runner.claim(into: &jobs)
                 if !running.isEmpty {
-                    logger.info("stopped claiming; waiting up to \(options.shutdownGrace.secondsText) s for \(running.snapshot().count) running job(s)")
+                    logger.info(
+                        "stopped claiming; waiting up to \(options.shutdownGrace.secondsText) s for \(running.snapshot().count) running job(s)")
                     jobs.addTask { await runner.stopStragglers() }
                 }
             }

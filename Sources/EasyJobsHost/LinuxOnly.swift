@@ -4,5 +4,7 @@
 // against it anywhere), so a macOS build of the host stops here with the reason, instead of at
 // the first missing Linux symbol.
 #if !os(Linux)
-#error("EasyJobs' host and manager run on Linux only (inotify, PR_SET_PDEATHSIG, /proc). Build the SDK alone on macOS: swift build --product EasyJobsSDK")
+#error(
+    "EasyJobs' host and manager run on Linux only (inotify, PR_SET_PDEATHSIG, /proc). Build the SDK alone on macOS: swift build --product EasyJobsSDK"
+)
 #endif

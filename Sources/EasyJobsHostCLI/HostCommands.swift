@@ -11,9 +11,11 @@ import ServiceLifecycle
 /// `easyjobs host` (and `easyjobs-host host`, which `easyjobs host` becomes when it is installed
 /// beside it: see `LeanHost`).
 public struct HostCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(commandName: "host", abstract: "Run a host: load the plugins of a directory and run their jobs.")
+    public static let configuration = CommandConfiguration(
+        commandName: "host", abstract: "Run a host: load the plugins of a directory and run their jobs.")
 
-    @Option(help: "The manager's URL, or the URLs of several managers of one store separated by commas, tried in turn (EASYJOBS_MANAGER).") var manager: String?
+    @Option(help: "The manager's URL, or the URLs of several managers of one store separated by commas, tried in turn (EASYJOBS_MANAGER).")
+    var manager: String?
     @Option(help: "Shared secret of the manager's host endpoints (EASYJOBS_SECRET).") var secret: String?
     @OptionGroup var flags: HostFlags
     @Option(name: .customLong("data-dir"), help: "The host's own state, such as its private plugin copies (EASYJOBS_DATA_DIR).")

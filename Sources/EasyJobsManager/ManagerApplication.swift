@@ -42,8 +42,10 @@ public enum ManagerApplication {
         // Docs describe what is registered now: read at every request, so a reload shows at once.
         system.get("/openapi.json") { _, _ in
             JSONResponse.raw(
-                OpenAPIDocument.make(queues: registry.queues, routes: book.routes, compatibility: options.compatibility, authenticated: options.apiToken != nil)
-                    .encoded())
+                OpenAPIDocument.make(
+                    queues: registry.queues, routes: book.routes, compatibility: options.compatibility, authenticated: options.apiToken != nil
+                )
+                .encoded())
         }
         system.get("/metrics") { _, _ in
             Response(
@@ -51,12 +53,17 @@ public enum ManagerApplication {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: try await coordinator.scrapeMetrics())))
         }
         system.get("/") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: Pages.dashboard)))
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: Pages.dashboard)))
         }
         router.get("/favicon.ico") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "image/svg+xml"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: ##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#2b6cb0"/></svg>"##)))
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(
+                        string:
+                            ##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#2b6cb0"/></svg>"##
+                    )))
         }
         system.get("/docs") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: Pages.docs)))
@@ -73,7 +80,8 @@ public enum ManagerApplication {
             try await coordinator.childReport(report, run: run)
             return try JSONResponse.make(["accepted": report.jobID])
         }
-        HostRoutes(coordinator: coordinator).add(to: router.group(RouterPath(WireContract.HostEndpoint.group)).add(middleware: SecretMiddleware(secret: options.secret)))
+        HostRoutes(coordinator: coordinator).add(
+            to: router.group(RouterPath(WireContract.HostEndpoint.group)).add(middleware: SecretMiddleware(secret: options.secret)))
 
         let host = options.host
         return Application(

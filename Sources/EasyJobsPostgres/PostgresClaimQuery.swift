@@ -34,7 +34,8 @@ struct PostgresClaimQuery {
         let limit = parameter(limit)
         var arms: [String] = []
         for (index, task) in tasks.sorted().enumerated() {
-            arms.append("""
+            arms.append(
+                """
                 SELECT seq FROM (
                     SELECT seq FROM jobs
                     WHERE queue = \(queue) AND status = 'queued' AND task = \(parameter(task)) AND run_at <= \(now)

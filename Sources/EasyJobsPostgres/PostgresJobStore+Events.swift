@@ -32,7 +32,8 @@ extension PostgresJobStore: StoreEventSource {
                     } catch {
                         if Task.isCancelled { break }
                         failures += 1
-                        logger.warning("lost the store's event connection; listening again", metadata: ["error": "\(String(describing: type(of: error)))"])
+                        logger.warning(
+                            "lost the store's event connection; listening again", metadata: ["error": "\(String(describing: type(of: error)))"])
                     }
                     // A backoff, so a server that is down is not hammered; the managers' periodic looks cover the gap.
                     try? await Task.sleep(for: .milliseconds(min(100 << min(failures, 6), 5_000)))
@@ -109,7 +110,9 @@ extension PostgresJobStore: StoreEventSource {
 extension PostgresJobStore: SharedKeyStore {
     public func sharedKey(named name: String, proposed: Data) async throws -> Data {
         // Of managers racing, the first insert wins; the others' no-op update returns its value.
-        let rows = try await query("read a shared key", context: ["key": name], """
+        let rows = try await query(
+            "read a shared key", context: ["key": name],
+            """
             INSERT INTO shared_keys (name, value) VALUES (\(name), \(proposed.base64EncodedString()))
             ON CONFLICT (name) DO UPDATE SET name = excluded.name
             RETURNING value

@@ -10,7 +10,9 @@ extension PostgresJobStore {
     public func saveHost(_ host: HostRecord) async throws {
         let plugins = try Self.encodeJSON(host.plugins)
         let refused = try Self.encodeJSON(host.refused)
-        _ = try await query("save a host", context: ["host_id": host.id], """
+        _ = try await query(
+            "save a host", context: ["host_id": host.id],
+            """
             INSERT INTO hosts (id, name, queue, max_tasks, plugins, refused, registered_at, last_seen, session_hash)
             VALUES (\(host.id), \(host.name), \(host.queue), \(host.maxTasks), \(plugins), \(refused),
                     \(host.registeredAt.timeIntervalSince1970), \(host.lastSeen.timeIntervalSince1970), \(host.sessionHash))

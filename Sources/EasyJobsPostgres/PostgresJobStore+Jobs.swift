@@ -32,12 +32,13 @@ extension PostgresJobStore {
         binds.append(now.addingTimeInterval(leaseDuration).timeIntervalSince1970)
         binds.append(now.timeIntervalSince1970)
         let selection = PostgresClaimQuery(queue: queue, tasks: tasks, limit: limit, now: now, binds: &binds)
-        let query = PostgresQuery(unsafeSQL: """
-            UPDATE jobs
-            SET status = 'running', host_id = $1, lease_expires_at = $2, started_at = $3, attempts = attempts + 1, lease = lease + 1
-            WHERE seq IN (\(selection.sql))
-            RETURNING \(Self.jobColumns)
-            """, binds: binds)
+        let query = PostgresQuery(
+            unsafeSQL: """
+                UPDATE jobs
+                SET status = 'running', host_id = $1, lease_expires_at = $2, started_at = $3, attempts = attempts + 1, lease = lease + 1
+                WHERE seq IN (\(selection.sql))
+                RETURNING \(Self.jobColumns)
+                """, binds: binds)
         return try await withConnection("claim jobs", context: ["queue": queue, "host_id": hostID]) { connection in
             // RETURNING gives rows in no defined order; FIFO is restored from seq.
             try await Self.fetchJobs(connection, query, logger: self.logger).sorted { $0.seq < $1.seq }.map(\.job)
@@ -123,7 +124,9 @@ extension PostgresJobStore {
 
     public func dependencyResults(of jobIDs: [String]) async throws -> [String: [String: JSONValue]] {
         guard !jobIDs.isEmpty else { return [:] }
-        let rows = try await query("read dependency results", """
+        let rows = try await query(
+            "read dependency results",
+            """
             SELECT parent_id, task, result FROM jobs
             WHERE parent_id = ANY(\(jobIDs)) AND origin = 'run_before' AND status = 'completed'
             """)
@@ -147,12 +150,14 @@ extension PostgresJobStore {
     /// exactly one is `first` (the others wait for its row lock, then find `pulled_at` set).
     public func pull(id: String, now: Date) async throws -> (job: Job, first: Bool)? {
         try await withConnection("pull a job", context: ["job_id": id]) { connection -> (job: Job, first: Bool)? in
-            if let pulled = try await Self.fetchJobs(connection, """
+            if let pulled = try await Self.fetchJobs(
+                connection,
+                """
                 UPDATE jobs SET pulled_at = \(now.timeIntervalSince1970)
                 WHERE id = \(id) AND status IN ('completed', 'failed', 'cancelled') AND pulled_at IS NULL
                 RETURNING \(unescaped: Self.jobColumns)
-                """, logger: self.logger).first
-            {
+                """, logger: self.logger
+            ).first {
                 return (pulled.job, true)
             }
             return try await Self.fetchJobs(connection, "SELECT \(unescaped: Self.jobColumns) FROM jobs WHERE id = \(id)", logger: self.logger)

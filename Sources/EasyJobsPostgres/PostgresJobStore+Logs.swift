@@ -19,7 +19,8 @@ extension PostgresJobStore {
                 _ = try await connection.query(
                     "SELECT pg_advisory_xact_lock(hashtextextended(\("easyjobs_log:" + jobID), 0))", logger: self.logger
                 ).collect()
-                let count = try await connection.query("SELECT COUNT(*) AS count FROM job_logs WHERE job_id = \(jobID)", logger: self.logger).collect()
+                let count = try await connection.query("SELECT COUNT(*) AS count FROM job_logs WHERE job_id = \(jobID)", logger: self.logger)
+                    .collect()
                 var stored: Int = try count.first.map { try Columns($0)["count"] } ?? 0
                 var streams: [String] = []
                 var texts: [String] = []
@@ -34,11 +35,13 @@ extension PostgresJobStore {
                 }
                 guard !texts.isEmpty else { continue }
                 // unnest keeps the lines' order, so seq follows it.
-                _ = try await connection.query("""
+                _ = try await connection.query(
+                    """
                     INSERT INTO job_logs (job_id, stream, line, at)
                     SELECT \(jobID), stream, line, at FROM unnest(\(streams), \(texts), \(times)) WITH ORDINALITY AS new(stream, line, at, position)
                     ORDER BY position
-                    """, logger: self.logger).collect()
+                    """, logger: self.logger
+                ).collect()
             }
         }
     }

@@ -9,12 +9,15 @@ extension PostgresJobStore {
     /// others wait for its row lock, then evaluate the condition against the new owner and
     /// return no row.
     public func acquireLock(name: String, owner: String, until: Date, now: Date) async throws -> Bool {
-        try await query("take a lock", context: ["lock": name], """
+        try await query(
+            "take a lock", context: ["lock": name],
+            """
             INSERT INTO locks (name, owner, expires_at) VALUES (\(name), \(owner), \(until.timeIntervalSince1970))
             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
             WHERE locks.owner = excluded.owner OR locks.expires_at < \(now.timeIntervalSince1970)
             RETURNING name
-            """).count == 1
+            """
+        ).count == 1
     }
 
     public func setPaused(_ kind: PauseKind, name: String, paused: Bool) async throws {

@@ -7,7 +7,9 @@ import PostgresNIO
 extension PostgresJobStore {
     public func syncSchedule(_ schedule: ScheduleRecord) async throws {
         let args = String(decoding: JSONValue.object(schedule.defaultArgs).encoded(), as: UTF8.self)
-        _ = try await query("save a schedule", context: ["task": schedule.task], """
+        _ = try await query(
+            "save a schedule", context: ["task": schedule.task],
+            """
             INSERT INTO schedules (queue, task, expression, time_zone, catch_up, default_args, paused, created_at)
             VALUES (\(schedule.queue), \(schedule.task), \(schedule.expression), \(schedule.timeZone), \(schedule.catchUp.rawValue), \(args),
                     FALSE, \(schedule.createdAt.timeIntervalSince1970))
@@ -18,7 +20,9 @@ extension PostgresJobStore {
     }
 
     public func schedules() async throws -> [ScheduleRecord] {
-        let rows = try await query("list schedules", """
+        let rows = try await query(
+            "list schedules",
+            """
             SELECT queue, task, expression, time_zone, catch_up, default_args, paused, created_at, last_fire_at, last_job_id
             FROM schedules ORDER BY queue, task
             """)
@@ -40,11 +44,13 @@ extension PostgresJobStore {
     /// and match nothing. The jobs are stored in the same transaction as the winning update.
     public func fire(queue: String, task: String, at time: Date, previous: Date?, jobs: [NewJob]) async throws -> Bool {
         try await transaction("fire a schedule", context: ["task": task]) { connection in
-            let updated = try await connection.query("""
+            let updated = try await connection.query(
+                """
                 UPDATE schedules SET last_fire_at = \(time.timeIntervalSince1970), last_job_id = COALESCE(\(jobs.first?.id), last_job_id)
                 WHERE queue = \(queue) AND task = \(task) AND COALESCE(last_fire_at, -1) = \(previous?.timeIntervalSince1970 ?? -1)
                 RETURNING task
-                """, logger: self.logger).collect()
+                """, logger: self.logger
+            ).collect()
             guard updated.count == 1 else { return false }
             try await Self.insert(jobs, connection, logger: self.logger)
             try await Self.notify(Self.events(ofNew: jobs), connection, logger: self.logger)

@@ -20,7 +20,9 @@ extension PostgresJobStore {
             // ending overlapping sets of jobs then take the locks in the same order and never
             // deadlock on them.
             var held: [String: Job] = [:]
-            for (_, job) in try await Self.fetchJobs(connection, """
+            for (_, job) in try await Self.fetchJobs(
+                connection,
+                """
                 SELECT \(unescaped: Self.jobColumns) FROM jobs
                 WHERE id = ANY(\(Array(Set(reports.map(\.jobID))))) AND host_id = \(hostID) AND status = 'running'
                 ORDER BY id
@@ -38,9 +40,11 @@ extension PostgresJobStore {
                 held[report.jobID] = nil
                 switch report.outcome {
                 case .completed(let value):
-                    try await end(running, as: .completed, result: value, error: nil, plugin: report.plugin, now: now, rules: rules, connection, &transitions)
+                    try await end(
+                        running, as: .completed, result: value, error: nil, plugin: report.plugin, now: now, rules: rules, connection, &transitions)
                 case .cancelled(let message):
-                    try await end(running, as: .cancelled, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, connection, &transitions)
+                    try await end(
+                        running, as: .cancelled, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, connection, &transitions)
                 case .failed(let message):
                     var failed = running
                     failed.error = message
@@ -48,7 +52,9 @@ extension PostgresJobStore {
                         transitions.retried.append(
                             try await requeue(running, error: message, plugin: report.plugin, runAt: now.addingTimeInterval(delay), connection))
                     } else {
-                        try await end(running, as: .failed, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, connection, &transitions)
+                        try await end(
+                            running, as: .failed, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, connection, &transitions
+                        )
                     }
                 }
             }
@@ -62,12 +68,15 @@ extension PostgresJobStore {
             var transitions = JobTransitions()
             // SKIP LOCKED: a job another manager is ending or sweeping right now is its to handle;
             // if it is still expired afterwards, the next sweep takes it.
-            let expired = try await Self.fetchJobs(connection, """
+            let expired = try await Self.fetchJobs(
+                connection,
+                """
                 SELECT \(unescaped: Self.jobColumns) FROM jobs
                 WHERE status = 'running' AND lease_expires_at < \(now.timeIntervalSince1970)
                 ORDER BY seq
                 FOR UPDATE SKIP LOCKED
-                """, logger: self.logger).map(\.job)
+                """, logger: self.logger
+            ).map(\.job)
             for job in expired {
                 if job.cancelRequested {
                     try await end(
@@ -98,14 +107,17 @@ extension PostgresJobStore {
     public func cancel(jobID: String, now: Date, rules: any JobRules) async throws -> (job: Job, transitions: JobTransitions)? {
         let outcome = try await transaction("cancel a job", context: ["job_id": jobID]) { connection -> Cancellation? in
             var transitions = JobTransitions()
-            guard let job = try await Self.fetchJobs(
-                connection, "SELECT \(unescaped: Self.jobColumns) FROM jobs WHERE id = \(jobID) FOR UPDATE", logger: self.logger
-            ).first?.job else {
+            guard
+                let job = try await Self.fetchJobs(
+                    connection, "SELECT \(unescaped: Self.jobColumns) FROM jobs WHERE id = \(jobID) FOR UPDATE", logger: self.logger
+                ).first?.job
+            else {
                 return nil
             }
             switch job.status {
             case .queued, .waiting:
-                try await end(job, as: .cancelled, result: nil, error: "cancelled before it ran", plugin: nil, now: now, rules: rules, connection, &transitions)
+                try await end(
+                    job, as: .cancelled, result: nil, error: "cancelled before it ran", plugin: nil, now: now, rules: rules, connection, &transitions)
                 try await Self.notify(Self.events(of: transitions), connection, logger: self.logger)
                 return Cancellation(job: transitions.finished[0], transitions: transitions)
             case .running:
@@ -130,7 +142,9 @@ extension PostgresJobStore {
 
     /// Queues a run's job again for its next try. The caller holds the job's row lock.
     private func requeue(_ job: Job, error: String, plugin: PluginRef?, runAt: Date, _ connection: PostgresConnection) async throws -> Job {
-        let updated = try await Self.fetchJobs(connection, """
+        let updated = try await Self.fetchJobs(
+            connection,
+            """
             UPDATE jobs SET status = 'queued', error = \(Self.text(error)), run_at = \(runAt.timeIntervalSince1970), host_id = NULL, lease_expires_at = NULL,
                 plugin_name = COALESCE(\(plugin?.name), plugin_name), plugin_version = COALESCE(\(plugin?.version), plugin_version),
                 plugin_sha256 = COALESCE(\(plugin?.sha256), plugin_sha256)
@@ -149,14 +163,17 @@ extension PostgresJobStore {
         // A completed run clears the error of earlier attempts; a failed one clears any result.
         // The host id stays, so a finished job still says where it ran.
         let resultText = result.map { String(decoding: $0.encoded(), as: UTF8.self) }
-        let ended = try await Self.fetchJobs(connection, """
+        let ended = try await Self.fetchJobs(
+            connection,
+            """
             UPDATE jobs
             SET status = \(status.rawValue), result = \(resultText), error = \(error.map(Self.text)), finished_at = \(now.timeIntervalSince1970),
                 lease_expires_at = NULL,
                 plugin_name = COALESCE(\(plugin?.name), plugin_name), plugin_version = COALESCE(\(plugin?.version), plugin_version),
                 plugin_sha256 = COALESCE(\(plugin?.sha256), plugin_sha256)
             WHERE id = \(job.id) RETURNING \(unescaped: Self.jobColumns)
-            """, logger: logger).first?.job
+            """, logger: logger
+        ).first?.job
         guard let ended else { return }
         var pending = [ended]
         while !pending.isEmpty {
@@ -178,18 +195,24 @@ extension PostgresJobStore {
                 // check, a later statement, sees this completion. Without the lock each would see
                 // the other's dependency still running and neither would release the parent.
                 _ = try await connection.query("SELECT id FROM jobs WHERE id = \(parent) FOR UPDATE", logger: logger).collect()
-                transitions.released += try await Self.fetchJobs(connection, """
+                transitions.released += try await Self.fetchJobs(
+                    connection,
+                    """
                     UPDATE jobs SET status = 'queued' WHERE id = \(parent) AND \(unescaped: Self.readyToRelease) RETURNING \(unescaped: Self.jobColumns)
-                    """, logger: logger).map(\.job)
+                    """, logger: logger
+                ).map(\.job)
             } else {
                 let reason =
                     job.status == .cancelled
                     ? "run_before task '\(job.task)' (job \(job.id)) was cancelled"
                     : "run_before task '\(job.task)' (job \(job.id)) failed: \(job.error ?? "unknown error")"
-                pending += try await Self.fetchJobs(connection, """
+                pending += try await Self.fetchJobs(
+                    connection,
+                    """
                     UPDATE jobs SET status = 'failed', error = \(Self.text(reason)), finished_at = \(now.timeIntervalSince1970)
                     WHERE id = \(parent) AND status = 'waiting' RETURNING \(unescaped: Self.jobColumns)
-                    """, logger: logger).map(\.job)
+                    """, logger: logger
+                ).map(\.job)
             }
         }
     }

@@ -20,115 +20,119 @@ enum PostgresMigrations {
     }
 
     static let all: [Migration] = [
-        Migration(name: "v1", statements: [
-            // seq is never reused, so seq order stays enqueue order (FIFO) for the life of the table.
-            """
-            CREATE TABLE jobs (
-                seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                id TEXT COLLATE "C" NOT NULL UNIQUE,
-                queue TEXT COLLATE "C" NOT NULL,
-                task TEXT COLLATE "C" NOT NULL,
-                args TEXT NOT NULL,
-                status TEXT NOT NULL CHECK (status IN ('waiting', 'queued', 'running', 'completed', 'failed', 'cancelled')),
-                attempts BIGINT NOT NULL DEFAULT 0,
-                result TEXT,
-                error TEXT,
-                created_at DOUBLE PRECISION NOT NULL,
-                started_at DOUBLE PRECISION,
-                finished_at DOUBLE PRECISION,
-                host_id TEXT COLLATE "C",
-                lease_expires_at DOUBLE PRECISION,
-                pulled_at DOUBLE PRECISION,
-                origin TEXT NOT NULL DEFAULT 'api',
-                parent_id TEXT COLLATE "C",
-                max_attempts BIGINT,
-                run_at DOUBLE PRECISION NOT NULL DEFAULT 0,
-                dependencies BIGINT NOT NULL DEFAULT 0,
-                cancel_requested BOOLEAN NOT NULL DEFAULT FALSE,
-                plugin_name TEXT,
-                plugin_version TEXT,
-                plugin_sha256 TEXT,
-                scheduled_for DOUBLE PRECISION,
-                lease BIGINT NOT NULL DEFAULT 0,
-                lost_leases BIGINT NOT NULL DEFAULT 0
-            )
-            """,
-            // Claims read only queued jobs; the partial index stays as small as the backlog.
-            "CREATE INDEX jobs_claim ON jobs (queue, seq) WHERE status = 'queued'",
-            "CREATE INDEX jobs_parent ON jobs (parent_id)",
-            "CREATE INDEX jobs_finished ON jobs (finished_at)",
-            // The expiry sweep reads only running jobs.
-            "CREATE INDEX jobs_lease_expiry ON jobs (lease_expires_at) WHERE status = 'running'",
-            "CREATE INDEX jobs_status ON jobs (status, seq)",
-            """
-            CREATE TABLE job_logs (
-                seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                job_id TEXT COLLATE "C" NOT NULL,
-                stream TEXT NOT NULL,
-                line TEXT NOT NULL,
-                at DOUBLE PRECISION NOT NULL
-            )
-            """,
-            "CREATE INDEX job_logs_job ON job_logs (job_id, seq)",
-            """
-            CREATE TABLE schedules (
-                queue TEXT COLLATE "C" NOT NULL,
-                task TEXT COLLATE "C" NOT NULL,
-                expression TEXT NOT NULL,
-                time_zone TEXT NOT NULL,
-                catch_up TEXT NOT NULL,
-                default_args TEXT NOT NULL,
-                paused BOOLEAN NOT NULL DEFAULT FALSE,
-                created_at DOUBLE PRECISION NOT NULL,
-                last_fire_at DOUBLE PRECISION,
-                last_job_id TEXT,
-                PRIMARY KEY (queue, task)
-            )
-            """,
-            """
-            CREATE TABLE locks (
-                name TEXT COLLATE "C" NOT NULL PRIMARY KEY,
-                owner TEXT NOT NULL,
-                expires_at DOUBLE PRECISION NOT NULL
-            )
-            """,
-            """
-            CREATE TABLE paused (
-                kind TEXT COLLATE "C" NOT NULL,
-                name TEXT COLLATE "C" NOT NULL,
-                PRIMARY KEY (kind, name)
-            )
-            """,
-            """
-            CREATE TABLE hosts (
-                id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
-                name TEXT NOT NULL,
-                queue TEXT NOT NULL,
-                max_tasks BIGINT NOT NULL,
-                plugins TEXT NOT NULL,
-                refused TEXT NOT NULL,
-                registered_at DOUBLE PRECISION NOT NULL,
-                last_seen DOUBLE PRECISION NOT NULL,
-                session_hash TEXT
-            )
-            """,
-            // Secrets every manager of the database must agree on (the job-token key), base64.
-            """
-            CREATE TABLE shared_keys (
-                name TEXT COLLATE "C" NOT NULL PRIMARY KEY,
-                value TEXT NOT NULL
-            )
-            """,
-        ]),
+        Migration(
+            name: "v1",
+            statements: [
+                // seq is never reused, so seq order stays enqueue order (FIFO) for the life of the table.
+                """
+                CREATE TABLE jobs (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    id TEXT COLLATE "C" NOT NULL UNIQUE,
+                    queue TEXT COLLATE "C" NOT NULL,
+                    task TEXT COLLATE "C" NOT NULL,
+                    args TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('waiting', 'queued', 'running', 'completed', 'failed', 'cancelled')),
+                    attempts BIGINT NOT NULL DEFAULT 0,
+                    result TEXT,
+                    error TEXT,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    started_at DOUBLE PRECISION,
+                    finished_at DOUBLE PRECISION,
+                    host_id TEXT COLLATE "C",
+                    lease_expires_at DOUBLE PRECISION,
+                    pulled_at DOUBLE PRECISION,
+                    origin TEXT NOT NULL DEFAULT 'api',
+                    parent_id TEXT COLLATE "C",
+                    max_attempts BIGINT,
+                    run_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+                    dependencies BIGINT NOT NULL DEFAULT 0,
+                    cancel_requested BOOLEAN NOT NULL DEFAULT FALSE,
+                    plugin_name TEXT,
+                    plugin_version TEXT,
+                    plugin_sha256 TEXT,
+                    scheduled_for DOUBLE PRECISION,
+                    lease BIGINT NOT NULL DEFAULT 0,
+                    lost_leases BIGINT NOT NULL DEFAULT 0
+                )
+                """,
+                // Claims read only queued jobs; the partial index stays as small as the backlog.
+                "CREATE INDEX jobs_claim ON jobs (queue, seq) WHERE status = 'queued'",
+                "CREATE INDEX jobs_parent ON jobs (parent_id)",
+                "CREATE INDEX jobs_finished ON jobs (finished_at)",
+                // The expiry sweep reads only running jobs.
+                "CREATE INDEX jobs_lease_expiry ON jobs (lease_expires_at) WHERE status = 'running'",
+                "CREATE INDEX jobs_status ON jobs (status, seq)",
+                """
+                CREATE TABLE job_logs (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    job_id TEXT COLLATE "C" NOT NULL,
+                    stream TEXT NOT NULL,
+                    line TEXT NOT NULL,
+                    at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX job_logs_job ON job_logs (job_id, seq)",
+                """
+                CREATE TABLE schedules (
+                    queue TEXT COLLATE "C" NOT NULL,
+                    task TEXT COLLATE "C" NOT NULL,
+                    expression TEXT NOT NULL,
+                    time_zone TEXT NOT NULL,
+                    catch_up TEXT NOT NULL,
+                    default_args TEXT NOT NULL,
+                    paused BOOLEAN NOT NULL DEFAULT FALSE,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    last_fire_at DOUBLE PRECISION,
+                    last_job_id TEXT,
+                    PRIMARY KEY (queue, task)
+                )
+                """,
+                """
+                CREATE TABLE locks (
+                    name TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+                    owner TEXT NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE paused (
+                    kind TEXT COLLATE "C" NOT NULL,
+                    name TEXT COLLATE "C" NOT NULL,
+                    PRIMARY KEY (kind, name)
+                )
+                """,
+                """
+                CREATE TABLE hosts (
+                    id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    queue TEXT NOT NULL,
+                    max_tasks BIGINT NOT NULL,
+                    plugins TEXT NOT NULL,
+                    refused TEXT NOT NULL,
+                    registered_at DOUBLE PRECISION NOT NULL,
+                    last_seen DOUBLE PRECISION NOT NULL,
+                    session_hash TEXT
+                )
+                """,
+                // Secrets every manager of the database must agree on (the job-token key), base64.
+                """
+                CREATE TABLE shared_keys (
+                    name TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+                    value TEXT NOT NULL
+                )
+                """,
+            ]),
         // A claim reads each served task's queued jobs in seq order from this index, so its cost
         // does not grow with a backlog of tasks it does not serve (PostgresClaimQuery). Built
         // inside the migration's transaction (CONCURRENTLY cannot be): enqueues wait for the
         // build, a few seconds at a million queued jobs. jobs_claim stays: listings of a
         // queue's queued jobs newest first read it, and so do the claims of managers of an
         // earlier version sharing the database during a rolling upgrade.
-        Migration(name: "v2-claim-by-task", statements: [
-            "CREATE INDEX jobs_claim_task ON jobs (queue, task, seq) WHERE status = 'queued'",
-        ]),
+        Migration(
+            name: "v2-claim-by-task",
+            statements: [
+                "CREATE INDEX jobs_claim_task ON jobs (queue, task, seq) WHERE status = 'queued'"
+            ]),
     ]
 
     /// Applies the migrations `connection`'s database lacks. Must run inside a transaction:

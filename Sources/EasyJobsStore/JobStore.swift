@@ -102,4 +102,3 @@ extension JobStore {
         return (transitions.finished + transitions.retried).first { $0.id == jobID }
     }
 }
-

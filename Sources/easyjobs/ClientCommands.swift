@@ -158,7 +158,9 @@ struct PluginsCommand: AsyncParsableCommand {
             for host in hosts {
                 print("\(host.name) (queue \(host.queue), \(host.online ? "online" : "offline"))")
                 for plugin in host.plugins {
-                    print("  \(plugin.name) \(plugin.version)  sha256 \(plugin.sha256.prefix(12))  tasks: \(plugin.tasks.map(\.name).joined(separator: ", "))")
+                    print(
+                        "  \(plugin.name) \(plugin.version)  sha256 \(plugin.sha256.prefix(12))  tasks: \(plugin.tasks.map(\.name).joined(separator: ", "))"
+                    )
                 }
                 for refused in host.refused {
                     print("  refused \(refused.file): \(refused.reason)")

@@ -34,15 +34,22 @@ struct ManagerFlags: ParsableArguments {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8220
     @Option(name: .customLong("data-dir"), help: "Where the SQLite database and the job-token key live (EASYJOBS_DATA_DIR).") var dataDir: String?
-    @Option(help: "Where jobs live: 'sqlite' (the default, in --data-dir) or postgres://user:password@host:port/database, which several managers can share (EASYJOBS_STORE).")
+    @Option(
+        help:
+            "Where jobs live: 'sqlite' (the default, in --data-dir) or postgres://user:password@host:port/database, which several managers can share (EASYJOBS_STORE)."
+    )
     var store: String?
     @Option(help: "API shapes: 'native', or 'easyjobs' to answer the Python EasyJobs' clients as it does (EASYJOBS_COMPAT).")
     var compat: String?
     @Option(help: "Also take jobs from RabbitMQ, as the Python EasyJobs' broker does: amqp://user:password@host:port/vhost (EASYJOBS_RABBITMQ).")
     var rabbitmq: String?
-    @Option(name: .customLong("rabbitmq-queue"), help: "A queue (namespace) to consume from RabbitMQ; repeat for several (EASYJOBS_RABBITMQ_QUEUES, comma-separated).")
+    @Option(
+        name: .customLong("rabbitmq-queue"),
+        help: "A queue (namespace) to consume from RabbitMQ; repeat for several (EASYJOBS_RABBITMQ_QUEUES, comma-separated).")
     var rabbitmqQueues: [String] = []
-    @Flag(name: .customLong("rabbitmq-transient"), help: "Declare the RabbitMQ queues as the Python EasyJobs does (not durable, auto-deleted) to share them with it.")
+    @Flag(
+        name: .customLong("rabbitmq-transient"),
+        help: "Declare the RabbitMQ queues as the Python EasyJobs does (not durable, auto-deleted) to share them with it.")
     var rabbitmqTransient = false
     @Option(name: .customLong("peer-sync"), help: "Seconds between re-reads of hosts and pauses that other managers of the store change; 0 never.")
     var peerSync: Double = 1
@@ -50,7 +57,8 @@ struct ManagerFlags: ParsableArguments {
     @Option(name: .customLong("api-token"), help: "Token clients must send as 'Authorization: Bearer' (EASYJOBS_API_TOKEN).") var apiToken: String?
     @Option(name: .customLong("lease"), help: "Seconds a claimed job is held without a heartbeat.") var leaseSeconds: Double = 30
     @Option(name: .customLong("max-body"), help: "Largest request body in bytes.") var maxBodySize = 1 << 20
-    @Option(name: .customLong("max-batch-jobs"), help: "Most jobs one batch enqueue (POST /{queue}/tasks) may carry; its body may be 16 × --max-body.")
+    @Option(
+        name: .customLong("max-batch-jobs"), help: "Most jobs one batch enqueue (POST /{queue}/tasks) may carry; its body may be 16 × --max-body.")
     var maxBatchJobs = 10_000
     @Option(name: .customLong("max-report"), help: "Largest report of finished runs, results included, in bytes.") var maxReportSize = 64 << 20
     @Option(help: "How long finished jobs, results and logs are kept: 7d, 12h, 30m, 3600s, seconds, or 'forever' (EASYJOBS_RETAIN).")
@@ -91,8 +99,11 @@ struct ManagerFlags: ParsableArguments {
 
     func rabbitMQOptions() throws -> RabbitMQOptions? {
         guard let url = rabbitmq ?? Environment.value("EASYJOBS_RABBITMQ") else { return nil }
-        let queues = rabbitmqQueues.isEmpty
-            ? (Environment.value("EASYJOBS_RABBITMQ_QUEUES") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let queues =
+            rabbitmqQueues.isEmpty
+            ? (Environment.value("EASYJOBS_RABBITMQ_QUEUES") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
             : rabbitmqQueues
         guard !queues.isEmpty else {
             throw ValidationError("--rabbitmq needs at least one --rabbitmq-queue (the namespaces to consume)")

@@ -25,10 +25,15 @@ struct PluginInspectCommand: AsyncParsableCommand {
             // Opened in a throwaway child first, as a host does: a crashing plugin is reported, not fatal.
             let plugin = try await DynamicLibraryLoader(cacheDirectory: cache, probe: PluginProbe(executable: executable)).load(file: url)
             if json {
-                print(String(decoding: try WireCoding.makeEncoder().encode(PluginDescription(plugin: plugin.info, sdkVersion: plugin.sdkVersion)), as: UTF8.self))
+                print(
+                    String(
+                        decoding: try WireCoding.makeEncoder().encode(PluginDescription(plugin: plugin.info, sdkVersion: plugin.sdkVersion)),
+                        as: UTF8.self))
                 return
             }
-            print("\(plugin.info.name) \(plugin.info.version)  ABI \(plugin.info.abi)  " + (plugin.isForeign ? "foreign (C functions through libffi)" : "SDK \(plugin.sdkVersion)"))
+            print(
+                "\(plugin.info.name) \(plugin.info.version)  ABI \(plugin.info.abi)  "
+                    + (plugin.isForeign ? "foreign (C functions through libffi)" : "SDK \(plugin.sdkVersion)"))
             print("sha256 \(plugin.info.sha256)")
             let foreign = plugin.foreignSignatures
             for task in plugin.info.tasks {
@@ -126,29 +131,29 @@ enum PluginTemplate {
     static func source(name: String) -> String {
         let plugin = name.prefix(1).lowercased() + name.dropFirst()
         return """
-        import EasyJobsSDK
+            import EasyJobsSDK
 
-        struct GreetArguments: Codable, Sendable {
-            var name: String
-        }
-
-        struct Greeting: Codable, Sendable {
-            var text: String
-        }
-
-        let \(plugin) = Plugin(name: "\(plugin)", version: "0.1.0") {
-            TaskDefinition("greet", description: "Says hello to `name`.") { (args: GreetArguments, context) -> Greeting in
-                context.logger.info("greeting \\(args.name)")
-                context.print("hello, \\(args.name)")
-                return Greeting(text: "hello, \\(args.name)")
+            struct GreetArguments: Codable, Sendable {
+                var name: String
             }
-        }
 
-        @_cdecl("easyjobs_plugin_entry_v1")
-        public func easyjobsPluginEntry() -> UnsafePointer<easyjobs_plugin_descriptor> {
-            \(plugin).export()
-        }
+            struct Greeting: Codable, Sendable {
+                var text: String
+            }
 
-        """
+            let \(plugin) = Plugin(name: "\(plugin)", version: "0.1.0") {
+                TaskDefinition("greet", description: "Says hello to `name`.") { (args: GreetArguments, context) -> Greeting in
+                    context.logger.info("greeting \\(args.name)")
+                    context.print("hello, \\(args.name)")
+                    return Greeting(text: "hello, \\(args.name)")
+                }
+            }
+
+            @_cdecl("easyjobs_plugin_entry_v1")
+            public func easyjobsPluginEntry() -> UnsafePointer<easyjobs_plugin_descriptor> {
+                \(plugin).export()
+            }
+
+            """
     }
 }

@@ -29,9 +29,10 @@ struct ChannelTests {
             if expected == 1000 { break }
         }
         #expect(expected == 1000)
-        #expect(try await eventually {
-            try await publisher.queueDeclare(name: queue, durable: false, exclusive: true).messageCount == 0
-        })
+        #expect(
+            try await eventually {
+                try await publisher.queueDeclare(name: queue, durable: false, exclusive: true).messageCount == 0
+            })
         try await connection.close()
     }
 

@@ -17,41 +17,49 @@ struct FrameCodecTests {
     func methodFrameBytes() throws {
         var buffer = ByteBuffer()
         try AMQPFrameEncoder.encode(AMQPFrame(channel: 3, payload: .method(.basicAck(deliveryTag: 7, multiple: true))), into: &buffer)
-        #expect(Array(buffer.readableBytesView) == [
-            1, 0, 3, 0, 0, 0, 13,  // type, channel, size
-            0, 60, 0, 80,  // basic.ack
-            0, 0, 0, 0, 0, 0, 0, 7,  // delivery tag
-            1,  // multiple
-            0xCE,
-        ])
+        #expect(
+            Array(buffer.readableBytesView) == [
+                1, 0, 3, 0, 0, 0, 13,  // type, channel, size
+                0, 60, 0, 80,  // basic.ack
+                0, 0, 0, 0, 0, 0, 0, 7,  // delivery tag
+                1,  // multiple
+                0xCE,
+            ])
     }
 
-    @Test("every method this client knows survives encoding and decoding", arguments: [
-        AMQPMethod.connectionStart(versionMajor: 0, versionMinor: 9, serverProperties: ["product": .string("RabbitMQ")], mechanisms: "PLAIN AMQPLAIN", locales: "en_US"),
-        .connectionStartOk(clientProperties: ["capabilities": .table(["basic.nack": .bool(true)])], mechanism: "PLAIN", response: "\u{0}guest\u{0}guest", locale: "en_US"),
-        .connectionTune(channelMax: 2047, frameMax: 131_072, heartbeat: 60),
-        .connectionTuneOk(channelMax: 2047, frameMax: 131_072, heartbeat: 60),
-        .connectionOpen(virtualHost: "/"), .connectionOpenOk,
-        .connectionClose(replyCode: 320, replyText: "CONNECTION_FORCED", classID: 0, methodID: 0), .connectionCloseOk,
-        .connectionBlocked(reason: "low on memory"), .connectionUnblocked,
-        .channelOpen, .channelOpenOk, .channelFlow(active: true), .channelFlowOk(active: false),
-        .channelClose(replyCode: 406, replyText: "PRECONDITION_FAILED", classID: 50, methodID: 10), .channelCloseOk,
-        .exchangeDeclare(exchange: "easyjobs", type: "direct", passive: false, durable: true, autoDelete: false, internal: true, noWait: false, arguments: [:]),
-        .exchangeDeclareOk,
-        .queueDeclare(queue: "q", passive: true, durable: false, exclusive: true, autoDelete: false, noWait: true, arguments: ["x-max-length": .int32(10)]),
-        .queueDeclareOk(queue: "q", messageCount: 5, consumerCount: 1),
-        .queueBind(queue: "q", exchange: "e", routingKey: "etl", noWait: false, arguments: [:]), .queueBindOk,
-        .queueDelete(queue: "q", ifUnused: false, ifEmpty: true, noWait: false), .queueDeleteOk(messageCount: 3),
-        .basicQos(prefetchSize: 0, prefetchCount: 10, global: true), .basicQosOk,
-        .basicConsume(queue: "q", consumerTag: "c", noLocal: false, noAck: true, exclusive: false, noWait: true, arguments: [:]),
-        .basicConsumeOk(consumerTag: "c"), .basicCancel(consumerTag: "c", noWait: true), .basicCancelOk(consumerTag: "c"),
-        .basicPublish(exchange: "", routingKey: "q", mandatory: true, immediate: false),
-        .basicReturn(replyCode: 312, replyText: "NO_ROUTE", exchange: "e", routingKey: "k"),
-        .basicDeliver(consumerTag: "c", deliveryTag: 1 << 40, redelivered: true, exchange: "e", routingKey: "k"),
-        .basicAck(deliveryTag: 9, multiple: false), .basicReject(deliveryTag: 9, requeue: true),
-        .basicNack(deliveryTag: 9, multiple: false, requeue: true),
-        .confirmSelect(noWait: false), .confirmSelectOk,
-    ])
+    @Test(
+        "every method this client knows survives encoding and decoding",
+        arguments: [
+            AMQPMethod.connectionStart(
+                versionMajor: 0, versionMinor: 9, serverProperties: ["product": .string("RabbitMQ")], mechanisms: "PLAIN AMQPLAIN", locales: "en_US"),
+            .connectionStartOk(
+                clientProperties: ["capabilities": .table(["basic.nack": .bool(true)])], mechanism: "PLAIN", response: "\u{0}guest\u{0}guest",
+                locale: "en_US"),
+            .connectionTune(channelMax: 2047, frameMax: 131_072, heartbeat: 60),
+            .connectionTuneOk(channelMax: 2047, frameMax: 131_072, heartbeat: 60),
+            .connectionOpen(virtualHost: "/"), .connectionOpenOk,
+            .connectionClose(replyCode: 320, replyText: "CONNECTION_FORCED", classID: 0, methodID: 0), .connectionCloseOk,
+            .connectionBlocked(reason: "low on memory"), .connectionUnblocked,
+            .channelOpen, .channelOpenOk, .channelFlow(active: true), .channelFlowOk(active: false),
+            .channelClose(replyCode: 406, replyText: "PRECONDITION_FAILED", classID: 50, methodID: 10), .channelCloseOk,
+            .exchangeDeclare(
+                exchange: "easyjobs", type: "direct", passive: false, durable: true, autoDelete: false, internal: true, noWait: false, arguments: [:]),
+            .exchangeDeclareOk,
+            .queueDeclare(
+                queue: "q", passive: true, durable: false, exclusive: true, autoDelete: false, noWait: true, arguments: ["x-max-length": .int32(10)]),
+            .queueDeclareOk(queue: "q", messageCount: 5, consumerCount: 1),
+            .queueBind(queue: "q", exchange: "e", routingKey: "etl", noWait: false, arguments: [:]), .queueBindOk,
+            .queueDelete(queue: "q", ifUnused: false, ifEmpty: true, noWait: false), .queueDeleteOk(messageCount: 3),
+            .basicQos(prefetchSize: 0, prefetchCount: 10, global: true), .basicQosOk,
+            .basicConsume(queue: "q", consumerTag: "c", noLocal: false, noAck: true, exclusive: false, noWait: true, arguments: [:]),
+            .basicConsumeOk(consumerTag: "c"), .basicCancel(consumerTag: "c", noWait: true), .basicCancelOk(consumerTag: "c"),
+            .basicPublish(exchange: "", routingKey: "q", mandatory: true, immediate: false),
+            .basicReturn(replyCode: 312, replyText: "NO_ROUTE", exchange: "e", routingKey: "k"),
+            .basicDeliver(consumerTag: "c", deliveryTag: 1 << 40, redelivered: true, exchange: "e", routingKey: "k"),
+            .basicAck(deliveryTag: 9, multiple: false), .basicReject(deliveryTag: 9, requeue: true),
+            .basicNack(deliveryTag: 9, multiple: false, requeue: true),
+            .confirmSelect(noWait: false), .confirmSelectOk,
+        ])
     func methodRoundTrip(method: AMQPMethod) throws {
         #expect(try roundTrip(AMQPFrame(channel: 1, payload: .method(method))) == AMQPFrame(channel: 1, payload: .method(method)))
     }

@@ -74,9 +74,10 @@ struct ClaimByTaskTests {
             }
 
             let batches = try await claimUntilEmpty(store, tasks: Set(served), hostID: "h1", limit: 7, from: 100)
-            #expect(batches.allSatisfy { batch in
-                batch.allSatisfy { served.contains($0.task) && $0.queue == "ETL" && $0.status == .running }
-            })
+            #expect(
+                batches.allSatisfy { batch in
+                    batch.allSatisfy { served.contains($0.task) && $0.queue == "ETL" && $0.status == .running }
+                })
             let claimed = batches.flatMap { $0.map(\.id) }
             let sizes = batches.map(\.count)
             // Every claim but the last was full, and together they are the enqueue order.

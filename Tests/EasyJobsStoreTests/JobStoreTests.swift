@@ -111,9 +111,10 @@ struct JobStoreTests {
             #expect(claimed.map(\.id) == jobs.map(\.id))
 
             // The duplicate is the batch's last job, far past the first statement's worth.
-            let refused = (0..<1_500).map { NewJob(queue: "Other", task: "extract", args: [:], createdAt: at(Double($0))) } + [
-                NewJob(id: jobs[0].id, queue: "Other", task: "extract", args: [:]),
-            ]
+            let refused =
+                (0..<1_500).map { NewJob(queue: "Other", task: "extract", args: [:], createdAt: at(Double($0))) } + [
+                    NewJob(id: jobs[0].id, queue: "Other", task: "extract", args: [:])
+                ]
             await #expect(throws: EasyJobsError.self) { try await store.enqueue(refused) }
             #expect(try await store.counts(queue: "Other").isEmpty)
         }
@@ -206,14 +207,17 @@ struct JobStoreTests {
     @Test(arguments: StoreKind.allCases) func onlyTheLeaseHolderCanFinish(_ kind: StoreKind) async throws {
         try await kind.withStore { store in
             let job = try await store.enqueue(NewJob(queue: "ETL", task: "extract", args: [:], createdAt: t0))
-            let claimed = try #require(try await store.claim(
-                queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 1, leaseDuration: 30, now: at(1)).first)
+            let claimed = try #require(
+                try await store.claim(
+                    queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 1, leaseDuration: 30, now: at(1)
+                ).first)
 
             #expect(try await store.finish(jobID: job.id, lease: 1, hostID: "h2", outcome: .completed("stolen"), now: at(2)) == nil)
             #expect(try await store.job(id: job.id) == claimed)
             #expect(try await store.finish(jobID: "missing", lease: 1, hostID: "h1", outcome: .completed(1), now: at(2)) == nil)
 
-            let finished = try #require(try await store.finish(jobID: job.id, lease: 1, hostID: "h1", outcome: .completed(["rows": 12, "mean": 0.5]), now: at(3)))
+            let finished = try #require(
+                try await store.finish(jobID: job.id, lease: 1, hostID: "h1", outcome: .completed(["rows": 12, "mean": 0.5]), now: at(3)))
             #expect(finished.status == .completed)
             #expect(finished.result == ["rows": 12, "mean": 0.5])
             #expect(finished.error == nil)
@@ -256,7 +260,8 @@ struct JobStoreTests {
             _ = try await store.finish(jobID: jobs[1].id, lease: 1, hostID: "h1", outcome: .completed(1), now: at(11))
 
             let renewed = try await store.renewLeases(
-                hostID: "h1", jobs: [jobs[0].id, jobs[1].id, jobs[2].id, jobs[3].id, "missing"].map { LeasedJob(jobID: $0, lease: 1) }, until: at(100))
+                hostID: "h1", jobs: [jobs[0].id, jobs[1].id, jobs[2].id, jobs[3].id, "missing"].map { LeasedJob(jobID: $0, lease: 1) }, until: at(100)
+            )
             #expect(renewed == [LeasedJob(jobID: jobs[0].id, lease: 1)])
             // Another lease number of the same job is another run: not renewed.
             #expect(try await store.renewLeases(hostID: "h1", jobs: [LeasedJob(jobID: jobs[0].id, lease: 2)], until: at(200)).isEmpty)
@@ -391,7 +396,8 @@ struct JobStoreTests {
             host.plugins = []
             host.lastSeen = at(5)
             try await store.saveHost(host)
-            let other = HostRecord(id: "h0", name: "worker-0", queue: "Other", maxTasks: 1, plugins: [], refused: [], registeredAt: at(1), lastSeen: at(1))
+            let other = HostRecord(
+                id: "h0", name: "worker-0", queue: "Other", maxTasks: 1, plugins: [], refused: [], registeredAt: at(1), lastSeen: at(1))
             try await store.saveHost(other)
             #expect(try await store.hosts() == [other, host])
 

@@ -95,7 +95,8 @@ struct JobTransitionTests {
 
             // A failed run_before dependency fails its waiting parent, whose failure handler is created too.
             let parent = NewJob(queue: "q", task: "extract", args: [:], createdAt: at(3), status: .waiting, maxAttempts: 1, dependencies: 1)
-            let dependency = NewJob(queue: "q", task: "transform", args: [:], createdAt: at(3), origin: JobOrigin(.runBefore, parent: parent.id), maxAttempts: 1)
+            let dependency = NewJob(
+                queue: "q", task: "transform", args: [:], createdAt: at(3), origin: JobOrigin(.runBefore, parent: parent.id), maxAttempts: 1)
             try await store.enqueue([parent, dependency])
             let running = try await claim.next("h1", now: 4)
             let transformRun = try #require(running.first { $0.id == dependency.id })
@@ -173,6 +174,7 @@ private struct Claimer {
     let store: any JobStore
 
     func next(_ host: String, now: Double) async throws -> [Job] {
-        try await store.claim(queue: "q", tasks: ["extract", "transform", "notify", "crash"], hostID: host, limit: 10, leaseDuration: 10, now: at(now))
+        try await store.claim(
+            queue: "q", tasks: ["extract", "transform", "notify", "crash"], hostID: host, limit: 10, leaseDuration: 10, now: at(now))
     }
 }

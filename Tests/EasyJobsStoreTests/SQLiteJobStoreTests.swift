@@ -37,8 +37,9 @@ struct SQLiteJobStoreTests {
             }
             _ = try await first.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 2, leaseDuration: 30, now: at(10))
             _ = try await first.finish(jobID: jobs[0].id, lease: 1, hostID: "h1", outcome: .completed(["answer": 42, "pi": 3.25]), now: at(11))
-            try await first.saveHost(HostRecord(
-                id: "h1", name: "worker", queue: "ETL", maxTasks: 2, plugins: [], refused: [], registeredAt: at(0), lastSeen: at(11)))
+            try await first.saveHost(
+                HostRecord(
+                    id: "h1", name: "worker", queue: "ETL", maxTasks: 2, plugins: [], refused: [], registeredAt: at(0), lastSeen: at(11)))
         }
 
         // A new store on the same file is what a restarted manager sees.

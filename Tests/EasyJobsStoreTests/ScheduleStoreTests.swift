@@ -10,7 +10,8 @@ import Testing
             let (first, second) = (stores[0], stores[1])
             let created = Date(timeIntervalSince1970: 1_000)
             try await first.syncSchedule(
-                ScheduleRecord(queue: "q", task: "t", expression: "@every 1s", timeZone: "UTC", catchUp: .once, defaultArgs: ["a": 1], createdAt: created))
+                ScheduleRecord(
+                    queue: "q", task: "t", expression: "@every 1s", timeZone: "UTC", catchUp: .once, defaultArgs: ["a": 1], createdAt: created))
             let time = Date(timeIntervalSince1970: 1_001)
             let jobA = NewJob(queue: "q", task: "t", args: ["a": 1], origin: JobOrigin(.schedule), scheduledFor: time)
             let jobB = NewJob(queue: "q", task: "t", args: ["a": 1], origin: JobOrigin(.schedule), scheduledFor: time)

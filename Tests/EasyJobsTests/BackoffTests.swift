@@ -5,7 +5,10 @@ import Testing
 @Suite struct BackoffTests {
     @Test func doublesUpToTheMaximumAndStartsOverAfterAReset() {
         var backoff = Backoff(initial: .milliseconds(50), maximum: .milliseconds(300))
-        #expect((0..<6).map { _ in backoff.next() } == [.milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(300), .milliseconds(300), .milliseconds(300)])
+        #expect(
+            (0..<6).map { _ in backoff.next() } == [
+                .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(300), .milliseconds(300), .milliseconds(300),
+            ])
         backoff.reset()
         #expect(backoff.next() == .milliseconds(50))
         #expect(backoff.current == .milliseconds(100))

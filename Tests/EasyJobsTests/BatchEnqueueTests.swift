@@ -43,7 +43,8 @@ import Testing
             let before = try await cluster.jobCount()
 
             let wrongType = try await cluster.request(
-                .POST, "/test/tasks", body: #"[{"task": "add", "arguments": {"a": 1, "b": 2}}, {"task": "noop"}, {"task": "add", "arguments": {"a": "one", "b": 2}}]"#)
+                .POST, "/test/tasks",
+                body: #"[{"task": "add", "arguments": {"a": 1, "b": 2}}, {"task": "noop"}, {"task": "add", "arguments": {"a": "one", "b": 2}}]"#)
             #expect(wrongType.0 == 422)
             #expect(wrongType.1?["error"]?["code"] == "invalid_arguments")
             #expect(wrongType.1?["error"]?["context"]?["index"] == "2")
@@ -69,7 +70,8 @@ import Testing
             let empty = try await cluster.request(.POST, "/test/tasks", body: "[]")
             #expect(empty.0 == 400)
 
-            let tooMany = try await cluster.request(.POST, "/test/tasks", body: "[" + Array(repeating: #"{"task": "noop"}"#, count: 21).joined(separator: ",") + "]")
+            let tooMany = try await cluster.request(
+                .POST, "/test/tasks", body: "[" + Array(repeating: #"{"task": "noop"}"#, count: 21).joined(separator: ",") + "]")
             #expect(tooMany.0 == 413)
             #expect(tooMany.1?["error"]?["context"]?["limit"] == "20")
 
@@ -79,7 +81,8 @@ import Testing
             // Nothing of any refused batch was stored.
             #expect(try await cluster.jobCount() == before)
             // The limit itself is accepted.
-            let full = try await cluster.request(.POST, "/test/tasks", body: "[" + Array(repeating: #"{"task": "noop"}"#, count: 20).joined(separator: ",") + "]")
+            let full = try await cluster.request(
+                .POST, "/test/tasks", body: "[" + Array(repeating: #"{"task": "noop"}"#, count: 20).joined(separator: ",") + "]")
             #expect(full.0 == 200)
             #expect(full.1?["request_ids"]?.arrayValue?.count == 20)
             #expect(try await cluster.jobCount() == before + 20)

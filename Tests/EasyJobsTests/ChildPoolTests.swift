@@ -45,7 +45,9 @@ import Glibc
                 let now = idleChildren(of: host.pid)
                 return now.count == 2 && !now.contains(first) && !now.contains(second)
             }
-            #expect(try await cluster.client.pullResult(id: try await cluster.client.enqueue(queue: "c", task: "sees_secret"), wait: 30) == .completed(false))
+            #expect(
+                try await cluster.client.pullResult(id: try await cluster.client.enqueue(queue: "c", task: "sees_secret"), wait: 30)
+                    == .completed(false))
         }
     }
 
@@ -66,7 +68,8 @@ import Glibc
 
     @Test func withoutAPoolEachJobStartsItsOwnChild() async throws {
         try await withCluster { cluster in
-            let host = try await cluster.startHost(name: "unpooled", queue: "c", plugins: ["Crashers"], environment: ["EASYJOBS_SUBPROCESS_POOL": "0"])
+            let host = try await cluster.startHost(
+                name: "unpooled", queue: "c", plugins: ["Crashers"], environment: ["EASYJOBS_SUBPROCESS_POOL": "0"])
             let first = try await pid(of: try await cluster.client.enqueue(queue: "c", task: "pid"), in: cluster)
             let second = try await pid(of: try await cluster.client.enqueue(queue: "c", task: "pid"), in: cluster)
             #expect(first != second && first != host.pid)
@@ -99,7 +102,9 @@ import Glibc
             let host = try await cluster.startHost(name: "reloader", queue: "v", plugins: [], pluginDirectory: directory)
             try await waitUntil("version 1 has idle children") { idleChildren(of: host.pid).count == 2 }
             let oldChildren = idleChildren(of: host.pid)
-            #expect(try await cluster.client.pullResult(id: try await cluster.client.enqueue(queue: "v", task: "version_in_child"), wait: 30) == .completed(1))
+            #expect(
+                try await cluster.client.pullResult(id: try await cluster.client.enqueue(queue: "v", task: "version_in_child"), wait: 30)
+                    == .completed(1))
 
             try PluginFiles.install(try PluginFiles.versioned(2), as: "libVersioned.so", in: directory)
             try await waitUntil("version 2 serves") {

@@ -52,7 +52,9 @@ import Testing
         let (pauseStatus, _, _) = try await easyjobs(["pause", "--queue", "ETL", "--manager", manager])
         #expect(pauseStatus == 0)
         let (_, held, _) = try await easyjobs(["run", "ETL", "transform", "--json", #"{"data": {"a": 1}}"#, "--manager", manager])
-        let (cancelStatus, cancelOutput, _) = try await easyjobs(["cancel", held.trimmingCharacters(in: .whitespacesAndNewlines), "--manager", manager])
+        let (cancelStatus, cancelOutput, _) = try await easyjobs([
+            "cancel", held.trimmingCharacters(in: .whitespacesAndNewlines), "--manager", manager,
+        ])
         #expect(cancelStatus == 0)
         #expect(cancelOutput == "cancelled\n")
         let (resumeStatus, _, _) = try await easyjobs(["resume", "--queue", "ETL", "--manager", manager])

@@ -74,7 +74,11 @@ import Glibc
                 return
             }
             let names = Set(tasks.compactMap { $0["name"]?.stringValue })
-            #expect(names == ["extract", "transform", "load", "failure_notify", "deploy_environment", "prepare_db", "configure_environment", "compute", "pipeline"])
+            #expect(
+                names == [
+                    "extract", "transform", "load", "failure_notify", "deploy_environment", "prepare_db", "configure_environment", "compute",
+                    "pipeline",
+                ])
             let extract = tasks.first { $0["name"] == "extract" }
             #expect(extract?["parameters"] == [["name": "url", "type": "string", "required": true]])
             #expect(extract?["options"]?["run_after"] == ["transform"])
@@ -120,7 +124,8 @@ import Glibc
             }
             var queued: [String] = []
             for index in 0..<3 {
-                queued.append(try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": .int(index), "b": 10], queueAnyway: true))
+                queued.append(
+                    try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": .int(index), "b": 10], queueAnyway: true))
             }
             #expect(try await cluster.client.viewResult(id: queued[0]).note == "no host serves this task")
             await cluster.manager.stop()

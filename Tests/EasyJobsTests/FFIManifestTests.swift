@@ -22,7 +22,9 @@ import Testing
     }
 
     @Test func cTypesBecomeCheckedParameters() throws {
-        let tasks = try specs(#"{"name": "f", "returns": "int8", "parameters": [{"name": "a", "type": "int8"}, {"name": "b", "type": "uint16"}, {"name": "s", "type": "const char*"}, {"name": "v", "type": "float[]"}, {"name": "d", "type": "double", "default": 1.5}]}"#)
+        let tasks = try specs(
+            #"{"name": "f", "returns": "int8", "parameters": [{"name": "a", "type": "int8"}, {"name": "b", "type": "uint16"}, {"name": "s", "type": "const char*"}, {"name": "v", "type": "float[]"}, {"name": "d", "type": "double", "default": 1.5}]}"#
+        )
         let parameters = try #require(tasks.first).parameters
         #expect(parameters.map(\.type) == [.int, .int, .string, .array, .double])
         #expect(parameters[0].minimum == -128 && parameters[0].maximum == 127)
@@ -35,9 +37,13 @@ import Testing
     }
 
     @Test func badDeclarationsAreRefusedWithTheReason() {
-        #expect(refusal(#"{"name": "f", "returns": "int64", "parameters": [{"name": "a", "type": "int128"}]}"#)
-            == "libx.so: task 'f': parameter 'a' has unknown C type 'int128' (expected int8…int64, uint8…uint64, float, double, bool, string or a buffer such as double[])")
-        #expect(refusal(#"{"name": "f", "returns": "long double"}"#) == "libx.so: task 'f': unknown return type 'long double' (expected void, a scalar type, string or json)")
+        #expect(
+            refusal(#"{"name": "f", "returns": "int64", "parameters": [{"name": "a", "type": "int128"}]}"#)
+                == "libx.so: task 'f': parameter 'a' has unknown C type 'int128' (expected int8…int64, uint8…uint64, float, double, bool, string or a buffer such as double[])"
+        )
+        #expect(
+            refusal(#"{"name": "f", "returns": "long double"}"#)
+                == "libx.so: task 'f': unknown return type 'long double' (expected void, a scalar type, string or json)")
         #expect(refusal(#"{"name": "f", "returns": "void", "options": {"schedule": "61 * * * *"}}"#)?.contains("invalid schedule") == true)
         #expect(refusal(#"{"name": "f", "returns": "void"}, {"name": "f", "returns": "void"}"#) == "libx.so: task 'f' is declared twice")
         let missing = refusal(#"{"name": "f"}"#) ?? ""

@@ -11,17 +11,33 @@ import Testing
             try await cluster.startHost(name: "c", queue: "cmath", plugins: ["CMathPlugin"])
             let client = cluster.client
             // In a child (the default for foreign code), with a default argument.
-            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "add", arguments: ["a": 40, "b": 2]), wait: 20) == .completed(42))
-            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "add", arguments: ["a": 41]), wait: 20) == .completed(42))
+            #expect(
+                try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "add", arguments: ["a": 40, "b": 2]), wait: 20)
+                    == .completed(42))
+            #expect(
+                try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "add", arguments: ["a": 41]), wait: 20)
+                    == .completed(42))
             // const char* in, uint32 out (FNV-1a of "hello").
-            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "checksum", arguments: ["text": "hello"]), wait: 20) == .completed(.int(1_335_831_723)))
-            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "is_even", arguments: ["value": 10]), wait: 20) == .completed(true))
+            #expect(
+                try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "checksum", arguments: ["text": "hello"]), wait: 20)
+                    == .completed(.int(1_335_831_723)))
+            #expect(
+                try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "is_even", arguments: ["value": 10]), wait: 20)
+                    == .completed(true))
             // A pointer + length buffer changed in place, in the host's own process.
             // (A double stays a double, whole or not, in a child or in the host.)
-            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "scale", arguments: ["values": [1, 2.25, -3], "factor": 2]), wait: 20) == .completed([2.0, 4.5, -6.0]))
-            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "negate8", arguments: ["value": -128]), wait: 20) == .completed(-128))
+            #expect(
+                try await client.pullResult(
+                    id: try await client.enqueue(queue: "cmath", task: "scale", arguments: ["values": [1, 2.25, -3], "factor": 2]), wait: 20)
+                    == .completed([2.0, 4.5, -6.0]))
+            #expect(
+                try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "negate8", arguments: ["value": -128]), wait: 20)
+                    == .completed(-128))
             // A returned char* of JSON, freed by the plugin's own free function.
-            #expect(try await client.pullResult(id: try await client.enqueue(queue: "cmath", task: "describe", arguments: ["name": "x", "count": 21]), wait: 20) == .completed(["name": "x", "count": 21, "twice": 42]))
+            #expect(
+                try await client.pullResult(
+                    id: try await client.enqueue(queue: "cmath", task: "describe", arguments: ["name": "x", "count": 21]), wait: 20)
+                    == .completed(["name": "x", "count": 21, "twice": 42]))
         }
     }
 
@@ -59,7 +75,9 @@ import Testing
             }
             #expect(error.message.contains("the child was killed by SIGABRT (signal 6)"), "\(error.message)")
             #expect(host.isRunning)
-            #expect(try await cluster.client.pullResult(id: try await cluster.client.enqueue(queue: "cmath", task: "add", arguments: ["a": 1]), wait: 20) == .completed(2))
+            #expect(
+                try await cluster.client.pullResult(id: try await cluster.client.enqueue(queue: "cmath", task: "add", arguments: ["a": 1]), wait: 20)
+                    == .completed(2))
         }
     }
 
@@ -67,12 +85,17 @@ import Testing
     @Test func aSystemLibraryIsServedWithOnlyAManifestFile() async throws {
         try await withCluster { cluster in
             let directory = try cluster.directory.subdirectory("plugins-libm")
-            let manifest = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Plugins/FFI/libm/libm.easyjobs.json")
+            let manifest = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                "../../Plugins/FFI/libm/libm.easyjobs.json")
             try FileManager.default.copyItem(at: manifest, to: directory.appendingPathComponent("libm.easyjobs.json"))
             try await cluster.startHost(name: "m", queue: "math", plugins: [], pluginDirectory: directory)
             let client = cluster.client
-            #expect(try await client.pullResult(id: try await client.enqueue(queue: "math", task: "pow", arguments: ["x": 2, "y": 10]), wait: 20) == .completed(1024.0))
-            #expect(try await client.pullResult(id: try await client.enqueue(queue: "math", task: "hypot", arguments: ["x": 3, "y": 4]), wait: 20) == .completed(5.0))
+            #expect(
+                try await client.pullResult(id: try await client.enqueue(queue: "math", task: "pow", arguments: ["x": 2, "y": 10]), wait: 20)
+                    == .completed(1024.0))
+            #expect(
+                try await client.pullResult(id: try await client.enqueue(queue: "math", task: "hypot", arguments: ["x": 3, "y": 4]), wait: 20)
+                    == .completed(5.0))
             // The default argument (27) applies; cbrt's result is within a rounding of 3.
             let cube = try await client.pullResult(id: try await client.enqueue(queue: "math", task: "cbrt"), wait: 20)
             switch cube {
@@ -105,7 +128,9 @@ import Testing
             try await waitUntil("version 2 is served") {
                 try await cluster.client.hosts().first { $0.name == "m" }?.plugins.first?.version == "2"
             }
-            #expect(try await cluster.client.pullResult(id: try await cluster.client.enqueue(queue: "math", task: "fabs", arguments: ["x": -2.5]), wait: 20) == .completed(2.5))
+            #expect(
+                try await cluster.client.pullResult(
+                    id: try await cluster.client.enqueue(queue: "math", task: "fabs", arguments: ["x": -2.5]), wait: 20) == .completed(2.5))
         }
     }
 
@@ -113,7 +138,8 @@ import Testing
     @Test func aForeignPluginOfAnotherABIIsRefused() async throws {
         try await withCluster { cluster in
             let directory = try cluster.directory.subdirectory("plugins-abi")
-            let text = #"{"abi": "2.0", "name": "future", "version": "1", "library": "libm.so.6", "tasks": [{"name": "cbrt", "returns": "double", "parameters": [{"name": "x", "type": "double"}]}]}"#
+            let text =
+                #"{"abi": "2.0", "name": "future", "version": "1", "library": "libm.so.6", "tasks": [{"name": "cbrt", "returns": "double", "parameters": [{"name": "x", "type": "double"}]}]}"#
             try Data(text.utf8).write(to: directory.appendingPathComponent("future.easyjobs.json"))
             try await cluster.startHost(name: "m", queue: "math", plugins: [], pluginDirectory: directory)
             let host = try #require(try await cluster.client.hosts().first { $0.name == "m" })
@@ -135,7 +161,8 @@ import Testing
 
     @Test func aManifestNamingAMissingFunctionIsRefusedWithTheReason() async throws {
         try await withCluster { cluster in
-            try await cluster.startHost(name: "c", queue: "cmath", plugins: ["CMathPlugin", "TestTasks"], environment: ["CMATH_PLUGIN_MANIFEST": "broken"])
+            try await cluster.startHost(
+                name: "c", queue: "cmath", plugins: ["CMathPlugin", "TestTasks"], environment: ["CMATH_PLUGIN_MANIFEST": "broken"])
             let host = try #require(try await cluster.client.hosts().first { $0.name == "c" })
             let refusal = try #require(host.refused.first)
             #expect(refusal.reason == "libCMathPlugin.so: task 'subtract': no exported C function 'subtract'")

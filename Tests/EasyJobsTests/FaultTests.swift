@@ -90,14 +90,19 @@ import Glibc
             let recovered = rerun.compactMap(\.finishedAt).max().map { $0.timeIntervalSince(killed) } ?? 0
             let runs = try Self.ticks(file)
             let concurrent = Self.concurrentRuns(runs)
-            print("fault: host SIGKILL: jobs \(total), lost \(total - views.filter { $0.status == .completed }.count), re-run \(rerun.count), run twice at once \(concurrent.count), all re-run within \(String(format: "%.1f", recovered)) s of the kill (lease 2 s, 3 s jobs)")
+            print(
+                "fault: host SIGKILL: jobs \(total), lost \(total - views.filter { $0.status == .completed }.count), re-run \(rerun.count), run twice at once \(concurrent.count), all re-run within \(String(format: "%.1f", recovered)) s of the kill (lease 2 s, 3 s jobs)"
+            )
             #expect(Set(views.map(\.requestID)) == Set(ids))
             // Every job the doomed host held when it died ran again, its lost run counted. (On a
             // loaded machine the listing can be late: a job it shows running may have finished on
             // the doomed host, its report sent before the kill.)
             let heldIDs = Set(held.map(\.requestID))
             let notRerun = views.filter { view in heldIDs.contains(view.requestID) && view.attempts < 2 && view.host != "doomed" }
-            #expect(notRerun.isEmpty, "held by the doomed host and not run again: \(notRerun.map { "\($0.requestID) attempts \($0.attempts) host \($0.host ?? "-") error \($0.error ?? "-")" })")
+            #expect(
+                notRerun.isEmpty,
+                "held by the doomed host and not run again: \(notRerun.map { "\($0.requestID) attempts \($0.attempts) host \($0.host ?? "-") error \($0.error ?? "-")" })"
+            )
             #expect(!rerun.isEmpty)
             #expect(concurrent.isEmpty)
         }
@@ -150,7 +155,9 @@ import Glibc
             try await waitUntil("the job ticks") {
                 let view = try await client.viewResult(id: id)
                 guard view.status == .running || view.status == .queued else {
-                    throw TestFailure("the tick job ended: \(view.status) \(view.result ?? .null) \((try? String(contentsOfFile: file, encoding: .utf8))?.prefix(300) ?? "no file")")
+                    throw TestFailure(
+                        "the tick job ended: \(view.status) \(view.result ?? .null) \((try? String(contentsOfFile: file, encoding: .utf8))?.prefix(300) ?? "no file")"
+                    )
                 }
                 return (try Self.ticks(file)[id]?.values.map(\.count).reduce(0, +) ?? 0) >= 3
             }
@@ -179,7 +186,9 @@ import Glibc
             runs[id]?[1] = beforeResume
             // A child is not frozen with its host: its ticks during the stop count.
             let concurrent = Self.concurrentRuns(runs, frozen: task == "tick" ? stoppedAt...resumedAt : nil)
-            print("fault: host SIGSTOP past its lease (\(task)): runs \(runs[id]?.count ?? 0), run twice at once \(concurrent.count), ticks of the stale run after SIGCONT \(staleAfterResume) (at most the one due at wake-up)")
+            print(
+                "fault: host SIGSTOP past its lease (\(task)): runs \(runs[id]?.count ?? 0), run twice at once \(concurrent.count), ticks of the stale run after SIGCONT \(staleAfterResume) (at most the one due at wake-up)"
+            )
             #expect(concurrent.isEmpty)
             #expect(staleAfterResume <= 1)
             #expect(try await client.list(limit: 1000).jobs.first { $0.requestID == id }?.attempts == 2)
@@ -216,7 +225,9 @@ import Glibc
             try await cluster.startManager()
             let stored = Set(try await client.list(limit: 1000).jobs.map(\.requestID))
             #expect(accepted.allSatisfy(stored.contains))
-            print("fault: disk full (RLIMIT_FSIZE 4 MiB): \(accepted.count) enqueues acknowledged, then '\(error.message)'; after restart all \(accepted.count) present")
+            print(
+                "fault: disk full (RLIMIT_FSIZE 4 MiB): \(accepted.count) enqueues acknowledged, then '\(error.message)'; after restart all \(accepted.count) present"
+            )
         }
     }
 
@@ -237,7 +248,9 @@ import Glibc
             try run("/bin/mount", ["--bind", directory, directory])
             defer { _ = try? run("/bin/umount", [directory]) }
             try run("/bin/mount", ["-o", "remount,ro,bind", directory])
-            #expect(!FileManager.default.isWritableFile(atPath: directory + "/easyjobs.sqlite") || (try? Data().write(to: URL(fileURLWithPath: directory + "/probe"))) == nil)
+            #expect(
+                !FileManager.default.isWritableFile(atPath: directory + "/easyjobs.sqlite")
+                    || (try? Data().write(to: URL(fileURLWithPath: directory + "/probe"))) == nil)
 
             let refused = try ChildProcess(label: "manager read-only", arguments: ["manager", "--port", "\(cluster.port)", "--data-dir", directory])
             try await waitUntil("the manager gives up", timeout: .seconds(90)) { !refused.isRunning }
@@ -251,7 +264,9 @@ import Glibc
             try await cluster.startManager()
             let stored = Set(try await cluster.client.list(limit: 100).jobs.map(\.requestID))
             #expect(Set(enqueued) == stored)
-            print("fault: read-only data dir: manager refused to start with '\(message.trimmingCharacters(in: .whitespacesAndNewlines))'; after remounting read-write all \(enqueued.count) jobs present")
+            print(
+                "fault: read-only data dir: manager refused to start with '\(message.trimmingCharacters(in: .whitespacesAndNewlines))'; after remounting read-write all \(enqueued.count) jobs present"
+            )
         }
     }
 
@@ -263,7 +278,9 @@ import Glibc
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw EasyJobsError(.internalError, "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): this fault test needs to bind-mount as root")
+            throw EasyJobsError(
+                .internalError,
+                "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): this fault test needs to bind-mount as root")
         }
         return process.terminationStatus
     }

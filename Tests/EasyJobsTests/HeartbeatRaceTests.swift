@@ -36,7 +36,9 @@ import Testing
                 grew(#"easyjobs_jobs_started_total{queue="test",task="noop"}"#) == Double(sent),
                 "a job started more than once; the host said: \(leaseLines.prefix(5).joined(separator: "\n"))")
             #expect(grew(#"easyjobs_jobs_succeeded_total{queue="test",task="noop"}"#) == Double(sent))
-            #expect(!host.stderr.contains("lost the lease"), "\(host.stderr.split(separator: "\n").filter { $0.contains("lost the lease") }.count) false lease losses")
+            #expect(
+                !host.stderr.contains("lost the lease"),
+                "\(host.stderr.split(separator: "\n").filter { $0.contains("lost the lease") }.count) false lease losses")
         }
     }
 

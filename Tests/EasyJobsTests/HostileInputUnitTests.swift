@@ -11,7 +11,8 @@ struct HostileInputUnitTests {
         let cycles = PipelineValidation.cycles(in: tasks)
         #expect(cycles.count == 1)
         #expect(cycles.first?.count == count)
-        let problems = PipelineValidation.problems(in: Array(tasks.prefix(50_000)) + [TaskSpec(name: "t50000", options: TaskOptions(runAfter: ["t0"]))])
+        let problems = PipelineValidation.problems(
+            in: Array(tasks.prefix(50_000)) + [TaskSpec(name: "t50000", options: TaskOptions(runAfter: ["t0"]))])
         #expect(problems["t0"]?.first?.contains("(50001 tasks)") == true)
     }
 
@@ -19,8 +20,10 @@ struct HostileInputUnitTests {
     @Test func wireDatesAreStrict() {
         #expect(WireCoding.parse("2026-12-01T10:00:00.123456Z") != nil)
         #expect(WireCoding.parse("2026-12-01T10:00:00Z") != nil)
-        for bad in ["2026-12-01T10:00:00.1e300Z", "2026-12-01T10:00:00.Z", "2026-12-01T10:00:00.+1Z", "99999-12-01T10:00:00Z",
-                    "0001-01-01T00:00:00Z", "2026-12-01 10:00:00Z", "2026-12-01T10:00:00.1234567890Z", ""] {
+        for bad in [
+            "2026-12-01T10:00:00.1e300Z", "2026-12-01T10:00:00.Z", "2026-12-01T10:00:00.+1Z", "99999-12-01T10:00:00Z",
+            "0001-01-01T00:00:00Z", "2026-12-01 10:00:00Z", "2026-12-01T10:00:00.1234567890Z", "",
+        ] {
             #expect(WireCoding.parse(bad) == nil, "\(bad)")
         }
         // A date stored before the check still renders.

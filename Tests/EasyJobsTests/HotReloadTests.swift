@@ -165,8 +165,10 @@ import Glibc
         try await withCluster { cluster in
             let directory = try cluster.directory.pluginDirectory("plugins-early", plugins: ["TestTasks"])
             kill(cluster.manager.pid, SIGSTOP)
-            var arguments = ["host", "--manager", cluster.url, "--plugins", directory.path, "--queue", "v", "--name", "early",
-                             "--data-dir", cluster.directory.url.appendingPathComponent("host-early").path]
+            var arguments = [
+                "host", "--manager", cluster.url, "--plugins", directory.path, "--queue", "v", "--name", "early",
+                "--data-dir", cluster.directory.url.appendingPathComponent("host-early").path,
+            ]
             if let secret = cluster.secret { arguments += ["--secret", secret] }
             let host: ChildProcess
             do {
@@ -248,7 +250,9 @@ import Glibc
         try await withCluster { cluster in
             let directory = try cluster.directory.subdirectory("plugins-recycle")
             try PluginFiles.install(try PluginFiles.versioned(1), as: "libVersioned.so", in: directory)
-            var arguments = ["host", "--manager", cluster.url, "--plugins", directory.path, "--queue", "v", "--name", "recycler", "--recycle-after-reloads", "2"]
+            var arguments = [
+                "host", "--manager", cluster.url, "--plugins", directory.path, "--queue", "v", "--name", "recycler", "--recycle-after-reloads", "2",
+            ]
             arguments += ["--secret", cluster.secret!]
             let host = try ChildProcess(label: "host recycler", arguments: arguments)
             defer { kill(host.pid, SIGKILL) }
@@ -282,7 +286,9 @@ import Glibc
             // None waited out a lease: what the recycle's interrupted poll claimed was handed back
             // before the fresh process started (it used to sit leased to nobody for a whole lease).
             let views = try await cluster.client.list(queue: "v", limit: 1000).jobs
-            #expect(views.filter { $0.attempts != 1 }.map(\.requestID).isEmpty, "jobs run more than once: \(views.filter { $0.attempts != 1 }.map { "\($0.requestID) attempts \($0.attempts)" })")
+            #expect(
+                views.filter { $0.attempts != 1 }.map(\.requestID).isEmpty,
+                "jobs run more than once: \(views.filter { $0.attempts != 1 }.map { "\($0.requestID) attempts \($0.attempts)" })")
             // The re-executed host serves under the same identity.
             let hosts = try await cluster.client.hosts().filter { $0.name == "recycler" }
             #expect(hosts.count == 1)

@@ -12,12 +12,15 @@ import Testing
             leaseExpiresAt: Date(timeIntervalSince1970: 1_795_713_400.125), dependencies: ["answer": 42], token: "secret-token"),
     ])
 
-    let report = ReportRequest(hostID: "host-1", reports: [
-        JobReport(jobID: "a", lease: 1, outcome: .completed(["data": [1, 2.5, "three"]]), plugin: PluginRef(name: "p", version: "1.0.0", sha256: "abc")),
-        JobReport(jobID: "b", lease: 2, outcome: .failed("disk on fire")),
-        JobReport(jobID: "c", lease: 3, outcome: .cancelled("cancelled by a user")),
-        JobReport(jobID: "d", lease: 4, outcome: .completed(nil)),
-    ])
+    let report = ReportRequest(
+        hostID: "host-1",
+        reports: [
+            JobReport(
+                jobID: "a", lease: 1, outcome: .completed(["data": [1, 2.5, "three"]]), plugin: PluginRef(name: "p", version: "1.0.0", sha256: "abc")),
+            JobReport(jobID: "b", lease: 2, outcome: .failed("disk on fire")),
+            JobReport(jobID: "c", lease: 3, outcome: .cancelled("cancelled by a user")),
+            JobReport(jobID: "d", lease: 4, outcome: .completed(nil)),
+        ])
 
     @Test func claimAnswersReadTheCodableShapeAndWriteIt() throws {
         let fromCodable = try ClaimResponse.decode(WireCoding.makeEncoder().encode(claim))
@@ -45,15 +48,18 @@ import Testing
         }
         #expect(message(#"{"reports": []}"#) == "a report: 'host_id' must be a string, it is missing")
         #expect(message(#"{"host_id": "h", "reports": {}}"#) == "a report: 'reports' must be an array, got object")
-        #expect(message(#"{"host_id": "h", "reports": [{"job_id": "a", "lease": "1", "outcome": {"status": "completed"}}]}"#)
-            == "a job report: 'lease' must be an integer, got string")
-        #expect(message(#"{"host_id": "h", "reports": [{"job_id": "a", "lease": 1, "outcome": {"status": "done"}}]}"#)
-            == "an outcome: 'status' must be 'completed', 'failed' or 'cancelled', got 'done'")
+        #expect(
+            message(#"{"host_id": "h", "reports": [{"job_id": "a", "lease": "1", "outcome": {"status": "completed"}}]}"#)
+                == "a job report: 'lease' must be an integer, got string")
+        #expect(
+            message(#"{"host_id": "h", "reports": [{"job_id": "a", "lease": 1, "outcome": {"status": "done"}}]}"#)
+                == "an outcome: 'status' must be 'completed', 'failed' or 'cancelled', got 'done'")
         #expect(message(#"{"host_id": "h", "reports": [{"job_id": "a", "lease": 1}]}"#) == "a job report: 'outcome' must be an object, it is missing")
         #expect(message("[1, 2]") == "a report must be a JSON object, got array")
         #expect(message(#"{"host_id": "h""#) != nil)
         #expect(throws: EasyJobsError.self) {
-            try ClaimResponse.decode(Array(#"{"jobs": [{"job_id": "a", "task": "t", "args": {}, "attempt": 1, "lease": 1, "lease_expires_at": "soon"}]}"#.utf8))
+            try ClaimResponse.decode(
+                Array(#"{"jobs": [{"job_id": "a", "task": "t", "args": {}, "attempt": 1, "lease": 1, "lease_expires_at": "soon"}]}"#.utf8))
         }
     }
 }

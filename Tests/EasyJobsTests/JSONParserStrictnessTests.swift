@@ -5,7 +5,10 @@ import Testing
 /// The project's own JSON parser, on the claim and report paths and at the API's edge, takes
 /// exactly RFC 8259 JSON (issue 15): numbers as JSON writes them, strings of valid UTF-8.
 @Suite struct JSONParserStrictnessTests {
-    @Test(arguments: ["+1", "01", ".5", "1.", "-", "1e", "0x10", "NaN", "Infinity", "[1,]", "{\"a\":1,}", "'a'", "\"\\x41\"", "tru", "[1] 2", "", "\"a\tb\"", "\"a\u{01}b\""])
+    @Test(arguments: [
+        "+1", "01", ".5", "1.", "-", "1e", "0x10", "NaN", "Infinity", "[1,]", "{\"a\":1,}", "'a'", "\"\\x41\"", "tru", "[1] 2", "", "\"a\tb\"",
+        "\"a\u{01}b\"",
+    ])
     func notJSONIsRefused(_ text: String) {
         #expect(throws: EasyJobsError.self) { _ = try JSONValue.decode(Data(text.utf8)) }
     }

@@ -44,7 +44,10 @@ import Testing
                 try await cluster.request(.GET, "/openapi.json").1?["paths"]?["/ETL/task/added_in_2"] != nil
             }
             let after = try #require(try await cluster.request(.GET, "/openapi.json").1)
-            #expect(after["paths"]?["/ETL/task/added_in_2"]?["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]?["properties"] == ["n": ["type": "integer"]])
+            #expect(
+                after["paths"]?["/ETL/task/added_in_2"]?["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]?["properties"] == [
+                    "n": ["type": "integer"]
+                ])
             #expect(try validateOpenAPI(after, in: cluster.directory.url).0 == 0)
         }
     }

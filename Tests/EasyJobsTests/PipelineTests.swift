@@ -73,7 +73,9 @@ import Testing
         try await withCluster { cluster in
             try await cluster.startHost(name: "etl", queue: "ETL", plugins: ["ETL"], maxTasks: 1, environment: ["EASYJOBS_ETL_SLEEP": "0.05"])
             let pipeline = try await cluster.client.enqueue(queue: "ETL", task: "pipeline")
-            #expect(try await cluster.client.pullResult(id: pipeline, wait: 30) == .completed(["result": "I slept for 0.05 seconds - blocking - with data", "test": "data"]))
+            #expect(
+                try await cluster.client.pullResult(id: pipeline, wait: 30)
+                    == .completed(["result": "I slept for 0.05 seconds - blocking - with data", "test": "data"]))
 
             try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"], maxTasks: 1)
             let nest = try await cluster.client.enqueue(queue: "test", task: "nest", arguments: ["depth": 10])

@@ -10,7 +10,8 @@ import Glibc
 /// A plugin author's path: `easyjobs plugin new`, an out-of-tree build against this checkout's
 /// SDK, `plugin inspect`, and the task running in a host that picks the file up.
 @Suite(.serialized) struct PluginAuthoringTests {
-    func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, timeout: Duration = .seconds(600)) async throws -> (Int32, String) {
+    func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, timeout: Duration = .seconds(600)) async throws -> (Int32, String)
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -37,7 +38,8 @@ import Glibc
             let package = workspace.appendingPathComponent("Greeter")
             #expect(FileManager.default.fileExists(atPath: package.appendingPathComponent("Package.swift").path))
 
-            let swift = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":")
+            let swift =
+                ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":")
                 .map { "\($0)/swift" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/swift"
             let (built, log) = try await run(swift, ["build", "--product", "Greeter"], in: package)
             #expect(built == 0, "swift build failed:\n\(log.suffix(3000))")

@@ -19,9 +19,11 @@ import Glibc
     }
 
     static func produce(_ broker: String, queue: String, task: String, json: String = "{}", args: String = "[]", count: Int = 1) async throws {
-        let producer = try ChildProcess(label: "produce", arguments: [
-            "produce", queue, task, "--json", json, "--args", args, "--count", "\(count)", "--rabbitmq", broker,
-        ])
+        let producer = try ChildProcess(
+            label: "produce",
+            arguments: [
+                "produce", queue, task, "--json", json, "--args", args, "--count", "\(count)", "--rabbitmq", broker,
+            ])
         while producer.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         try await Task.sleep(for: .milliseconds(50))
         guard producer.process.terminationStatus == 0 else { throw TestFailure("produce failed: \(producer.stderr)") }
@@ -58,7 +60,9 @@ import Glibc
                 try await client.stats(queue: queue)["completed", default: 0] >= 303
             }
             let completed = try await client.stats(queue: queue)["completed", default: 0]
-            print("rabbitmq: 300 published, manager SIGKILLed midway: \(completed - 3) completed (a message taken but not yet acknowledged when the manager died runs again)")
+            print(
+                "rabbitmq: 300 published, manager SIGKILLed midway: \(completed - 3) completed (a message taken but not yet acknowledged when the manager died runs again)"
+            )
         }
     }
 }

@@ -63,7 +63,8 @@ import Glibc
     @Test func aHugeRegistrationIsRefusedAndTheManagerRestarts() async throws {
         try await withCluster(port: try freePort()) { cluster in
             let tasks = (0..<200_000).map { #"{"name":"t\#($0)","options":{"run_after":["t\#(($0 + 1) % 200_000)"]}}"# }
-            let body = #"{"host_id":"h","name":"h","queue":"q","max_tasks":1,"refused":[],"plugins":[{"name":"p","version":"1","sha256":"0","abi":"1.1","tasks":["#
+            let body =
+                #"{"host_id":"h","name":"h","queue":"q","max_tasks":1,"refused":[],"plugins":[{"name":"p","version":"1","sha256":"0","abi":"1.1","tasks":["#
                 + tasks.joined(separator: ",") + "]}]}"
             // 14 MB on a loaded debug build: more time than the default.
             let (status, answer) = try await cluster.request(
@@ -75,7 +76,8 @@ import Glibc
             let some = (0..<1_500).map { #"{"name":"t\#($0)","parameters":[],"options":{"run_after":["t\#(($0 + 1) % 1_500)"]}}"# }
             let (refused, reason) = try await cluster.request(
                 .POST, "/hosts/register",
-                body: #"{"host_id":"h","name":"h","queue":"q","max_tasks":1,"refused":[],"plugins":[{"name":"p","version":"1","sha256":"0","abi":"1.1","tasks":["#
+                body:
+                    #"{"host_id":"h","name":"h","queue":"q","max_tasks":1,"refused":[],"plugins":[{"name":"p","version":"1","sha256":"0","abi":"1.1","tasks":["#
                     + some.joined(separator: ",") + "]}]}",
                 headers: ["X-EasyJobs-Secret": "test-secret"])
             #expect(refused == 422)
@@ -157,33 +159,38 @@ import Glibc
             let alice = cluster.client
             let mallory = cluster.client
             _ = try await alice.register(HostRegistration(hostID: "alice", name: "alice", queue: "q", maxTasks: 1, plugins: [plugin], refused: []))
-            _ = try await mallory.register(HostRegistration(hostID: "mallory", name: "mallory", queue: "q", maxTasks: 1, plugins: [plugin], refused: []))
+            _ = try await mallory.register(
+                HostRegistration(hostID: "mallory", name: "mallory", queue: "q", maxTasks: 1, plugins: [plugin], refused: []))
             let id = try await alice.enqueue(queue: "q", task: "work")
             let claimed = try #require(try await alice.claim(ClaimRequest(hostID: "alice", max: 1, wait: 5)).jobs.first)
             #expect(claimed.jobID == id)
 
             // Mallory's session speaking for alice: refused, nothing changes.
             await #expect(throws: EasyJobsError.self) {
-                _ = try await mallory.report(ReportRequest(hostID: "alice", reports: [JobReport(jobID: id, lease: claimed.lease, outcome: .completed("forged"))]))
+                _ = try await mallory.report(
+                    ReportRequest(hostID: "alice", reports: [JobReport(jobID: id, lease: claimed.lease, outcome: .completed("forged"))]))
             }
             await #expect(throws: EasyJobsError.self) { _ = try await mallory.release(ReleaseRequest(hostID: "alice", jobs: [claimed.leased])) }
             await #expect(throws: EasyJobsError.self) { _ = try await mallory.unregister(UnregisterRequest(hostID: "alice")) }
             // Mallory's own name does not help either: the job is alice's.
-            let own = try await mallory.report(ReportRequest(hostID: "mallory", reports: [JobReport(jobID: id, lease: claimed.lease, outcome: .completed("forged"))]))
+            let own = try await mallory.report(
+                ReportRequest(hostID: "mallory", reports: [JobReport(jobID: id, lease: claimed.lease, outcome: .completed("forged"))]))
             #expect(own.rejected == [id])
             #expect(try await alice.viewResult(id: id).status == .running)
 
             // Taking over alice's id while she is online: refused.
             let thief = cluster.client
             do {
-                _ = try await thief.register(HostRegistration(hostID: "alice", name: "thief", queue: "q", maxTasks: 1, plugins: [plugin], refused: []))
+                _ = try await thief.register(
+                    HostRegistration(hostID: "alice", name: "thief", queue: "q", maxTasks: 1, plugins: [plugin], refused: []))
                 Issue.record("a second registration of an online host's id was accepted")
             } catch let error as EasyJobsError {
                 #expect(error.code == .hostIDInUse)
             }
             // Alice herself registers again with her session and goes on.
             _ = try await alice.register(HostRegistration(hostID: "alice", name: "alice", queue: "q", maxTasks: 1, plugins: [plugin], refused: []))
-            let done = try await alice.report(ReportRequest(hostID: "alice", reports: [JobReport(jobID: id, lease: claimed.lease, outcome: .completed("real"))]))
+            let done = try await alice.report(
+                ReportRequest(hostID: "alice", reports: [JobReport(jobID: id, lease: claimed.lease, outcome: .completed("real"))]))
             #expect(done.rejected.isEmpty)
             #expect(try await alice.viewResult(id: id).result == "real")
         }
@@ -226,7 +233,8 @@ import Glibc
         try await withCluster { cluster in
             let client = cluster.client
             let plugin = PluginInfo(name: "fake", version: "1", sha256: "0", abi: "1.1", tasks: [TaskSpec(name: "work")])
-            let registered = try await client.register(HostRegistration(hostID: "logger", name: "logger", queue: "q", maxTasks: 1, plugins: [plugin], refused: []))
+            let registered = try await client.register(
+                HostRegistration(hostID: "logger", name: "logger", queue: "q", maxTasks: 1, plugins: [plugin], refused: []))
             let id = try await client.enqueue(queue: "q", task: "work")
             for at in ["2026-12-01T10:00:00.1e300Z", "99999-01-01T00:00:00Z", "2026-12-01T10:00:00.+5Z"] {
                 let body = #"{"host_id":"logger","lines":{"\#(id)":[{"stream":"stdout","line":"x","at":"\#(at)"}]}}"#
@@ -326,7 +334,8 @@ private func XCTUnwrapID(_ body: JSONValue?) throws -> String {
         try await withCluster { cluster in
             let copy = cluster.directory.url.appendingPathComponent("libCrashers-copy.so")
             try FileManager.default.copyItem(at: BuildProducts.plugin("Crashers"), to: copy)
-            let request = #"{"manager":"\#(cluster.url)","token":"x.1.y","jobID":"x","task":"pid","plugin":"\#(copy.path)","sha256":"\#(String(repeating: "0", count: 64))","leaseSeconds":30,"args":{},"context":{},"parentPID":\#(getpid())}"#
+            let request =
+                #"{"manager":"\#(cluster.url)","token":"x.1.y","jobID":"x","task":"pid","plugin":"\#(copy.path)","sha256":"\#(String(repeating: "0", count: 64))","leaseSeconds":30,"args":{},"context":{},"parentPID":\#(getpid())}"#
             let process = Process()
             process.executableURL = BuildProducts.easyjobs
             process.arguments = ["run-task"]

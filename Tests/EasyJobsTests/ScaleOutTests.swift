@@ -34,10 +34,12 @@ import Glibc
         defer { for process in processes { kill(process.pid, SIGKILL) } }
 
         func manager(_ name: String) async throws -> (ChildProcess, String) {
-            let process = try ChildProcess(label: "manager \(name)", arguments: [
-                "manager", "--port", "0", "--data-dir", try directory.subdirectory("manager-\(name)").path, "--store", database,
-                "--secret", Self.secret, "--lease", "5",
-            ])
+            let process = try ChildProcess(
+                label: "manager \(name)",
+                arguments: [
+                    "manager", "--port", "0", "--data-dir", try directory.subdirectory("manager-\(name)").path, "--store", database,
+                    "--secret", Self.secret, "--lease", "5",
+                ])
             processes.append(process)
             return (process, try await process.waitForOutput(#"listening on (http://\S+)"#))
         }
@@ -47,17 +49,23 @@ import Glibc
 
         // Each host knows both managers and moves to the other when its own is gone.
         for (index, managers) in ["\(urlA),\(urlB)", "\(urlB),\(urlA)", "\(urlA),\(urlB)"].enumerated() {
-            processes.append(try ChildProcess(label: "host \(index)", arguments: [
-                "host", "--manager", managers, "--secret", Self.secret, "--queue", "c", "--name", "worker-\(index)", "--max-tasks", "20",
-                "--plugins", try directory.pluginDirectory("plugins-\(index)", plugins: ["Crashers"]).path,
-                "--data-dir", try directory.subdirectory("host-\(index)").path,
-            ]))
+            processes.append(
+                try ChildProcess(
+                    label: "host \(index)",
+                    arguments: [
+                        "host", "--manager", managers, "--secret", Self.secret, "--queue", "c", "--name", "worker-\(index)", "--max-tasks", "20",
+                        "--plugins", try directory.pluginDirectory("plugins-\(index)", plugins: ["Crashers"]).path,
+                        "--data-dir", try directory.subdirectory("host-\(index)").path,
+                    ]))
         }
-        processes.append(try ChildProcess(label: "ticker", arguments: [
-            "host", "--manager", "\(urlB),\(urlA)", "--secret", Self.secret, "--queue", "s", "--name", "ticker",
-            "--plugins", try directory.pluginDirectory("plugins-ticker", plugins: ["Scheduled"]).path,
-            "--data-dir", try directory.subdirectory("host-ticker").path,
-        ]))
+        processes.append(
+            try ChildProcess(
+                label: "ticker",
+                arguments: [
+                    "host", "--manager", "\(urlB),\(urlA)", "--secret", Self.secret, "--queue", "s", "--name", "ticker",
+                    "--plugins", try directory.pluginDirectory("plugins-ticker", plugins: ["Scheduled"]).path,
+                    "--data-dir", try directory.subdirectory("host-ticker").path,
+                ]))
         let clients = [ManagerClient(baseURL: "\(urlA),\(urlB)"), ManagerClient(baseURL: "\(urlB),\(urlA)")]
         // Both managers see all four hosts, whichever each registered with.
         for client in clients {
@@ -124,19 +132,24 @@ import Glibc
         defer { for process in processes { kill(process.pid, SIGKILL) } }
         var urls: [String] = []
         for name in ["a", "b"] {
-            let process = try ChildProcess(label: "manager \(name)", arguments: [
-                "manager", "--port", "0", "--data-dir", try directory.subdirectory("manager-\(name)").path, "--store", database,
-                "--secret", Self.secret,
-            ])
+            let process = try ChildProcess(
+                label: "manager \(name)",
+                arguments: [
+                    "manager", "--port", "0", "--data-dir", try directory.subdirectory("manager-\(name)").path, "--store", database,
+                    "--secret", Self.secret,
+                ])
             processes.append(process)
             urls.append(try await process.waitForOutput(#"listening on (http://\S+)"#))
         }
         // The host knows only manager A; the test talks only to manager B.
-        processes.append(try ChildProcess(label: "host", arguments: [
-            "host", "--manager", urls[0], "--secret", Self.secret, "--queue", "test", "--name", "only-a",
-            "--plugins", try directory.pluginDirectory("plugins", plugins: ["TestTasks"]).path,
-            "--data-dir", try directory.subdirectory("host").path,
-        ]))
+        processes.append(
+            try ChildProcess(
+                label: "host",
+                arguments: [
+                    "host", "--manager", urls[0], "--secret", Self.secret, "--queue", "test", "--name", "only-a",
+                    "--plugins", try directory.pluginDirectory("plugins", plugins: ["TestTasks"]).path,
+                    "--data-dir", try directory.subdirectory("host").path,
+                ]))
         let client = ManagerClient(baseURL: urls[1])
         try await waitUntil("manager B knows the host of manager A") { try await client.hosts().contains { $0.name == "only-a" && $0.online } }
 

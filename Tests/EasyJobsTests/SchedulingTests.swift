@@ -45,7 +45,8 @@ import Testing
 
             // What the manager said it did about the missed fires, per task.
             func caughtUp(_ task: String) throws -> (missed: Int, fired: Int) {
-                let pattern = try NSRegularExpression(pattern: #"task=\#(task) .*schedule missed (\d+) fires while no manager ran; catch-up policy \w+: firing (\d+)"#)
+                let pattern = try NSRegularExpression(
+                    pattern: #"task=\#(task) .*schedule missed (\d+) fires while no manager ran; catch-up policy \w+: firing (\d+)"#)
                 let log = cluster.manager.stderr
                 guard let match = pattern.firstMatch(in: log, range: NSRange(log.startIndex..., in: log)) else {
                     throw TestFailure("no catch-up line for \(task) in:\n\(log)")

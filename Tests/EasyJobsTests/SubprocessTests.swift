@@ -53,8 +53,9 @@ import Glibc
 
             // The host survived all of it, and runs tasks in a process of their own.
             #expect(host.isRunning)
-            guard case .completed(.int(let childPID)) = try await cluster.client.pullResult(
-                id: try await cluster.client.enqueue(queue: "c", task: "pid"), wait: 30)
+            guard
+                case .completed(.int(let childPID)) = try await cluster.client.pullResult(
+                    id: try await cluster.client.enqueue(queue: "c", task: "pid"), wait: 30)
             else {
                 Issue.record("pid did not complete")
                 return
@@ -72,7 +73,9 @@ import Glibc
         try await withCluster { cluster in
             let host = try await cluster.startHost(name: "etl", queue: "ETL", plugins: ["ETL"], environment: ["EASYJOBS_ETL_SLEEP": "0.05"])
             let id = try await cluster.client.enqueue(queue: "ETL", task: "compute", arguments: ["data": ["x": 1]])
-            #expect(try await cluster.client.pullResult(id: id, wait: 30) == .completed(["result": "I slept for 0.05 seconds - blocking - with data", "x": 1]))
+            #expect(
+                try await cluster.client.pullResult(id: id, wait: 30)
+                    == .completed(["result": "I slept for 0.05 seconds - blocking - with data", "x": 1]))
             #expect(host.stdout.contains("starting heavy computation on {'x': 1}"))
             try await waitUntil("the log arrives") { !(try await cluster.client.log(id: id).lines.isEmpty) }
             #expect(try await cluster.client.log(id: id).lines.first?.line == "starting heavy computation on {'x': 1}")
@@ -178,7 +181,9 @@ import Glibc
     @Test func aStoppingHostHandsBackWhatOutlivesItsGraceAndLeavesNoChild() async throws {
         try await withCluster { cluster in
             let directory = try cluster.directory.pluginDirectory("graceful", plugins: ["Crashers"])
-            var arguments = ["host", "--manager", cluster.url, "--plugins", directory.path, "--queue", "c", "--name", "leaving", "--shutdown-grace", "1"]
+            var arguments = [
+                "host", "--manager", cluster.url, "--plugins", directory.path, "--queue", "c", "--name", "leaving", "--shutdown-grace", "1",
+            ]
             arguments += ["--secret", cluster.secret!]
             let host = try ChildProcess(label: "host leaving", arguments: arguments)
             try await waitUntil("the host registers") { try await cluster.client.hosts().contains { $0.name == "leaving" && $0.online } }

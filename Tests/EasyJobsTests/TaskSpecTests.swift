@@ -72,8 +72,10 @@ import Testing
         }
         #expect(WireCoding.parse("2024-02-29T12:00:00Z") != nil)
         #expect(WireCoding.parse("2000-02-29T12:00:00Z") != nil)
-        for invalid in ["2023-02-29T12:00:00Z", "2100-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z",
-                        "2026-01-00T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z", "2026-01-01T00:00:60Z", "1969-12-31T23:59:59Z"] {
+        for invalid in [
+            "2023-02-29T12:00:00Z", "2100-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z",
+            "2026-01-00T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z", "2026-01-01T00:00:60Z", "1969-12-31T23:59:59Z",
+        ] {
             #expect(WireCoding.parse(invalid) == nil, "\(invalid)")
         }
     }
@@ -90,11 +92,12 @@ import Testing
             task("b", parameters: [TaskParameter(name: "x", type: .int)]),
             task("c"),
         ])
-        #expect(problems["a"] == [
-            "run_before names 'ghost', which no task of this queue has",
-            "on_failure names 'handler', which no task of this queue has",
-            "run_before task 'b' is started without arguments but requires x",
-        ])
+        #expect(
+            problems["a"] == [
+                "run_before names 'ghost', which no task of this queue has",
+                "on_failure names 'handler', which no task of this queue has",
+                "run_before task 'b' is started without arguments but requires x",
+            ])
         #expect(problems["b"] == nil && problems["c"] == nil)
     }
 
@@ -102,8 +105,10 @@ import Testing
         #expect(PipelineValidation.cycles(in: [task("a", after: ["b"]), task("b", before: ["a"])]) == [["a", "b"]])
         #expect(PipelineValidation.cycles(in: [task("self", after: ["self"])]) == [["self"]])
         #expect(PipelineValidation.cycles(in: [task("a", before: ["b", "c"]), task("b", before: ["c"]), task("c")]).isEmpty)
-        let seed = [task("extract", after: ["transform"]), task("transform", after: ["load"]), task("load", after: ["compute"]),
-                    task("compute", before: ["configure"]), task("configure", before: ["deploy", "prepare"]), task("deploy"), task("prepare")]
+        let seed = [
+            task("extract", after: ["transform"]), task("transform", after: ["load"]), task("load", after: ["compute"]),
+            task("compute", before: ["configure"]), task("configure", before: ["deploy", "prepare"]), task("deploy"), task("prepare"),
+        ]
         #expect(PipelineValidation.problems(in: seed).isEmpty)
     }
 

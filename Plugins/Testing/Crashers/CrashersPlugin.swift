@@ -29,7 +29,8 @@ let crashers = Plugin(name: "crashers", version: "1.0.0") {
         return args.seconds
     }
 
-    TaskDefinition("hog_memory", options: TaskOptions(retryPolicy: .never, subprocess: true, memoryLimitMB: 1024)) { (_: NoArguments, context) -> Int in
+    TaskDefinition("hog_memory", options: TaskOptions(retryPolicy: .never, subprocess: true, memoryLimitMB: 1024)) {
+        (_: NoArguments, context) -> Int in
         var blocks: [UnsafeMutableRawPointer] = []
         while true {
             let size = 64 << 20

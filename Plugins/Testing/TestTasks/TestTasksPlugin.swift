@@ -97,7 +97,9 @@ let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
         (_: NoArguments, _) -> JSONValue in ["step": 1]
     }
 
-    TaskDefinition("chain_second", description: "Second of a 3-step no-op chain.", parameters: [.int("step")], options: TaskOptions(runAfter: ["chain_third"])) {
+    TaskDefinition(
+        "chain_second", description: "Second of a 3-step no-op chain.", parameters: [.int("step")], options: TaskOptions(runAfter: ["chain_third"])
+    ) {
         (args: StepArguments, _) -> JSONValue in ["step": .int(args.step + 1)]
     }
 

@@ -11,7 +11,9 @@ let versioned = Plugin(name: "versioned", version: "\(version)") {
         version
     }
 
-    TaskDefinition("version_in_child", description: "Returns the version of the plugin its child process loaded.", options: TaskOptions(subprocess: true)) {
+    TaskDefinition(
+        "version_in_child", description: "Returns the version of the plugin its child process loaded.", options: TaskOptions(subprocess: true)
+    ) {
         (_: NoArguments, _) -> Int in
         version
     }

@@ -221,7 +221,7 @@ enum JSONParser {
         private mutating func literal(_ word: StaticString) throws(EasyJobsError) {
             let count = word.utf8CodeUnitCount
             guard index + count <= bytes.count,
-                  UnsafeBufferPointer(start: word.utf8Start, count: count).elementsEqual(bytes[index..<index + count])
+                UnsafeBufferPointer(start: word.utf8Start, count: count).elementsEqual(bytes[index..<index + count])
             else { throw failure("unexpected character") }
             index += count
         }

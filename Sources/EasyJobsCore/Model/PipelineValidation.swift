@@ -7,7 +7,10 @@ public enum PipelineValidation {
         let byName = Dictionary(tasks.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var problems: [String: [String]] = [:]
         for task in tasks.sorted(by: { $0.name < $1.name }) {
-            for (option, names) in [("run_before", task.options.runBefore), ("run_after", task.options.runAfter), ("on_failure", task.options.onFailure.map { [$0] } ?? [])] {
+            for (option, names) in [
+                ("run_before", task.options.runBefore), ("run_after", task.options.runAfter),
+                ("on_failure", task.options.onFailure.map { [$0] } ?? []),
+            ] {
                 for name in names where byName[name] == nil {
                     problems[task.name, default: []].append("\(option) names '\(name)', which no task of this queue has")
                 }

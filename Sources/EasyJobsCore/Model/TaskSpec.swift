@@ -63,8 +63,12 @@ public struct TaskParameter: Codable, Sendable, Hashable {
         case .double(let double): number = double
         default: return nil
         }
-        if let minimum, number < minimum || (number.isNaN) { return "argument '\(name)' must be at least \(Self.format(minimum))\(cType.map { " (\($0))" } ?? ""), got \(value.jsonString)" }
-        if let maximum, number > maximum { return "argument '\(name)' must be at most \(Self.format(maximum))\(cType.map { " (\($0))" } ?? ""), got \(value.jsonString)" }
+        if let minimum, number < minimum || (number.isNaN) {
+            return "argument '\(name)' must be at least \(Self.format(minimum))\(cType.map { " (\($0))" } ?? ""), got \(value.jsonString)"
+        }
+        if let maximum, number > maximum {
+            return "argument '\(name)' must be at most \(Self.format(maximum))\(cType.map { " (\($0))" } ?? ""), got \(value.jsonString)"
+        }
         return nil
     }
 

@@ -320,7 +320,10 @@ public struct HostView: Codable, Sendable {
     /// Paused, by name or through its queue: it finishes what it runs and claims nothing new.
     public var paused: Bool
 
-    public init(hostID: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin], lastHeartbeat: Date, online: Bool, problems: [String] = [], paused: Bool = false) {
+    public init(
+        hostID: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin], lastHeartbeat: Date,
+        online: Bool, problems: [String] = [], paused: Bool = false
+    ) {
         self.hostID = hostID
         self.name = name
         self.queue = queue

@@ -21,7 +21,9 @@ enum FFILoader {
         guard let text = describe() else {
             throw check.refusal("\(FFIManifest.symbol)() returned NULL", ["field": "manifest"])
         }
-        return try load(handle: handle, manifest: try FFIManifest.parse(String(cString: text), check: check), file: file, copy: copy, sha256: sha256, check: check)
+        return try load(
+            handle: handle, manifest: try FFIManifest.parse(String(cString: text), check: check), file: file, copy: copy, sha256: sha256, check: check
+        )
     }
 
     /// A manifest file (`*.easyjobs.json`) for a library that knows nothing of EasyJobs (a
@@ -36,7 +38,8 @@ enum FFILoader {
         }
         let manifest = try FFIManifest.parse(text, check: check)
         guard let library = manifest.library, !library.isEmpty else {
-            throw check.refusal("a manifest file must name its \"library\" (a system library such as libz.so.1, or an absolute path)", ["field": "library"])
+            throw check.refusal(
+                "a manifest file must name its \"library\" (a system library such as libz.so.1, or an absolute path)", ["field": "library"])
         }
         guard !library.contains("/") || library.hasPrefix("/") else {
             throw check.refusal("library '\(library)' must be a library name or an absolute path", ["field": "library"])
@@ -75,9 +78,11 @@ enum FFILoader {
             let parameters = (task.parameters ?? []).map { ($0.name, FFIParameterType(declared: $0.type)!) }
             let returns = FFIReturnType(declared: task.returns)!
             if let result = task.result {
-                guard returns == .void, parameters.contains(where: { $0.0 == result && { if case .buffer = $0.1 { true } else { false } }($0) }) else {
+                guard returns == .void, parameters.contains(where: { $0.0 == result && { if case .buffer = $0.1 { true } else { false } }($0) })
+                else {
                     throw check.refusal(
-                        "task '\(task.name)': result '\(result)' must name a buffer parameter of a void function", ["field": "result", "task": task.name])
+                        "task '\(task.name)': result '\(result)' must name a buffer parameter of a void function",
+                        ["field": "result", "task": task.name])
                 }
             }
             do {

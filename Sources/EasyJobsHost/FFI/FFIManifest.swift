@@ -80,7 +80,8 @@ struct FFIManifest: Decodable {
                         "task '\(task.name)': parameter '\(parameter.name)' has unknown C type '\(parameter.type)' (expected int8…int64, uint8…uint64, float, double, bool, string or a buffer such as double[])",
                         ["field": "parameters", "task": task.name])
                 }
-                var spec = TaskParameter(name: parameter.name, type: .any, required: parameter.default == nil, default: parameter.default, cType: type.cDescription)
+                var spec = TaskParameter(
+                    name: parameter.name, type: .any, required: parameter.default == nil, default: parameter.default, cType: type.cDescription)
                 switch type {
                 case .scalar(let scalar):
                     spec.type = scalar.parameterType

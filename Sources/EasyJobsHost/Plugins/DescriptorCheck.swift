@@ -114,7 +114,8 @@ struct DescriptorCheck {
                 do {
                     _ = try spec.bind(.object(defaults))
                 } catch {
-                    throw refusal("task '\(spec.name)': default_args do not fit its signature: \(error.message)", ["field": "default_args", "task": spec.name])
+                    throw refusal(
+                        "task '\(spec.name)': default_args do not fit its signature: \(error.message)", ["field": "default_args", "task": spec.name])
                 }
             }
             specs.append(spec)
@@ -129,6 +130,9 @@ struct DescriptorCheck {
 
     static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 128
-            && name.unicodeScalars.allSatisfy { $0.properties.isASCIIHexDigit || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0) }
+            && name.unicodeScalars.allSatisfy {
+                $0.properties.isASCIIHexDigit || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                    || "_-.".unicodeScalars.contains($0)
+            }
     }
 }

@@ -110,7 +110,9 @@ public struct DynamicLibraryLoader: PluginLoader {
         let stem = name.hasSuffix(fileExtension) ? String(name.dropLast(fileExtension.count)) : name
         let suffix = "-\(sha256.prefix(16))"
         // A copy made earlier (a subprocess child loads the host's) is already content-addressed.
-        let copy = stem.hasSuffix(suffix) ? cacheDirectory.appendingPathComponent(name) : cacheDirectory.appendingPathComponent("\(stem)\(suffix)\(fileExtension)")
+        let copy =
+            stem.hasSuffix(suffix)
+            ? cacheDirectory.appendingPathComponent(name) : cacheDirectory.appendingPathComponent("\(stem)\(suffix)\(fileExtension)")
         // A copy given back to us (a child, a probe) is verified by `open` before it is opened.
         if stem.hasSuffix(suffix) { return copy }
         try Self.securePrivateDirectory(cacheDirectory, check: check)

@@ -25,7 +25,6 @@ struct PluginReloader: Sendable {
     let recycler: Recycler
     let logger: Logger
 
-
     /// Until the task is cancelled: then the watcher stops and the stream ends.
     func run() async {
         await withTaskCancellationHandler {
@@ -58,7 +57,8 @@ struct PluginReloader: Sendable {
                     guard let removed = catalog.remove(file: name) else { continue }
                     children.keep(catalog.plugins)
                     await registrar.register()
-                    logger.notice("plugin removed", metadata: ["file": "\(name)", "plugin": "\(removed.info.name)", "version": "\(removed.info.version)"])
+                    logger.notice(
+                        "plugin removed", metadata: ["file": "\(name)", "plugin": "\(removed.info.name)", "version": "\(removed.info.version)"])
                 }
             }
         } onCancel: {

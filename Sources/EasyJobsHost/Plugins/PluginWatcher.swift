@@ -82,7 +82,8 @@ public final class PluginWatcher: Sendable {
                     pending[name] = nil
                     continue
                 }
-                if status.st_size == entry.size && status.st_mtim.tv_sec == entry.modified.tv_sec && status.st_mtim.tv_nsec == entry.modified.tv_nsec {
+                if status.st_size == entry.size && status.st_mtim.tv_sec == entry.modified.tv_sec && status.st_mtim.tv_nsec == entry.modified.tv_nsec
+                {
                     pending[name] = nil
                     continuation.yield(.changed(name))
                 } else {

@@ -24,7 +24,6 @@ struct JobRunner: Sendable {
     let registrar: Registrar
     let recycler: Recycler
 
-
     /// Until the host stops claiming (graceful shutdown, a recycle); running jobs go on in `jobs`.
     func claim(into jobs: inout DiscardingTaskGroup) async {
         let logger = context.logger
@@ -75,14 +74,17 @@ struct JobRunner: Sendable {
                     // A task of its own, so one job can be stopped without touching the others.
                     let run = Task { await supervise(job) }
                     context.running.attach(job.leased, task: run)
-                    await withTaskCancellationHandler { await run.value } onCancel: { run.cancel() }
+                    await withTaskCancellationHandler {
+                        await run.value
+                    } onCancel: {
+                        run.cancel()
+                    }
                     context.running.remove(job.leased)
                     context.capacity.release()
                 }
             }
         }
     }
-
 
     /// Runs a job under its timeout and reports its outcome, unless it goes back to the queue.
     private func supervise(_ job: ClaimedJob) async {
@@ -104,7 +106,6 @@ struct JobRunner: Sendable {
         }
     }
 
-
     /// After the grace period of a graceful stop, stops what still runs; those jobs go back to the queue.
     func stopStragglers() async {
         let running = context.running
@@ -118,7 +119,6 @@ struct JobRunner: Sendable {
             running.stopAll(reason: .shutdown)
         }
     }
-
 
     /// Runs the job in the host or in a child process; returns the outcome to report, or `nil`
     /// when there is none to report (the child reported it, or the job goes back to the queue).
@@ -175,7 +175,6 @@ struct JobRunner: Sendable {
         }
     }
 
-
     /// Runs a task that a running job calls, as a job of its own, and waits for it. The caller's
     /// slot is free while it waits, so a host with one slot still runs what its job awaits.
     private func call(_ task: String, arguments: Data, from job: ClaimedJob, logger: Logger) async -> CallOutcome {
@@ -218,7 +217,6 @@ struct JobRunner: Sendable {
         return .failure("the call to '\(task)' was cancelled")
     }
 
-
     private static func emit(_ line: LogLine, logger: Logger) {
         if line.isOutput {
             TaskOutput.write(line.message)
@@ -237,7 +235,6 @@ struct JobRunner: Sendable {
         logger.log(level: level, "\(line.message)")
     }
 
-
     /// Stops runs whose lease ran out without a renewal: the host was paused, or cut off from the
     /// manager, past its lease, and the job may be running elsewhere already.
     func stopOverdueRuns() async {
@@ -247,7 +244,8 @@ struct JobRunner: Sendable {
             try? await Task.sleep(for: .milliseconds(100))
             for run in running.overdue(at: .now) where running.stop(run, reason: .leaseLost) {
                 logger.warning(
-                    "the lease of a running job ran out without a renewal: stopping this run", metadata: ["job_id": "\(run.jobID)", "lease": "\(run.lease)"])
+                    "the lease of a running job ran out without a renewal: stopping this run",
+                    metadata: ["job_id": "\(run.jobID)", "lease": "\(run.lease)"])
             }
         }
     }

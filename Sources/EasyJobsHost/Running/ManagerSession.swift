@@ -23,7 +23,6 @@ struct ManagerSession: Sendable {
     let running: RunningJobs
     let logger: Logger
 
-
     func heartbeats(every seconds: Double, lease: Double) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(seconds))
@@ -44,7 +43,6 @@ struct ManagerSession: Sendable {
             }
         }
     }
-
 
     /// Listens for what the manager asks of this host: running jobs to cancel.
     func listenForEvents() async {

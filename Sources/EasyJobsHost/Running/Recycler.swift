@@ -64,7 +64,11 @@ final class Recycler: Sendable {
         }
         if id == nil { task.cancel() }
         defer { if let id { _ = state.withLock { $0.interrupts.removeValue(forKey: id) } } }
-        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        return try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
+        }
     }
 
     /// Carry a host's identity into the process that replaces it.

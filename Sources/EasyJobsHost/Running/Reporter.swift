@@ -79,7 +79,9 @@ final class Reporter: Sendable {
                 }
                 if givingUp {
                     let lost = state.withLock { $0.pending.count }
-                    logger.error("stopping with \(lost) undelivered result(s): the manager is unreachable; those jobs will run again once their leases run out")
+                    logger.error(
+                        "stopping with \(lost) undelivered result(s): the manager is unreachable; those jobs will run again once their leases run out"
+                    )
                     return
                 }
                 let delay = backoff.next()
@@ -111,9 +113,12 @@ final class Reporter: Sendable {
                 plugin: report.plugin)
             do {
                 _ = try await client.report(ReportRequest(hostID: hostID, reports: [failed]))
-                logger.error("the manager refused a job's result; reported the job failed instead", metadata: ["job_id": "\(report.jobID)", "reason": "\(refusal.message)"])
+                logger.error(
+                    "the manager refused a job's result; reported the job failed instead",
+                    metadata: ["job_id": "\(report.jobID)", "reason": "\(refusal.message)"])
             } catch let error as EasyJobsError where error.isRefusal {
-                logger.error("the manager refused a job's report; dropping it", metadata: ["job_id": "\(report.jobID)", "reason": "\(error.message)"])
+                logger.error(
+                    "the manager refused a job's report; dropping it", metadata: ["job_id": "\(report.jobID)", "reason": "\(error.message)"])
             } catch {
                 state.withLock { $0.pending.append(failed) }
             }

@@ -95,7 +95,11 @@ final class StartedChild: Sendable {
         }
         guard let handOff else { return (await ended(), false) }
         handOff?.resume(returning: job)
-        let end = await withTaskCancellationHandler { await ended() } onCancel: { stop() }
+        let end = await withTaskCancellationHandler {
+            await ended()
+        } onCancel: {
+            stop()
+        }
         return (end, state.withLock { $0.delivered })
     }
 

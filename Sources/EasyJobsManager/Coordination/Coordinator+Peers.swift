@@ -8,11 +8,12 @@ extension Coordinator {
     /// today's checks are left out, as at start.
     public func refreshFromStore() async throws {
         let stored = try await store.hosts()
-        let fresh = registry.merge(stored: stored.filter { host in
-            // Only what is new to this manager needs the check; the rest passed it before.
-            if let known = registry.host(id: host.id), known.registeredAt >= host.registeredAt { return true }
-            return Self.passesChecks(host)
-        })
+        let fresh = registry.merge(
+            stored: stored.filter { host in
+                // Only what is new to this manager needs the check; the rest passed it before.
+                if let known = registry.host(id: host.id), known.registeredAt >= host.registeredAt { return true }
+                return Self.passesChecks(host)
+            })
         for queue in Set(fresh.map(\.queue)) { notifier.workArrived(in: queue) }
         pauses.replace(with: try await store.paused())
     }

@@ -60,8 +60,9 @@ extension Coordinator: JobRules {
                         context: ["queue": queue, "task": item.spec.name, "run_before": name])
                 }
                 work.append(
-                    Item(id: Job.newID(), spec: dependency, arguments: try dependency.bind([:]), origin: JobOrigin(.runBefore, parent: item.id),
-                         path: item.path + [name]))
+                    Item(
+                        id: Job.newID(), spec: dependency, arguments: try dependency.bind([:]), origin: JobOrigin(.runBefore, parent: item.id),
+                        path: item.path + [name]))
                 guard work.count <= Self.maxPlannedJobs else {
                     throw EasyJobsError(
                         .invalidArguments,
@@ -90,7 +91,8 @@ extension Coordinator: JobRules {
                 guard case .object = job.result ?? .null else {
                     throw EasyJobsError(
                         .invalidArguments,
-                        "the result of '\(job.task)' (job \(job.id)) is \((job.result ?? .null).typeName), not an object of keyword arguments for '\(name)'")
+                        "the result of '\(job.task)' (job \(job.id)) is \((job.result ?? .null).typeName), not an object of keyword arguments for '\(name)'"
+                    )
                 }
                 let bound: [String: JSONValue]
                 do {
@@ -119,7 +121,8 @@ extension Coordinator: JobRules {
         do {
             let handlerSpec = try registry.spec(queue: job.queue, task: handler)
             return try plan(
-                queue: job.queue, spec: handlerSpec, arguments: try handlerSpec.bind(["job_failed": failure]), origin: JobOrigin(.onFailure, parent: job.id))
+                queue: job.queue, spec: handlerSpec, arguments: try handlerSpec.bind(["job_failed": failure]),
+                origin: JobOrigin(.onFailure, parent: job.id))
         } catch {
             logger.error(
                 "cannot enqueue the on_failure task '\(handler)' of job \(job.id): \(error.message)",

@@ -67,7 +67,8 @@ extension Coordinator {
         if !jobs.isEmpty {
             metrics.enqueued(jobs)
             notifier.workArrived(in: schedule.queue)
-            logger.debug("schedule fired", metadata: ["queue": "\(schedule.queue)", "task": "\(schedule.task)", "for": "\(WireCoding.format(latest))"])
+            logger.debug(
+                "schedule fired", metadata: ["queue": "\(schedule.queue)", "task": "\(schedule.task)", "for": "\(WireCoding.format(latest))"])
         }
     }
 

@@ -69,7 +69,8 @@ public struct Coordinator: Sendable {
     /// Returns the jobs in the order given.
     public func enqueueBatch(queue: String, items: [BatchEnqueueItem], queueAnyway: Bool = false) async throws -> [Job] {
         guard !items.isEmpty else {
-            throw EasyJobsError(.malformedRequest, "the batch is empty: send a JSON array of {\"task\": …, \"arguments\": {…}}", context: ["queue": queue])
+            throw EasyJobsError(
+                .malformedRequest, "the batch is empty: send a JSON array of {\"task\": …, \"arguments\": {…}}", context: ["queue": queue])
         }
         guard items.count <= options.maxBatchJobs else {
             throw EasyJobsError(
@@ -252,7 +253,8 @@ public struct Coordinator: Sendable {
                 let waited = jobs.filter { $0.dependencies > 0 }.map(\.id)
                 let dependencies = waited.isEmpty ? [:] : try await store.dependencyResults(of: waited)
                 for job in jobs where job.attempts > 1 {
-                    logger.info("retrying job", metadata: ["job_id": "\(job.id)", "task": "\(job.task)", "attempt": "\(job.attempts)", "queue": "\(queue)"])
+                    logger.info(
+                        "retrying job", metadata: ["job_id": "\(job.id)", "task": "\(job.task)", "attempt": "\(job.attempts)", "queue": "\(queue)"])
                 }
                 return jobs.map { job in
                     let subprocess = (try? registry.spec(queue: queue, task: job.task))?.options.subprocess ?? false
@@ -321,7 +323,8 @@ public struct Coordinator: Sendable {
             throw EasyJobsError(.hostNotFound, "unknown host '\(request.hostID)': register first", context: ["host_id": request.hostID])
         }
         registry.touch(hostID: request.hostID, at: now)
-        let renewed = request.running.isEmpty
+        let renewed =
+            request.running.isEmpty
             ? [] : try await store.renewLeases(hostID: request.hostID, jobs: request.running, until: now.addingTimeInterval(options.leaseSeconds))
         let held = Set(renewed)
         return HeartbeatResponse(renewed: renewed, lost: request.running.filter { !held.contains($0) })

@@ -20,8 +20,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return self.error(error)
         } catch is NIOTooManyBytesError {
             return self.error(
-                EasyJobsError(.payloadTooLarge, "request body is over the limit of \(context.maxUploadSize) bytes",
-                              context: ["limit": "\(context.maxUploadSize)"]))
+                EasyJobsError(
+                    .payloadTooLarge, "request body is over the limit of \(context.maxUploadSize) bytes",
+                    context: ["limit": "\(context.maxUploadSize)"]))
         } catch let error as HTTPError {
             let code: EasyJobsError.Code =
                 switch error.status {

@@ -23,7 +23,9 @@ enum JSONResponse {
     }
 
     static func error(_ error: EasyJobsError) -> Response {
-        let data = (try? WireCoding.makeEncoder().encode(ErrorResponse(error: error))) ?? Data(#"{"error":{"code":"internal_error","message":"cannot encode error","context":{}}}"#.utf8)
+        let data =
+            (try? WireCoding.makeEncoder().encode(ErrorResponse(error: error)))
+            ?? Data(#"{"error":{"code":"internal_error","message":"cannot encode error","context":{}}}"#.utf8)
         return raw(data, status: error.code.httpStatus)
     }
 }

@@ -26,7 +26,8 @@ enum OpenAPIDocument {
             "info": [
                 "title": "EasyJobs",
                 "version": "1.0.0",
-                "description": "Jobs and results of an EasyJobs manager. Every task a host registers appears here as POST /{queue}/task/{task} the moment it is registered.",
+                "description":
+                    "Jobs and results of an EasyJobs manager. Every task a host registers appears here as POST /{queue}/task/{task} the moment it is registered.",
             ],
             "paths": .object(paths),
             "components": [
@@ -121,14 +122,18 @@ enum OpenAPIDocument {
             "x-queue": .string(queue),
             "operationId": .string("\(queue).batch"),
             "summary": "Enqueue many jobs of this queue at once",
-            "description": "Every job is checked as a single enqueue checks it; then all are stored in one transaction, or none is (the error's context names the job by its `index`). At most the manager's batch limit (10,000 by default).",
+            "description":
+                "Every job is checked as a single enqueue checks it; then all are stored in one transaction, or none is (the error's context names the job by its `index`). At most the manager's batch limit (10,000 by default).",
             "parameters": [
                 [
                     "name": "queue_anyway", "in": "query", "required": false, "schema": ["type": "boolean"],
                     "description": "Queue the jobs even when no host serves their tasks now.",
                 ]
             ],
-            "requestBody": ["required": true, "content": ["application/json": ["schema": ["type": "array", "minItems": 1, "items": ["oneOf": .array(elements)]]]]],
+            "requestBody": [
+                "required": true,
+                "content": ["application/json": ["schema": ["type": "array", "minItems": 1, "items": ["oneOf": .array(elements)]]]],
+            ],
             "responses": [
                 "200": response("The jobs are stored; their request ids in the order given.", ref: "BatchEnqueueResponse"),
                 "400": errorResponse("The body is not a JSON array of jobs, or it is empty."),
@@ -173,10 +178,11 @@ enum OpenAPIDocument {
 
     /// A fixed route's operation, with its path parameters declared.
     static func operation(for route: RouteBook.Route, compatibility: APICompatibility) -> JSONValue {
-        var operation = operations["\(route.method) \(route.path)"]?.objectValue ?? [
-            "summary": .string("\(route.method.uppercased()) \(route.path)"), "x-undocumented": true,
-            "responses": ["200": ["description": "OK."]],
-        ]
+        var operation =
+            operations["\(route.method) \(route.path)"]?.objectValue ?? [
+                "summary": .string("\(route.method.uppercased()) \(route.path)"), "x-undocumented": true,
+                "responses": ["200": ["description": "OK."]],
+            ]
         if compatibility == .easyjobs, EasyJobsCompatibleRoutes.paths.contains(route.path) {
             operation["description"] = "Answered in the Python EasyJobs' shapes (the manager runs with --compat easyjobs)."
             operation["responses"] = ["200": ["description": "As the Python EasyJobs answers.", "content": ["application/json": ["schema": [:]]]]]
@@ -189,13 +195,17 @@ enum OpenAPIDocument {
 
     /// What each fixed route does, by `"<method> <Hummingbird path>"`.
     static var operations: [String: JSONValue] {
-        let listParameters = [query("namespace", "Only this queue."), query("name", "Only this task."), query("limit", "At most this many (1-1000).", type: "integer")]
+        let listParameters = [
+            query("namespace", "Only this queue."), query("name", "Only this task."), query("limit", "At most this many (1-1000).", type: "integer"),
+        ]
         let list = response("Jobs, newest first.", ref: "JobList")
         let paused = response("What is paused now.", ref: "PausedWork")
         let schedule = ["description": "The schedule after.", "content": ["application/json": ["schema": ["type": "object"]]]] as JSONValue
         let html: JSONValue = ["description": "An HTML page.", "content": ["text/html": ["schema": ["type": "string"]]]]
         return [
-            "get /job/view/result": operation("A job: status, arguments, result or error, origin and the jobs it triggered.", parameters: [requestID], ok: response("The job.", ref: "JobView"), errors: ["400": "No request_id.", "404": "No such job.", "410": "Its result was pulled."]),
+            "get /job/view/result": operation(
+                "A job: status, arguments, result or error, origin and the jobs it triggered.", parameters: [requestID],
+                ok: response("The job.", ref: "JobView"), errors: ["400": "No request_id.", "404": "No such job.", "410": "Its result was pulled."]),
             "get /job/pull/result": [
                 "tags": ["jobs"], "summary": "Waits for a job's result and consumes it.",
                 "parameters": [requestID, query("wait", "Seconds to wait (default 5).", type: "number")],
@@ -207,16 +217,36 @@ enum OpenAPIDocument {
                     "410": errorResponse("Already pulled (of concurrent pulls, all but one)."), "422": errorResponse("The job failed."),
                 ],
             ],
-            "get /job/view/graph": operation("The whole pipeline reachable from a job.", parameters: [requestID], ok: response("Jobs and edges.", ref: "JobGraph"), errors: ["400": "No request_id.", "404": "No such job."]),
-            "get /job/view/log": operation("The lines a subprocess job wrote.", parameters: [requestID, query("limit", "Last lines.", type: "integer")], ok: response("The log.", ref: "JobLog"), errors: ["400": "No request_id.", "404": "No such job."]),
+            "get /job/view/graph": operation(
+                "The whole pipeline reachable from a job.", parameters: [requestID], ok: response("Jobs and edges.", ref: "JobGraph"),
+                errors: ["400": "No request_id.", "404": "No such job."]),
+            "get /job/view/log": operation(
+                "The lines a subprocess job wrote.", parameters: [requestID, query("limit", "Last lines.", type: "integer")],
+                ok: response("The log.", ref: "JobLog"), errors: ["400": "No request_id.", "404": "No such job."]),
             "get /job/view/results": operation("Finished jobs.", parameters: listParameters, ok: list),
             "get /job/view/queued": operation("Queued jobs.", parameters: listParameters, ok: list),
             "get /job/view/running": operation("Running jobs.", parameters: listParameters, ok: list),
-            "post /job/cancel": operation("Cancels a job.", parameters: [requestID], ok: response("The job after.", ref: "JobView"), errors: ["400": "No request_id.", "404": "No such job."]),
-            "get /tasks": operation("Registered tasks by queue.", tag: "system", ok: ["description": "Queues and their tasks.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]]),
-            "get /hosts": operation("Hosts with their plugins.", tag: "system", ok: ["description": "Hosts.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]]),
-            "get /schedules": operation("Schedules.", tag: "schedules", ok: ["description": "Schedules.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]]),
-            "get /stats": operation("Job counts by status.", tag: "system", parameters: [query("queue", "Only this queue.")], ok: ["description": "Counts.", "content": ["application/json": ["schema": ["type": "object", "additionalProperties": ["type": "integer"]]]]]),
+            "post /job/cancel": operation(
+                "Cancels a job.", parameters: [requestID], ok: response("The job after.", ref: "JobView"),
+                errors: ["400": "No request_id.", "404": "No such job."]),
+            "get /tasks": operation(
+                "Registered tasks by queue.", tag: "system",
+                ok: [
+                    "description": "Queues and their tasks.",
+                    "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]],
+                ]),
+            "get /hosts": operation(
+                "Hosts with their plugins.", tag: "system",
+                ok: ["description": "Hosts.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]]),
+            "get /schedules": operation(
+                "Schedules.", tag: "schedules",
+                ok: ["description": "Schedules.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]]),
+            "get /stats": operation(
+                "Job counts by status.", tag: "system", parameters: [query("queue", "Only this queue.")],
+                ok: [
+                    "description": "Counts.",
+                    "content": ["application/json": ["schema": ["type": "object", "additionalProperties": ["type": "integer"]]]],
+                ]),
             "get /jobs": operation(
                 "Jobs of any status, newest first, filtered and paged on the server.",
                 parameters: [
@@ -229,14 +259,20 @@ enum OpenAPIDocument {
                 "Each queue: jobs by status now, finished in the last minute, paused.", tag: "system",
                 ok: ["description": "Queues.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]]),
             "post /job/retry": operation(
-                "Runs a failed or cancelled job again, as a new job.", parameters: [requestID], ok: response("The new job's request id.", ref: "EnqueueResponse"),
+                "Runs a failed or cancelled job again, as a new job.", parameters: [requestID],
+                ok: response("The new job's request id.", ref: "EnqueueResponse"),
                 errors: ["400": "No request_id.", "404": "No such job.", "409": "The job has not ended."]),
             "post /job/discard": operation(
                 "Deletes an ended job and its log.", parameters: [requestID],
-                ok: ["description": "The job is gone.", "content": ["application/json": ["schema": ["type": "object", "properties": ["discarded": ["type": "string"]]]]]],
+                ok: [
+                    "description": "The job is gone.",
+                    "content": ["application/json": ["schema": ["type": "object", "properties": ["discarded": ["type": "string"]]]]],
+                ],
                 errors: ["400": "No request_id.", "404": "No such job.", "409": "The job has not ended."]),
-            "post /schedules/:queue/:task/pause": operation("Pauses a schedule: it fires no more until resumed.", tag: "schedules", ok: schedule, errors: ["404": "No such schedule."]),
-            "post /schedules/:queue/:task/resume": operation("Resumes a paused schedule.", tag: "schedules", ok: schedule, errors: ["404": "No such schedule."]),
+            "post /schedules/:queue/:task/pause": operation(
+                "Pauses a schedule: it fires no more until resumed.", tag: "schedules", ok: schedule, errors: ["404": "No such schedule."]),
+            "post /schedules/:queue/:task/resume": operation(
+                "Resumes a paused schedule.", tag: "schedules", ok: schedule, errors: ["404": "No such schedule."]),
             "post /schedules/:queue/:task/trigger": operation(
                 "Fires a schedule now, with its default arguments.", tag: "schedules", ok: response("The job's request id.", ref: "EnqueueResponse"),
                 errors: ["404": "No such schedule."]),
@@ -253,16 +289,25 @@ enum OpenAPIDocument {
                 "parameters": [["name": "X-EasyJobs-Job-Token", "in": "header", "required": true, "schema": ["type": "string"]]],
                 "requestBody": ["required": true, "content": ["application/json": ["schema": ["type": "object"]]]],
                 "responses": [
-                    "200": ["description": "Recorded.", "content": ["application/json": ["schema": ["type": "object", "properties": ["accepted": ["type": "string"]]]]]],
+                    "200": [
+                        "description": "Recorded.",
+                        "content": ["application/json": ["schema": ["type": "object", "properties": ["accepted": ["type": "string"]]]]],
+                    ],
                     "400": errorResponse("Not a report."), "403": errorResponse("No token, a wrong one, or one of a run that is over."),
                     "413": errorResponse("Over the report size limit."),
                 ],
             ],
-            "get /openapi.json": ["tags": ["system"], "summary": "This document.", "security": [], "responses": ["200": ["description": "OpenAPI 3.1.", "content": ["application/json": ["schema": ["type": "object"]]]]]],
+            "get /openapi.json": [
+                "tags": ["system"], "summary": "This document.", "security": [],
+                "responses": ["200": ["description": "OpenAPI 3.1.", "content": ["application/json": ["schema": ["type": "object"]]]]],
+            ],
             "get /docs": ["tags": ["system"], "summary": "An interactive page over this document.", "security": [], "responses": ["200": html]],
             "get /": ["tags": ["system"], "summary": "The dashboard.", "security": [], "responses": ["200": html]],
             "get /health": ["tags": ["system"], "summary": "For load balancers.", "security": [], "responses": ["200": ["description": "Up."]]],
-            "get /metrics": ["tags": ["system"], "summary": "Prometheus metrics.", "security": [], "responses": ["200": ["description": "Prometheus text format.", "content": ["text/plain": ["schema": ["type": "string"]]]]]],
+            "get /metrics": [
+                "tags": ["system"], "summary": "Prometheus metrics.", "security": [],
+                "responses": ["200": ["description": "Prometheus text format.", "content": ["text/plain": ["schema": ["type": "string"]]]]],
+            ],
         ]
     }
 
@@ -282,16 +327,35 @@ enum OpenAPIDocument {
         return [
             "Error": [
                 "type": "object", "required": ["error"],
-                "properties": ["error": ["type": "object", "required": ["code", "message"], "properties": ["code": ["type": "string"], "message": ["type": "string"], "context": ["type": "object"]]]],
+                "properties": [
+                    "error": [
+                        "type": "object", "required": ["code", "message"],
+                        "properties": ["code": ["type": "string"], "message": ["type": "string"], "context": ["type": "object"]],
+                    ]
+                ],
             ],
             "EnqueueResponse": ["type": "object", "required": ["request_id"], "properties": ["request_id": ["type": "string"]]],
-            "BatchEnqueueResponse": ["type": "object", "required": ["request_ids"], "properties": ["request_ids": ["type": "array", "items": ["type": "string"]]]],
+            "BatchEnqueueResponse": [
+                "type": "object", "required": ["request_ids"], "properties": ["request_ids": ["type": "array", "items": ["type": "string"]]],
+            ],
             "PendingResult": ["type": "object", "properties": ["request_id": ["type": "string"], "status": ["type": "string"]]],
             "JobView": job,
-            "JobList": ["type": "object", "properties": ["jobs": ["type": "array", "items": ["$ref": "#/components/schemas/JobView"]], "count": ["type": "integer"]]],
-            "JobGraph": ["type": "object", "properties": ["root": ["type": "string"], "jobs": ["type": "array", "items": ["$ref": "#/components/schemas/JobView"]], "edges": ["type": "array"]]],
+            "JobList": [
+                "type": "object",
+                "properties": ["jobs": ["type": "array", "items": ["$ref": "#/components/schemas/JobView"]], "count": ["type": "integer"]],
+            ],
+            "JobGraph": [
+                "type": "object",
+                "properties": [
+                    "root": ["type": "string"], "jobs": ["type": "array", "items": ["$ref": "#/components/schemas/JobView"]],
+                    "edges": ["type": "array"],
+                ],
+            ],
             "JobLog": ["type": "object", "properties": ["request_id": ["type": "string"], "lines": ["type": "array"]]],
-            "PausedWork": ["type": "object", "properties": ["hosts": ["type": "array", "items": ["type": "string"]], "queues": ["type": "array", "items": ["type": "string"]]]],
+            "PausedWork": [
+                "type": "object",
+                "properties": ["hosts": ["type": "array", "items": ["type": "string"]], "queues": ["type": "array", "items": ["type": "string"]]],
+            ],
         ]
     }
 }

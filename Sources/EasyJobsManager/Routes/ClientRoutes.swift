@@ -96,7 +96,8 @@ struct ClientRoutes {
         for (index, element) in elements.enumerated() {
             guard case .object(let fields) = element, case .string(let task)? = fields["task"] else {
                 throw EasyJobsError(
-                    .malformedRequest, "job \(index) of the batch is not {\"task\": \"<name>\", \"arguments\": {…}}: \(element.typeName == "object" ? "its \"task\" is missing or not a string" : "it is \(element.typeName)")",
+                    .malformedRequest,
+                    "job \(index) of the batch is not {\"task\": \"<name>\", \"arguments\": {…}}: \(element.typeName == "object" ? "its \"task\" is missing or not a string" : "it is \(element.typeName)")",
                     context: ["index": "\(index)"])
             }
             if let unknown = fields.keys.first(where: { $0 != "task" && $0 != "arguments" }) {
@@ -140,12 +141,13 @@ struct ClientRoutes {
 
     @Sendable func pullResult(_ request: Request, context: Context) async throws -> Response {
         let id = try requestID(request)
-        let wait = try request.query("wait").map { text throws(EasyJobsError) -> Double in
-            guard let seconds = Double(text), seconds >= 0 else {
-                throw EasyJobsError(.malformedRequest, "wait must be a number of seconds, got '\(text)'")
-            }
-            return seconds
-        } ?? 5
+        let wait =
+            try request.query("wait").map { text throws(EasyJobsError) -> Double in
+                guard let seconds = Double(text), seconds >= 0 else {
+                    throw EasyJobsError(.malformedRequest, "wait must be a number of seconds, got '\(text)'")
+                }
+                return seconds
+            } ?? 5
         let channel = context.channel
         let current = try await coordinator.awaitFinish(id: id, wait: wait) { channel.isActive }
         if current.pulledAt != nil { throw consumed(current) }
@@ -201,7 +203,8 @@ struct ClientRoutes {
     @Sendable func jobs(_ request: Request, context: Context) async throws -> Response {
         let statuses = try request.query("status").map { text throws(EasyJobsError) -> Set<JobStatus> in
             guard let status = JobStatus(rawValue: text) else {
-                throw EasyJobsError(.malformedRequest, "unknown status '\(text)' (one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw EasyJobsError(
+                    .malformedRequest, "unknown status '\(text)' (one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             return [status]
         }

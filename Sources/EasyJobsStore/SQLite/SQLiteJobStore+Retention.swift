@@ -5,13 +5,15 @@ extension SQLiteJobStore: JobRetention {
     public func prune(finishedBefore cutoff: Date, limit: Int) async throws -> Int {
         try await write("prune finished jobs") { db in
             // jobs_finished (finished_at) finds the candidates; the batch keeps the writer short.
-            let ids = try String.fetchAll(db, sql: """
-                SELECT id FROM jobs
-                WHERE finished_at < ? AND status IN ('completed', 'failed', 'cancelled')
-                  AND NOT (origin = 'run_before' AND EXISTS (
-                      SELECT 1 FROM jobs AS parent WHERE parent.id = jobs.parent_id AND parent.status IN ('waiting', 'queued', 'running')))
-                LIMIT ?
-                """, arguments: [cutoff.timeIntervalSince1970, max(limit, 0)])
+            let ids = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM jobs
+                    WHERE finished_at < ? AND status IN ('completed', 'failed', 'cancelled')
+                      AND NOT (origin = 'run_before' AND EXISTS (
+                          SELECT 1 FROM jobs AS parent WHERE parent.id = jobs.parent_id AND parent.status IN ('waiting', 'queued', 'running')))
+                    LIMIT ?
+                    """, arguments: [cutoff.timeIntervalSince1970, max(limit, 0)])
             guard !ids.isEmpty else { return 0 }
             let list = Self.placeholders(ids.count)
             try db.execute(sql: "DELETE FROM job_logs WHERE job_id IN (\(list))", arguments: StatementArguments(ids))

@@ -9,9 +9,10 @@ extension SQLiteJobStore {
         guard !reports.isEmpty else { return JobTransitions() }
         return try await write("record job outcomes", context: ["host_id": hostID, "count": "\(reports.count)"]) { db in
             var transitions = JobTransitions()
-            let fenced = try db.cachedStatement(sql: """
-                SELECT \(Self.jobColumns) FROM jobs WHERE id = ? AND lease = ? AND host_id = ? AND status = 'running'
-                """)
+            let fenced = try db.cachedStatement(
+                sql: """
+                    SELECT \(Self.jobColumns) FROM jobs WHERE id = ? AND lease = ? AND host_id = ? AND status = 'running'
+                    """)
             for report in reports {
                 // A run that ended without failing needs no decision about a retry: the fenced
                 // update is the check and the end at once, one statement instead of two.
@@ -43,7 +44,8 @@ extension SQLiteJobStore {
                     var failed = running
                     failed.error = message
                     if let delay = rules.retryDelay(for: failed) {
-                        transitions.retried.append(try requeue(running, error: message, plugin: report.plugin, runAt: now.addingTimeInterval(delay), db))
+                        transitions.retried.append(
+                            try requeue(running, error: message, plugin: report.plugin, runAt: now.addingTimeInterval(delay), db))
                     } else {
                         try end(running, as: .failed, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, db, &transitions)
                     }
@@ -56,12 +58,17 @@ extension SQLiteJobStore {
     public func requeueExpired(now: Date, rules: any JobRules) async throws -> JobTransitions {
         try await write("requeue expired jobs") { db in
             var transitions = JobTransitions()
-            let expired = try Self.fetchJobs(db, sql: """
-                SELECT \(Self.jobColumns) FROM jobs WHERE status = 'running' AND lease_expires_at < ? ORDER BY seq
-                """, arguments: [now.timeIntervalSince1970]).map(\.job)
+            let expired = try Self.fetchJobs(
+                db,
+                sql: """
+                    SELECT \(Self.jobColumns) FROM jobs WHERE status = 'running' AND lease_expires_at < ? ORDER BY seq
+                    """, arguments: [now.timeIntervalSince1970]
+            ).map(\.job)
             for job in expired {
                 if job.cancelRequested {
-                    try end(job, as: .cancelled, result: nil, error: "cancelled: its host stopped answering", plugin: nil, now: now, rules: rules, db, &transitions)
+                    try end(
+                        job, as: .cancelled, result: nil, error: "cancelled: its host stopped answering", plugin: nil, now: now, rules: rules, db,
+                        &transitions)
                     continue
                 }
                 var lost = job
@@ -70,10 +77,13 @@ extension SQLiteJobStore {
                 let times = lost.lostLeases == 1 ? "once" : "\(lost.lostLeases) times"
                 if let delay = rules.retryDelay(for: lost) {
                     transitions.retried.append(
-                        try requeue(lost, error: "its host stopped renewing the lease while running it (\(times))", plugin: nil,
-                                    runAt: now.addingTimeInterval(delay), db))
+                        try requeue(
+                            lost, error: "its host stopped renewing the lease while running it (\(times))", plugin: nil,
+                            runAt: now.addingTimeInterval(delay), db))
                 } else {
-                    try end(lost, as: .failed, result: nil, error: "host died while running it (\(times))", plugin: nil, now: now, rules: rules, db, &transitions)
+                    try end(
+                        lost, as: .failed, result: nil, error: "host died while running it (\(times))", plugin: nil, now: now, rules: rules, db,
+                        &transitions)
                 }
             }
             return transitions
@@ -91,9 +101,12 @@ extension SQLiteJobStore {
                 try end(job, as: .cancelled, result: nil, error: "cancelled before it ran", plugin: nil, now: now, rules: rules, db, &transitions)
                 return (transitions.finished[0], transitions)
             case .running:
-                let running = try Self.fetchJobs(db, sql: """
-                    UPDATE jobs SET cancel_requested = 1 WHERE id = ? RETURNING \(Self.jobColumns)
-                    """, arguments: [jobID]).first?.job
+                let running = try Self.fetchJobs(
+                    db,
+                    sql: """
+                        UPDATE jobs SET cancel_requested = 1 WHERE id = ? RETURNING \(Self.jobColumns)
+                        """, arguments: [jobID]
+                ).first?.job
                 return (running ?? job, transitions)
             default:
                 return (job, transitions)
@@ -103,11 +116,13 @@ extension SQLiteJobStore {
 
     /// Queues a run's job again for its next try.
     private func requeue(_ job: Job, error: String, plugin: PluginRef?, runAt: Date, _ db: Database) throws -> Job {
-        let updated = try Self.fetchJobs(db, sql: """
-            UPDATE jobs SET status = 'queued', error = ?, run_at = ?, host_id = NULL, lease_expires_at = NULL,
-                plugin_name = COALESCE(?, plugin_name), plugin_version = COALESCE(?, plugin_version), plugin_sha256 = COALESCE(?, plugin_sha256)
-            WHERE id = ? RETURNING \(Self.jobColumns)
-            """, arguments: [error, runAt.timeIntervalSince1970, plugin?.name, plugin?.version, plugin?.sha256, job.id])
+        let updated = try Self.fetchJobs(
+            db,
+            sql: """
+                UPDATE jobs SET status = 'queued', error = ?, run_at = ?, host_id = NULL, lease_expires_at = NULL,
+                    plugin_name = COALESCE(?, plugin_name), plugin_version = COALESCE(?, plugin_version), plugin_sha256 = COALESCE(?, plugin_sha256)
+                WHERE id = ? RETURNING \(Self.jobColumns)
+                """, arguments: [error, runAt.timeIntervalSince1970, plugin?.name, plugin?.version, plugin?.sha256, job.id])
         return updated.first?.job ?? job
     }
 
@@ -120,15 +135,19 @@ extension SQLiteJobStore {
         _ report: JobReport, hostID: String, as status: JobStatus, result: JSONValue?, error: String?, now: Date, rules: any JobRules,
         _ db: Database, _ transitions: inout JobTransitions
     ) throws -> Bool {
-        let ended = try Self.fetchJobs(db, sql: """
-            UPDATE jobs
-            SET status = ?, result = ?, error = ?, finished_at = ?, lease_expires_at = NULL,
-                plugin_name = COALESCE(?, plugin_name), plugin_version = COALESCE(?, plugin_version), plugin_sha256 = COALESCE(?, plugin_sha256)
-            WHERE id = ? AND lease = ? AND host_id = ? AND status = 'running' RETURNING \(Self.jobColumns)
-            """, arguments: [
+        let ended = try Self.fetchJobs(
+            db,
+            sql: """
+                UPDATE jobs
+                SET status = ?, result = ?, error = ?, finished_at = ?, lease_expires_at = NULL,
+                    plugin_name = COALESCE(?, plugin_name), plugin_version = COALESCE(?, plugin_version), plugin_sha256 = COALESCE(?, plugin_sha256)
+                WHERE id = ? AND lease = ? AND host_id = ? AND status = 'running' RETURNING \(Self.jobColumns)
+                """,
+            arguments: [
                 status.rawValue, result.map { String(decoding: $0.encoded(), as: UTF8.self) }, error, now.timeIntervalSince1970,
                 report.plugin?.name, report.plugin?.version, report.plugin?.sha256, report.jobID, report.lease, hostID,
-            ]).first?.job
+            ]
+        ).first?.job
         guard let ended else { return false }
         try followUp(ended, now: now, rules: rules, db, &transitions)
         return true
@@ -140,15 +159,19 @@ extension SQLiteJobStore {
     ) throws {
         // A completed run clears the error of earlier attempts; a failed one clears any result.
         // The host id stays, so a finished job still says where it ran.
-        let ended = try Self.fetchJobs(db, sql: """
-            UPDATE jobs
-            SET status = ?, result = ?, error = ?, finished_at = ?, lease_expires_at = NULL,
-                plugin_name = COALESCE(?, plugin_name), plugin_version = COALESCE(?, plugin_version), plugin_sha256 = COALESCE(?, plugin_sha256)
-            WHERE id = ? RETURNING \(Self.jobColumns)
-            """, arguments: [
+        let ended = try Self.fetchJobs(
+            db,
+            sql: """
+                UPDATE jobs
+                SET status = ?, result = ?, error = ?, finished_at = ?, lease_expires_at = NULL,
+                    plugin_name = COALESCE(?, plugin_name), plugin_version = COALESCE(?, plugin_version), plugin_sha256 = COALESCE(?, plugin_sha256)
+                WHERE id = ? RETURNING \(Self.jobColumns)
+                """,
+            arguments: [
                 status.rawValue, result.map { String(decoding: $0.encoded(), as: UTF8.self) }, error, now.timeIntervalSince1970,
                 plugin?.name, plugin?.version, plugin?.sha256, job.id,
-            ]).first?.job
+            ]
+        ).first?.job
         guard let ended else { return }
         try followUp(ended, now: now, rules: rules, db, &transitions)
     }
@@ -171,18 +194,24 @@ extension SQLiteJobStore {
             }
             guard job.origin.kind == .runBefore, let parent = job.origin.parentID else { continue }
             if job.status == .completed {
-                transitions.released += try Self.fetchJobs(db, sql: """
-                    UPDATE jobs SET status = 'queued' WHERE id = ? AND \(Self.readyToRelease) RETURNING \(Self.jobColumns)
-                    """, arguments: [parent]).map(\.job)
+                transitions.released += try Self.fetchJobs(
+                    db,
+                    sql: """
+                        UPDATE jobs SET status = 'queued' WHERE id = ? AND \(Self.readyToRelease) RETURNING \(Self.jobColumns)
+                        """, arguments: [parent]
+                ).map(\.job)
             } else {
                 let reason =
                     job.status == .cancelled
                     ? "run_before task '\(job.task)' (job \(job.id)) was cancelled"
                     : "run_before task '\(job.task)' (job \(job.id)) failed: \(job.error ?? "unknown error")"
-                pending += try Self.fetchJobs(db, sql: """
-                    UPDATE jobs SET status = 'failed', error = ?, finished_at = ?
-                    WHERE id = ? AND status = 'waiting' RETURNING \(Self.jobColumns)
-                    """, arguments: [reason, now.timeIntervalSince1970, parent]).map(\.job)
+                pending += try Self.fetchJobs(
+                    db,
+                    sql: """
+                        UPDATE jobs SET status = 'failed', error = ?, finished_at = ?
+                        WHERE id = ? AND status = 'waiting' RETURNING \(Self.jobColumns)
+                        """, arguments: [reason, now.timeIntervalSince1970, parent]
+                ).map(\.job)
             }
         }
     }

@@ -58,7 +58,8 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
             }
             try SQLiteMigrations.migrator.migrate(pool)
         } catch {
-            throw Self.storeError(error, "open the database at \(path)\(Self.unwritableReason(path).map { " (\($0))" } ?? "")", context: ["path": path])
+            throw Self.storeError(
+                error, "open the database at \(path)\(Self.unwritableReason(path).map { " (\($0))" } ?? "")", context: ["path": path])
         }
     }
 
@@ -89,10 +90,11 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
     }
 
     static func insert(_ rows: [StatementArguments], _ db: Database) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO jobs (id, queue, task, args, status, attempts, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at, scheduled_for)
-            VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO jobs (id, queue, task, args, status, attempts, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at, scheduled_for)
+                VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         for row in rows {
             try statement.execute(arguments: row)
         }
@@ -114,23 +116,30 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
     public func syncSchedule(_ schedule: ScheduleRecord) async throws {
         let args = String(decoding: JSONValue.object(schedule.defaultArgs).encoded(), as: UTF8.self)
         try await write("save a schedule", context: ["task": schedule.task]) { db in
-            try db.execute(sql: """
-                INSERT INTO schedules (queue, task, expression, time_zone, catch_up, default_args, paused, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, 0, ?)
-                ON CONFLICT (queue, task) DO UPDATE SET
-                    expression = excluded.expression, time_zone = excluded.time_zone,
-                    catch_up = excluded.catch_up, default_args = excluded.default_args
-                """, arguments: [schedule.queue, schedule.task, schedule.expression, schedule.timeZone, schedule.catchUp.rawValue, args,
-                                 schedule.createdAt.timeIntervalSince1970])
+            try db.execute(
+                sql: """
+                    INSERT INTO schedules (queue, task, expression, time_zone, catch_up, default_args, paused, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+                    ON CONFLICT (queue, task) DO UPDATE SET
+                        expression = excluded.expression, time_zone = excluded.time_zone,
+                        catch_up = excluded.catch_up, default_args = excluded.default_args
+                    """,
+                arguments: [
+                    schedule.queue, schedule.task, schedule.expression, schedule.timeZone, schedule.catchUp.rawValue, args,
+                    schedule.createdAt.timeIntervalSince1970,
+                ])
         }
     }
 
     public func schedules() async throws -> [ScheduleRecord] {
         try await read("list schedules") { db in
-            try Row.fetchAll(db, sql: """
-                SELECT queue, task, expression, time_zone, catch_up, default_args, paused, created_at, last_fire_at, last_job_id
-                FROM schedules ORDER BY queue, task
-                """).map { row in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT queue, task, expression, time_zone, catch_up, default_args, paused, created_at, last_fire_at, last_job_id
+                    FROM schedules ORDER BY queue, task
+                    """
+            ).map { row in
                 let args: String = row[5]
                 let last: Double? = row[8]
                 return ScheduleRecord(
@@ -147,10 +156,11 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
         let rows = Self.rows(jobs)
         return try await write("fire a schedule", context: ["task": task]) { db in
             // Compare-and-set on the last fire time: a second manager that read the same state loses.
-            try db.execute(sql: """
-                UPDATE schedules SET last_fire_at = ?, last_job_id = COALESCE(?, last_job_id)
-                WHERE queue = ? AND task = ? AND COALESCE(last_fire_at, -1) = ?
-                """, arguments: [time.timeIntervalSince1970, jobs.first?.id, queue, task, previous?.timeIntervalSince1970 ?? -1])
+            try db.execute(
+                sql: """
+                    UPDATE schedules SET last_fire_at = ?, last_job_id = COALESCE(?, last_job_id)
+                    WHERE queue = ? AND task = ? AND COALESCE(last_fire_at, -1) = ?
+                    """, arguments: [time.timeIntervalSince1970, jobs.first?.id, queue, task, previous?.timeIntervalSince1970 ?? -1])
             guard db.changesCount == 1 else { return false }
             try Self.insert(rows, db)
             return true
@@ -173,11 +183,12 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
 
     public func acquireLock(name: String, owner: String, until: Date, now: Date) async throws -> Bool {
         try await write("take a lock", context: ["lock": name]) { db in
-            try db.execute(sql: """
-                INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?)
-                ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-                WHERE locks.owner = excluded.owner OR locks.expires_at < ?
-                """, arguments: [name, owner, until.timeIntervalSince1970, now.timeIntervalSince1970])
+            try db.execute(
+                sql: """
+                    INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?)
+                    ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+                    WHERE locks.owner = excluded.owner OR locks.expires_at < ?
+                    """, arguments: [name, owner, until.timeIntervalSince1970, now.timeIntervalSince1970])
             return db.changesCount == 1
         }
     }
@@ -272,13 +283,19 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
         // One statement: the check that every dependency completed and the release are atomic.
         try await write("release ready jobs", context: ["job_id": jobID ?? "*"]) { db in
             if let jobID {
-                return try Self.fetchJobs(db, sql: """
-                    UPDATE jobs SET status = 'queued' WHERE id = ? AND \(Self.readyToRelease) RETURNING \(Self.jobColumns)
-                    """, arguments: [jobID]).map(\.job)
+                return try Self.fetchJobs(
+                    db,
+                    sql: """
+                        UPDATE jobs SET status = 'queued' WHERE id = ? AND \(Self.readyToRelease) RETURNING \(Self.jobColumns)
+                        """, arguments: [jobID]
+                ).map(\.job)
             }
-            return try Self.fetchJobs(db, sql: """
-                UPDATE jobs SET status = 'queued' WHERE \(Self.readyToRelease) RETURNING \(Self.jobColumns)
-                """, arguments: []).sorted { $0.seq < $1.seq }.map(\.job)
+            return try Self.fetchJobs(
+                db,
+                sql: """
+                    UPDATE jobs SET status = 'queued' WHERE \(Self.readyToRelease) RETURNING \(Self.jobColumns)
+                    """, arguments: []
+            ).sorted { $0.seq < $1.seq }.map(\.job)
         }
     }
 
@@ -364,9 +381,10 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
     public func renewLeases(hostID: String, jobs: [LeasedJob], until: Date) async throws -> [LeasedJob] {
         guard !jobs.isEmpty else { return [] }
         return try await write("renew leases", context: ["host_id": hostID]) { db in
-            let statement = try db.cachedStatement(sql: """
-                UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease = ? AND host_id = ? AND status = 'running'
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease = ? AND host_id = ? AND status = 'running'
+                    """)
             var renewed: [LeasedJob] = []
             for leased in jobs {
                 try statement.execute(arguments: [until.timeIntervalSince1970, leased.jobID, leased.lease, hostID])
@@ -386,12 +404,14 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
     /// exactly one is `first`.
     public func pull(id: String, now: Date) async throws -> (job: Job, first: Bool)? {
         try await write("pull a job", context: ["job_id": id]) { db in
-            if let pulled = try Self.fetchJobs(db, sql: """
-                UPDATE jobs SET pulled_at = ?
-                WHERE id = ? AND status IN ('completed', 'failed', 'cancelled') AND pulled_at IS NULL
-                RETURNING \(Self.jobColumns)
-                """, arguments: [now.timeIntervalSince1970, id]).first
-            {
+            if let pulled = try Self.fetchJobs(
+                db,
+                sql: """
+                    UPDATE jobs SET pulled_at = ?
+                    WHERE id = ? AND status IN ('completed', 'failed', 'cancelled') AND pulled_at IS NULL
+                    RETURNING \(Self.jobColumns)
+                    """, arguments: [now.timeIntervalSince1970, id]
+            ).first {
                 return (pulled.job, true)
             }
             return try Self.fetchJobs(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE id = ?", arguments: [id]).first.map { ($0.job, false) }
@@ -438,14 +458,15 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
         let plugins = try Self.encodeJSON(host.plugins)
         let refused = try Self.encodeJSON(host.refused)
         try await write("save a host", context: ["host_id": host.id]) { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO hosts (id, name, queue, max_tasks, plugins, refused, registered_at, last_seen, session_hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET
-                    name = excluded.name, queue = excluded.queue, max_tasks = excluded.max_tasks,
-                    plugins = excluded.plugins, refused = excluded.refused,
-                    registered_at = excluded.registered_at, last_seen = excluded.last_seen, session_hash = excluded.session_hash
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO hosts (id, name, queue, max_tasks, plugins, refused, registered_at, last_seen, session_hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET
+                        name = excluded.name, queue = excluded.queue, max_tasks = excluded.max_tasks,
+                        plugins = excluded.plugins, refused = excluded.refused,
+                        registered_at = excluded.registered_at, last_seen = excluded.last_seen, session_hash = excluded.session_hash
+                    """)
             try statement.execute(arguments: [
                 host.id, host.name, host.queue, host.maxTasks, plugins, refused,
                 host.registeredAt.timeIntervalSince1970, host.lastSeen.timeIntervalSince1970, host.sessionHash,
@@ -483,13 +504,14 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
         while let row = try rows.next() {
             let plugins: String = row["plugins"]
             let refused: String = row["refused"]
-            hosts.append(HostRecord(
-                id: row["id"], name: row["name"], queue: row["queue"], maxTasks: row["max_tasks"],
-                plugins: try decoder.decode([PluginInfo].self, from: Data(plugins.utf8)),
-                refused: try decoder.decode([RefusedPlugin].self, from: Data(refused.utf8)),
-                registeredAt: Date(timeIntervalSince1970: row["registered_at"]),
-                lastSeen: Date(timeIntervalSince1970: row["last_seen"]),
-                sessionHash: row["session_hash"]))
+            hosts.append(
+                HostRecord(
+                    id: row["id"], name: row["name"], queue: row["queue"], maxTasks: row["max_tasks"],
+                    plugins: try decoder.decode([PluginInfo].self, from: Data(plugins.utf8)),
+                    refused: try decoder.decode([RefusedPlugin].self, from: Data(refused.utf8)),
+                    registeredAt: Date(timeIntervalSince1970: row["registered_at"]),
+                    lastSeen: Date(timeIntervalSince1970: row["last_seen"]),
+                    sessionHash: row["session_hash"]))
         }
         return hosts
     }
@@ -525,7 +547,7 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
         if let error = error as? DatabaseError {
             context["sqlite_code"] = String(error.extendedResultCode.rawValue)
             if error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY,
-               let jobID = context["job_id"]
+                let jobID = context["job_id"]
             {
                 return EasyJobsError(.storeFailure, "Could not \(operation): a job with id '\(jobID)' already exists", context: context)
             }

@@ -14,95 +14,97 @@ enum SQLiteMigrations {
         migrator.registerMigration("v1") { db in
             // AUTOINCREMENT: seq values are never reused, even after rows are deleted,
             // so that seq order stays enqueue order (FIFO) for the life of the file.
-            try db.execute(sql: """
-                CREATE TABLE jobs (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
-                    queue TEXT NOT NULL,
-                    task TEXT NOT NULL,
-                    args TEXT NOT NULL,
-                    status TEXT NOT NULL CHECK (status IN ('waiting', 'queued', 'running', 'completed', 'failed', 'cancelled')),
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    result TEXT,
-                    error TEXT,
-                    created_at REAL NOT NULL,
-                    started_at REAL,
-                    finished_at REAL,
-                    host_id TEXT,
-                    lease_expires_at REAL,
-                    pulled_at REAL,
-                    origin TEXT NOT NULL DEFAULT 'api',
-                    parent_id TEXT,
-                    max_attempts INTEGER,
-                    run_at REAL NOT NULL DEFAULT 0,
-                    dependencies INTEGER NOT NULL DEFAULT 0,
-                    cancel_requested INTEGER NOT NULL DEFAULT 0,
-                    plugin_name TEXT,
-                    plugin_version TEXT,
-                    plugin_sha256 TEXT,
-                    scheduled_for REAL
-                );
-                CREATE INDEX jobs_claim ON jobs (queue, status, seq);
-                CREATE INDEX jobs_parent ON jobs (parent_id);
-                CREATE INDEX jobs_finished ON jobs (finished_at);
-                CREATE INDEX jobs_lease_expiry ON jobs (status, lease_expires_at);
-                CREATE INDEX jobs_status ON jobs (status, seq);
+            try db.execute(
+                sql: """
+                    CREATE TABLE jobs (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        queue TEXT NOT NULL,
+                        task TEXT NOT NULL,
+                        args TEXT NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN ('waiting', 'queued', 'running', 'completed', 'failed', 'cancelled')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        result TEXT,
+                        error TEXT,
+                        created_at REAL NOT NULL,
+                        started_at REAL,
+                        finished_at REAL,
+                        host_id TEXT,
+                        lease_expires_at REAL,
+                        pulled_at REAL,
+                        origin TEXT NOT NULL DEFAULT 'api',
+                        parent_id TEXT,
+                        max_attempts INTEGER,
+                        run_at REAL NOT NULL DEFAULT 0,
+                        dependencies INTEGER NOT NULL DEFAULT 0,
+                        cancel_requested INTEGER NOT NULL DEFAULT 0,
+                        plugin_name TEXT,
+                        plugin_version TEXT,
+                        plugin_sha256 TEXT,
+                        scheduled_for REAL
+                    );
+                    CREATE INDEX jobs_claim ON jobs (queue, status, seq);
+                    CREATE INDEX jobs_parent ON jobs (parent_id);
+                    CREATE INDEX jobs_finished ON jobs (finished_at);
+                    CREATE INDEX jobs_lease_expiry ON jobs (status, lease_expires_at);
+                    CREATE INDEX jobs_status ON jobs (status, seq);
 
-                CREATE TABLE job_logs (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    job_id TEXT NOT NULL,
-                    stream TEXT NOT NULL,
-                    line TEXT NOT NULL,
-                    at REAL NOT NULL
-                );
-                CREATE INDEX job_logs_job ON job_logs (job_id, seq);
+                    CREATE TABLE job_logs (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        job_id TEXT NOT NULL,
+                        stream TEXT NOT NULL,
+                        line TEXT NOT NULL,
+                        at REAL NOT NULL
+                    );
+                    CREATE INDEX job_logs_job ON job_logs (job_id, seq);
 
-                CREATE TABLE schedules (
-                    queue TEXT NOT NULL,
-                    task TEXT NOT NULL,
-                    expression TEXT NOT NULL,
-                    time_zone TEXT NOT NULL,
-                    catch_up TEXT NOT NULL,
-                    default_args TEXT NOT NULL,
-                    paused INTEGER NOT NULL DEFAULT 0,
-                    created_at REAL NOT NULL,
-                    last_fire_at REAL,
-                    last_job_id TEXT,
-                    PRIMARY KEY (queue, task)
-                );
+                    CREATE TABLE schedules (
+                        queue TEXT NOT NULL,
+                        task TEXT NOT NULL,
+                        expression TEXT NOT NULL,
+                        time_zone TEXT NOT NULL,
+                        catch_up TEXT NOT NULL,
+                        default_args TEXT NOT NULL,
+                        paused INTEGER NOT NULL DEFAULT 0,
+                        created_at REAL NOT NULL,
+                        last_fire_at REAL,
+                        last_job_id TEXT,
+                        PRIMARY KEY (queue, task)
+                    );
 
-                CREATE TABLE locks (
-                    name TEXT NOT NULL PRIMARY KEY,
-                    owner TEXT NOT NULL,
-                    expires_at REAL NOT NULL
-                );
+                    CREATE TABLE locks (
+                        name TEXT NOT NULL PRIMARY KEY,
+                        owner TEXT NOT NULL,
+                        expires_at REAL NOT NULL
+                    );
 
-                CREATE TABLE paused (
-                    kind TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    PRIMARY KEY (kind, name)
-                );
+                    CREATE TABLE paused (
+                        kind TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        PRIMARY KEY (kind, name)
+                    );
 
-                CREATE TABLE hosts (
-                    id TEXT NOT NULL PRIMARY KEY,
-                    name TEXT NOT NULL,
-                    queue TEXT NOT NULL,
-                    max_tasks INTEGER NOT NULL,
-                    plugins TEXT NOT NULL,
-                    refused TEXT NOT NULL,
-                    registered_at REAL NOT NULL,
-                    last_seen REAL NOT NULL
-                );
-                """)
+                    CREATE TABLE hosts (
+                        id TEXT NOT NULL PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        queue TEXT NOT NULL,
+                        max_tasks INTEGER NOT NULL,
+                        plugins TEXT NOT NULL,
+                        refused TEXT NOT NULL,
+                        registered_at REAL NOT NULL,
+                        last_seen REAL NOT NULL
+                    );
+                    """)
         }
         migrator.registerMigration("v2-fencing") { db in
             // lease: the fencing token of a job's runs, bumped by every claim and never reset.
             // lost_leases: runs whose host stopped renewing, counted against max_attempts.
-            try db.execute(sql: """
-                ALTER TABLE jobs ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;
-                ALTER TABLE jobs ADD COLUMN lost_leases INTEGER NOT NULL DEFAULT 0;
-                ALTER TABLE hosts ADD COLUMN session_hash TEXT;
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE jobs ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE jobs ADD COLUMN lost_leases INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE hosts ADD COLUMN session_hash TEXT;
+                    """)
         }
         migrator.registerMigration("v3-claim-by-task") { db in
             // A claim reads each served task's queued jobs in seq order from this index, so its
@@ -111,9 +113,10 @@ enum SQLiteMigrations {
             // claims state `status = 'queued'` literally (with EXPLAIN QUERY PLAN, also after
             // ANALYZE; the full (queue, status, task, seq) index would do, at the history's size).
             // jobs_claim stays: counts(queue:) and listings of a queue newest first read it.
-            try db.execute(sql: """
-                CREATE INDEX jobs_claim_task ON jobs (queue, task, seq) WHERE status = 'queued';
-                """)
+            try db.execute(
+                sql: """
+                    CREATE INDEX jobs_claim_task ON jobs (queue, task, seq) WHERE status = 'queued';
+                    """)
         }
         return migrator
     }

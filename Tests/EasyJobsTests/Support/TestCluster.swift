@@ -28,7 +28,9 @@ final class TestCluster: @unchecked Sendable {
     let port: Int
 
     /// Schedules fire only in the tests about them: the ETL plugin's extract runs every minute.
-    init(secret: String? = "test-secret", apiToken: String? = nil, managerArguments: [String] = [], port: Int = 0, schedules: Bool = false) async throws {
+    init(secret: String? = "test-secret", apiToken: String? = nil, managerArguments: [String] = [], port: Int = 0, schedules: Bool = false)
+        async throws
+    {
         self.port = port
         directory = try TemporaryDirectory()
         dataDirectory = try directory.subdirectory("data")
@@ -57,10 +59,14 @@ final class TestCluster: @unchecked Sendable {
     /// Starts a host serving `queue` with a plugin directory of its own holding `plugins`,
     /// and waits until the manager lists it.
     @discardableResult
-    func startHost(name: String, queue: String, plugins: [String], maxTasks: Int = 5, environment: [String: String] = [:], pluginDirectory: URL? = nil) async throws -> ChildProcess {
+    func startHost(
+        name: String, queue: String, plugins: [String], maxTasks: Int = 5, environment: [String: String] = [:], pluginDirectory: URL? = nil
+    ) async throws -> ChildProcess {
         let directory = try pluginDirectory ?? self.directory.pluginDirectory("plugins-\(name)", plugins: plugins)
-        var arguments = ["host", "--manager", url, "--plugins", directory.path, "--queue", queue, "--name", name, "--max-tasks", "\(maxTasks)",
-                         "--data-dir", self.directory.url.appendingPathComponent("host-\(name)").path]
+        var arguments = [
+            "host", "--manager", url, "--plugins", directory.path, "--queue", queue, "--name", name, "--max-tasks", "\(maxTasks)",
+            "--data-dir", self.directory.url.appendingPathComponent("host-\(name)").path,
+        ]
         if let secret { arguments += ["--secret", secret] }
         let host = try ChildProcess(label: "host \(name)", arguments: arguments, environment: environment)
         hosts.append(host)
