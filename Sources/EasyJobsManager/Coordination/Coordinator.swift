@@ -108,25 +108,16 @@ public struct Coordinator: Sendable {
     }
 
     /// Waits up to `wait` for the job to finish. Returns the job as it is then.
-    public func awaitFinish(id: String, wait: Double, isClientConnected: @Sendable () -> Bool = { true }) async throws -> Job {
-        let deadline = ContinuousClock.now + .seconds(min(max(wait, 0), options.maxWait))
-        while true {
-            let version = notifier.finishVersion
+    public func awaitFinish(id: String, wait: Double, isClientConnected: @escaping @Sendable () -> Bool = { true }) async throws -> Job {
+        let poll = LongPoll(wait: wait, maxWait: options.maxWait, isClientConnected: isClientConnected)
+        let finished = try await poll.run(version: { notifier.finishVersion }) { isLast in
             let job = try await self.job(id: id)
-            let remaining = deadline - .now
-            if job.status.isFinished || remaining <= .zero || !Self.shouldWait(isClientConnected) { return job }
-            await cancelWhenGracefulShutdown {
-                await notifier.waitForFinish(of: id, after: version, timeout: min(remaining, Self.waitSlice))
-            }
+            return job.status.isFinished || isLast ? job : nil
+        } wait: { [notifier] version, timeout in
+            await notifier.waitForFinish(of: id, after: version, timeout: timeout)
         }
-    }
-
-    /// Long polls wait in slices, so a poll whose client went away or a manager that is
-    /// stopping gives up within one slice.
-    static let waitSlice = Duration.milliseconds(500)
-
-    static func shouldWait(_ isClientConnected: () -> Bool) -> Bool {
-        !Task.isCancelled && !Task.isShuttingDownGracefully && isClientConnected()
+        if let finished { return finished }
+        return try await self.job(id: id)
     }
 
     /// Marks a finished job's result as pulled; `first` is true for the one pull that consumed it.
@@ -220,15 +211,15 @@ public struct Coordinator: Sendable {
 
     /// Claims up to `max` jobs for the host, waiting up to `wait` seconds for one to arrive.
     /// Jobs are never claimed for a client that is gone: it would hold them for a whole lease.
-    public func claim(_ request: ClaimRequest, isClientConnected: @Sendable () -> Bool = { true }) async throws -> [ClaimedJob] {
+    public func claim(_ request: ClaimRequest, isClientConnected: @escaping @Sendable () -> Bool = { true }) async throws -> [ClaimedJob] {
         guard let host = registry.host(id: request.hostID), !registry.isLeaving(hostID: host.id) else {
             throw EasyJobsError(.hostNotFound, "unknown host '\(request.hostID)': register first", context: ["host_id": request.hostID])
         }
         let limit = min(max(request.max, 1), Self.maxClaim)
         let queue = host.queue
-        let deadline = ContinuousClock.now + .seconds(min(max(request.wait, 0), options.maxWait))
-        while Self.shouldWait(isClientConnected) && !registry.isLeaving(hostID: host.id) {
-            let version = notifier.version(of: host.queue)
+        let poll = LongPoll(wait: request.wait, maxWait: options.maxWait, isClientConnected: isClientConnected)
+        let claimed = try await poll.run(version: { notifier.version(of: queue) }) { isLast -> [ClaimedJob]? in
+            if registry.isLeaving(hostID: host.id) { return [] }
             // Read each round: a host that reloaded a plugin re-registers while its poll waits.
             let current = registry.host(id: host.id) ?? host
             // A poll from before the host's latest registration belongs to a process that may be
@@ -247,8 +238,7 @@ public struct Coordinator: Sendable {
                 !heard || pauses.isPaused(host: current.name, queue: current.queue) ? [] : Set(current.plugins.flatMap { $0.tasks.map(\.name) })
             let jobs = try await store.claim(
                 queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.leaseSeconds, now: .now)
-            let remaining = deadline - .now
-            if !jobs.isEmpty || remaining <= .zero {
+            if !jobs.isEmpty || isLast {
                 metrics.started(jobs)
                 let waited = jobs.filter { $0.dependencies > 0 }.map(\.id)
                 let dependencies = waited.isEmpty ? [:] : try await store.dependencyResults(of: waited)
@@ -264,11 +254,11 @@ public struct Coordinator: Sendable {
                         token: subprocess ? tokens.token(jobID: job.id, lease: job.lease) : nil)
                 }
             }
-            await cancelWhenGracefulShutdown {
-                await notifier.waitForWork(in: host.queue, after: version, timeout: min(remaining, Self.waitSlice))
-            }
+            return nil
+        } wait: { [notifier] version, timeout in
+            await notifier.waitForWork(in: queue, after: version, timeout: timeout)
         }
-        return []
+        return claimed ?? []
     }
 
     /// Records how runs ended. Each report counts only under the lease it names; a failure with
@@ -354,24 +344,20 @@ public struct Coordinator: Sendable {
     }
 
     /// Waits up to `wait` seconds for something to ask of the host: jobs to cancel that it has not seen.
-    public func events(_ request: EventsRequest, isClientConnected: @Sendable () -> Bool = { true }) async throws -> EventsResponse {
+    public func events(_ request: EventsRequest, isClientConnected: @escaping @Sendable () -> Bool = { true }) async throws -> EventsResponse {
         guard registry.host(id: request.hostID) != nil else {
             throw EasyJobsError(.hostNotFound, "unknown host '\(request.hostID)': register first", context: ["host_id": request.hostID])
         }
         let seen = Set(request.seen)
         let key = Self.eventsKey(request.hostID)
-        let deadline = ContinuousClock.now + .seconds(min(max(request.wait, 0), options.maxWait))
-        while true {
-            let version = notifier.version(of: key)
+        let poll = LongPoll(wait: request.wait, maxWait: options.maxWait, isClientConnected: isClientConnected)
+        let events = try await poll.run(version: { notifier.version(of: key) }) { isLast -> EventsResponse? in
             let cancel = try await store.cancelRequested(hostID: request.hostID).filter { !seen.contains($0) }
-            let remaining = deadline - .now
-            if !cancel.isEmpty || remaining <= .zero || !Self.shouldWait(isClientConnected) {
-                return EventsResponse(cancel: cancel)
-            }
-            await cancelWhenGracefulShutdown {
-                await notifier.waitForWork(in: key, after: version, timeout: min(remaining, Self.waitSlice))
-            }
+            return !cancel.isEmpty || isLast ? EventsResponse(cancel: cancel) : nil
+        } wait: { [notifier] version, timeout in
+            await notifier.waitForWork(in: key, after: version, timeout: timeout)
         }
+        return events ?? EventsResponse(cancel: [])
     }
 
     static func eventsKey(_ hostID: String) -> String { "host-events:\(hostID)" }
