@@ -57,7 +57,7 @@ struct ClientRoutes {
             return try JSONResponse.make(EnqueueResponse(requestID: job.id))
         }
         router.get("/control/paused") { _, _ in
-            try JSONResponse.make(PausedWork(hosts: coordinator.pauses.names(of: .host), queues: coordinator.pauses.names(of: .queue)))
+            try JSONResponse.make(coordinator.pausedWork)
         }
     }
 
@@ -69,7 +69,7 @@ struct ClientRoutes {
         let queueAnyway = ["true", "1", "yes"].contains(request.query("queue_anyway")?.lowercased() ?? "")
         // Parameters of the request itself (`queue_anyway`) are not arguments.
         let query = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }.filter { $0.name != "queue_anyway" }
-        arguments = try coordinator.registry.spec(queue: queue, task: task).keywordArguments(body: arguments, query: query)
+        arguments = try coordinator.spec(queue: queue, task: task).keywordArguments(body: arguments, query: query)
         let job = try await coordinator.enqueue(queue: queue, task: task, arguments: arguments, queueAnyway: queueAnyway)
         return try JSONResponse.make(EnqueueResponse(requestID: job.id))
     }
@@ -111,27 +111,19 @@ struct ClientRoutes {
     }
 
     @Sendable func viewResult(_ request: Request, context: Context) async throws -> Response {
-        let job = try await coordinator.job(id: try requestID(request))
-        if job.pulledAt != nil { throw consumed(job) }
-        let children = try await coordinator.store.children(of: job.id)
-        var view = JobView(job, hostName: hostName(job), children: children)
-        if job.status == .queued && !coordinator.isServed(queue: job.queue, task: job.task) {
-            view.note = "no host serves this task"
-        }
-        return try JSONResponse.make(view)
+        try JSONResponse.make(try await coordinator.jobView(id: try requestID(request)))
     }
 
     /// A job's log: the lines its subprocess wrote.
     @Sendable func viewLog(_ request: Request, context: Context) async throws -> Response {
-        let job = try await coordinator.job(id: try requestID(request))
         let limit = min(max(request.query("limit").flatMap(Int.init) ?? 1000, 1), 100_000)
-        return try JSONResponse.make(JobLog(requestID: job.id, lines: try await coordinator.store.logs(jobID: job.id, limit: limit)))
+        return try JSONResponse.make(try await coordinator.log(of: try requestID(request), limit: limit))
     }
 
     /// Cancels a job; answers the job as it is then (`cancelled`, or `running` with `cancel_requested`).
     @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
         let job = try await coordinator.cancel(id: try requestID(request))
-        return try JSONResponse.make(view(job))
+        return try JSONResponse.make(coordinator.view(job))
     }
 
     /// The whole pipeline reachable from a job: every job it created, and theirs.
@@ -150,13 +142,13 @@ struct ClientRoutes {
             } ?? 5
         let channel = context.channel
         let current = try await coordinator.awaitFinish(id: id, wait: wait) { channel.isActive }
-        if current.pulledAt != nil { throw consumed(current) }
+        if current.pulledAt != nil { throw Coordinator.consumed(current) }
         guard current.status.isFinished else {
             return try JSONResponse.make(PendingResult(requestID: id, status: current.status), status: .accepted)
         }
         let (job, first) = try await coordinator.pull(id: id)
         // Of concurrent pulls, one consumes the result; the others are told it is gone.
-        guard first else { throw consumed(job) }
+        guard first else { throw Coordinator.consumed(job) }
         switch job.status {
         case .failed:
             throw EasyJobsError(
@@ -176,26 +168,15 @@ struct ClientRoutes {
             queue: request.query("namespace", "queue"), task: request.query("name", "task"),
             statuses: request.query("status").flatMap(JobStatus.init(rawValue:)).map { [$0] } ?? statuses,
             limit: min(max(limit, 1), 1000))
-        let jobs = try await coordinator.store.jobs(filter)
-        return try JSONResponse.make(JobList(jobs: jobs.map(view)))
+        return try JSONResponse.make(JobList(jobs: try await coordinator.findJobs(filter).map { coordinator.view($0) }))
     }
 
     @Sendable func hosts(_ request: Request, context: Context) async throws -> Response {
-        let now = Date()
-        let hosts = coordinator.registry.hosts.sorted { $0.name < $1.name }.map { host in
-            HostView(
-                hostID: host.id, name: host.name, queue: host.queue, maxTasks: host.maxTasks, plugins: host.plugins,
-                refused: host.refused, lastHeartbeat: host.lastSeen, online: coordinator.isOnline(host, now: now),
-                problems: coordinator.problems(of: host), paused: coordinator.pauses.isPaused(host: host.name, queue: host.queue))
-        }
-        return try JSONResponse.make(hosts)
+        try JSONResponse.make(coordinator.hostViews())
     }
 
     @Sendable func tasks(_ request: Request, context: Context) async throws -> Response {
-        let queues = coordinator.registry.queues.sorted { $0.key < $1.key }.map {
-            QueueTasks(queue: $0.key, tasks: $0.value, problems: coordinator.registry.problems(queue: $0.key))
-        }
-        return try JSONResponse.make(queues)
+        try JSONResponse.make(coordinator.queueTasks())
     }
 
     /// Jobs of any status, filtered and paged on the server (`queue`, `task`, `status`,
@@ -213,44 +194,17 @@ struct ClientRoutes {
             limit: min(max(request.query("limit").flatMap(Int.init) ?? 50, 1), 1000),
             offset: max(request.query("offset").flatMap(Int.init) ?? 0, 0),
             since: request.query("since").flatMap(Double.init).map(Date.init(timeIntervalSince1970:)))
-        return try JSONResponse.make(JobList(jobs: try await coordinator.store.jobs(filter).map(view)))
+        return try JSONResponse.make(JobList(jobs: try await coordinator.findJobs(filter).map { coordinator.view($0) }))
     }
 
     /// Each queue: jobs by status now, and finished in the last minute.
     @Sendable func queues(_ request: Request, context: Context) async throws -> Response {
-        let recent = try await coordinator.store.finishedCounts(since: Date().addingTimeInterval(-60))
-        var body: [JSONValue] = []
-        for queue in Set(coordinator.registry.queues.keys).union(recent.keys).sorted() {
-            let counts = try await coordinator.store.counts(queue: queue)
-            var statuses: [String: JSONValue] = [:]
-            for status in JobStatus.allCases { statuses[status.rawValue] = .int(counts[status] ?? 0) }
-            body.append([
-                "queue": .string(queue), "counts": .object(statuses),
-                "completed_last_minute": .int(recent[queue]?[.completed] ?? 0), "failed_last_minute": .int(recent[queue]?[.failed] ?? 0),
-                "paused": .bool(coordinator.pauses.names(of: .queue).contains(queue)),
-            ])
-        }
-        return JSONResponse.raw(JSONValue.array(body).encoded())
+        JSONResponse.raw(try await coordinator.queueSummaries().encoded())
     }
 
     /// Job counts by status, of one queue (`?queue=`) or all.
     @Sendable func stats(_ request: Request, context: Context) async throws -> Response {
-        let counts = try await coordinator.store.counts(queue: request.query("queue", "namespace"))
-        var body: [String: Int] = [:]
-        for status in JobStatus.allCases { body[status.rawValue] = counts[status] ?? 0 }
-        return try JSONResponse.make(body)
-    }
-
-    private func view(_ job: Job) -> JobView {
-        var view = JobView(job, hostName: hostName(job))
-        if job.status == .queued && !coordinator.isServed(queue: job.queue, task: job.task) {
-            view.note = "no host serves this task"
-        }
-        return view
-    }
-
-    private func hostName(_ job: Job) -> String? {
-        job.hostID.flatMap { coordinator.registry.host(id: $0)?.name }
+        try JSONResponse.make(try await coordinator.counts(queue: request.query("queue", "namespace")))
     }
 
     private func requestID(_ request: Request) throws(EasyJobsError) -> String {
@@ -260,7 +214,4 @@ struct ClientRoutes {
         return id
     }
 
-    private func consumed(_ job: Job) -> EasyJobsError {
-        EasyJobsError(.resultConsumed, "the result of job '\(job.id)' was already pulled", context: ["request_id": job.id])
-    }
 }

@@ -17,16 +17,16 @@ struct EasyJobsCompatibleRoutes {
         router.get("/job/view/result", use: viewResult)
         router.get("/job/pull/result", use: pullResult)
         router.get("/job/view/results") { _, _ in
-            let jobs = try await coordinator.store.jobs(JobFilter(statuses: [.completed, .failed], limit: 1000))
+            let jobs = try await coordinator.findJobs(JobFilter(statuses: [.completed, .failed], limit: 1000))
             return JSONResponse.raw(JSONValue.array(jobs.map(Self.resultRow)).encoded())
         }
         router.get("/job/view/queued") { request, _ in
-            let jobs = try await coordinator.store.jobs(JobFilter(queue: request.query("namespace"), statuses: [.queued, .waiting], limit: 1000))
+            let jobs = try await coordinator.findJobs(JobFilter(queue: request.query("namespace"), statuses: [.queued, .waiting], limit: 1000))
             return JSONResponse.raw(JSONValue.array(jobs.map(Self.queueRow)).encoded())
         }
         router.get("/job/view/running") { request, _ in
             let statuses: Set<JobStatus> = request.query("status").flatMap(JobStatus.init(rawValue:)).map { [$0] } ?? [.running]
-            let jobs = try await coordinator.store.jobs(
+            let jobs = try await coordinator.findJobs(
                 JobFilter(queue: request.query("namespace"), task: request.query("name"), statuses: statuses, limit: 1000))
             return JSONResponse.raw(JSONValue.array(jobs.map(jobRow)).encoded())
         }
@@ -35,7 +35,7 @@ struct EasyJobsCompatibleRoutes {
     /// The result row of a finished job, or the job row while it has none; a string for an unknown id (as EasyJobs answers).
     @Sendable func viewResult(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.requestID(request)
-        guard let job = try await coordinator.store.job(id: id), job.pulledAt == nil else {
+        guard let job = try await coordinator.findJob(id: id), job.pulledAt == nil else {
             return JSONResponse.raw(JSONValue.string("no job matching request_id \(id)").encoded())
         }
         return JSONResponse.raw((job.status.isFinished ? Self.resultRow(job) : jobRow(job)).encoded())
@@ -44,7 +44,7 @@ struct EasyJobsCompatibleRoutes {
     /// The result itself, consumed; EasyJobs' 404 `no result found` when none came within the wait.
     @Sendable func pullResult(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.requestID(request)
-        guard try await coordinator.store.job(id: id) != nil else {
+        guard try await coordinator.findJob(id: id) != nil else {
             return JSONResponse.raw(JSONValue.string("No queued job with request_id \(id) found").encoded())
         }
         let wait = request.query("wait").flatMap(Double.init) ?? 5
@@ -78,7 +78,7 @@ struct EasyJobsCompatibleRoutes {
     }
 
     func jobRow(_ job: Job) -> JSONValue {
-        let options = (try? coordinator.registry.spec(queue: job.queue, task: job.task))?.options ?? TaskOptions()
+        let options = (try? coordinator.spec(queue: job.queue, task: job.task))?.options ?? TaskOptions()
         return [
             "job_id": .string(job.id), "namespace": .string(job.queue), "name": .string(job.task),
             "node_id": job.hostID.map(JSONValue.string) ?? .null, "status": .string(job.status.rawValue),
