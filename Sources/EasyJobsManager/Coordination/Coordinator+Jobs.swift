@@ -1,0 +1,64 @@
+import EasyJobsCore
+import EasyJobsStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// What a client does with one job: wait for it, pull its result, cancel, retry or discard it.
+extension Coordinator {
+    /// Waits up to `wait` for the job to finish. Returns the job as it is then.
+    public func awaitFinish(id: String, wait: Double, isClientConnected: @escaping @Sendable () -> Bool = { true }) async throws -> Job {
+        let poll = LongPoll(wait: wait, maxWait: options.maxWait, isClientConnected: isClientConnected)
+        let finished = try await poll.run(version: { notifier.finishVersion }) { isLast in
+            let job = try await self.job(id: id)
+            return job.status.isFinished || isLast ? job : nil
+        } wait: { [notifier] version, timeout in
+            await notifier.waitForFinish(of: id, after: version, timeout: timeout)
+        }
+        if let finished { return finished }
+        return try await self.job(id: id)
+    }
+
+    /// Marks a finished job's result as pulled; `first` is true for the one pull that consumed it.
+    public func pull(id: String) async throws -> (job: Job, first: Bool) {
+        guard let pulled = try await store.pull(id: id, now: .now) else {
+            throw EasyJobsError(.jobNotFound, "no job with request id '\(id)'", context: ["request_id": id])
+        }
+        return pulled
+    }
+
+    /// Cancels a job. A queued or waiting job ends at once; a running one is stopped by its host,
+    /// which the host hears through its events poll.
+    public func cancel(id: String) async throws -> Job {
+        guard let (job, transitions) = try await store.cancel(jobID: id, now: .now, rules: self) else {
+            throw EasyJobsError(.jobNotFound, "no job with request id '\(id)'", context: ["request_id": id])
+        }
+        apply(transitions)
+        if job.status == .running, let host = job.hostID {
+            notifier.workArrived(in: Self.eventsKey(host))
+        }
+        logger.info("cancellation asked", metadata: ["job_id": "\(id)", "status": "\(job.status.rawValue)"])
+        return job
+    }
+
+    /// Runs a finished job again as a new job with the same task and arguments.
+    public func retry(id: String) async throws -> Job {
+        let job = try await self.job(id: id)
+        guard job.status == .failed || job.status == .cancelled else {
+            throw EasyJobsError(
+                .jobStateConflict, "job '\(id)' is \(job.status.rawValue); only failed or cancelled jobs are retried",
+                context: ["request_id": id, "status": job.status.rawValue])
+        }
+        return try await enqueue(queue: job.queue, task: job.task, arguments: .object(job.args), queueAnyway: true)
+    }
+
+    /// Deletes a finished job (a dead job an operator has seen).
+    public func discard(id: String) async throws {
+        guard try await store.discard(jobID: id) else {
+            let job = try await self.job(id: id)
+            throw EasyJobsError(
+                .jobStateConflict, "job '\(id)' is \(job.status.rawValue); only finished jobs are discarded",
+                context: ["request_id": id, "status": job.status.rawValue])
+        }
+    }
+}
