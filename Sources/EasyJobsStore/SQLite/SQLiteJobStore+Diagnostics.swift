@@ -15,10 +15,10 @@ extension SQLiteJobStore: ClaimPlanning {
             var depth: [Int: Int] = [0: -1]
             var lines: [String] = []
             for row in try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + selection.sql, arguments: selection.arguments) {
-                let id: Int = row[0]
-                let level = (depth[row[1]] ?? -1) + 1
+                let id: Int = row["id"]
+                let level = (depth[row["parent"]] ?? -1) + 1
                 depth[id] = level
-                lines.append(String(repeating: "  ", count: level) + (row[3] as String))
+                lines.append(String(repeating: "  ", count: level) + (row["detail"] as String))
             }
             return lines
         }

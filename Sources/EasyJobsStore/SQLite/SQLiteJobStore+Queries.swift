@@ -1,0 +1,97 @@
+import EasyJobsCore
+import Foundation
+import GRDB
+
+/// Reading jobs: one, a filtered page, a parent's children, dependency results, counts.
+extension SQLiteJobStore {
+    public func finishedCounts(since: Date) async throws -> [String: [JobStatus: Int]] {
+        try await read("count recent jobs") { db in
+            var counts: [String: [JobStatus: Int]] = [:]
+            // finished_at has no index: a scan of the finished jobs, acceptable for a dashboard refresh.
+            for row in try Row.fetchAll(
+                db, sql: "SELECT queue, status, COUNT(*) AS count FROM jobs WHERE finished_at >= ? GROUP BY queue, status",
+                arguments: [since.timeIntervalSince1970])
+            {
+                if let status = JobStatus(rawValue: row["status"]) { counts[row["queue"], default: [:]][status] = row["count"] }
+            }
+            return counts
+        }
+    }
+
+    public func counts(queue: String?) async throws -> [JobStatus: Int] {
+        try await read("count jobs", context: ["queue": queue ?? "*"]) { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: queue == nil
+                    ? "SELECT status, COUNT(*) AS count FROM jobs GROUP BY status"
+                    : "SELECT status, COUNT(*) AS count FROM jobs WHERE queue = ? GROUP BY status",
+                arguments: queue.map { [$0] } ?? [])
+            var counts: [JobStatus: Int] = [:]
+            for row in rows {
+                if let status = JobStatus(rawValue: row["status"]) { counts[status] = row["count"] }
+            }
+            return counts
+        }
+    }
+
+    public func children(of parentID: String) async throws -> [Job] {
+        try await read("list a job's children", context: ["job_id": parentID]) { db in
+            try Self.fetchJobs(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE parent_id = ? ORDER BY seq", arguments: [parentID]).map(\.job)
+        }
+    }
+
+    public func dependencyResults(of jobIDs: [String]) async throws -> [String: [String: JSONValue]] {
+        guard !jobIDs.isEmpty else { return [:] }
+        let sql = """
+            SELECT parent_id, task, result FROM jobs
+            WHERE parent_id IN (\(Self.placeholders(jobIDs.count))) AND origin = 'run_before' AND status = 'completed'
+            """
+        return try await read("read dependency results") { db in
+            var results: [String: [String: JSONValue]] = [:]
+            for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(jobIDs)) {
+                let parent: String = row["parent_id"]
+                let text: String? = row["result"]
+                results[parent, default: [:]][row["task"]] = try text.map(JSONValue.parse) ?? .null
+            }
+            return results
+        }
+    }
+
+    public func job(id: String) async throws -> Job? {
+        try await read("read a job", context: ["job_id": id]) { db in
+            try Self.fetchJobs(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE id = ?", arguments: [id]).first?.job
+        }
+    }
+
+    /// Newest first. An empty `statuses` set matches nothing; a negative limit counts as 0.
+    public func jobs(_ filter: JobFilter) async throws -> [Job] {
+        var conditions: [String] = []
+        var arguments = StatementArguments()
+        if let queue = filter.queue {
+            conditions.append("queue = ?")
+            arguments += [queue]
+        }
+        if let task = filter.task {
+            conditions.append("task = ?")
+            arguments += [task]
+        }
+        if let statuses = filter.statuses {
+            guard !statuses.isEmpty else { return [] }
+            conditions.append("status IN (\(Self.placeholders(statuses.count)))")
+            arguments += StatementArguments(statuses.map(\.rawValue))
+        }
+        if filter.excludePulled {
+            conditions.append("pulled_at IS NULL")
+        }
+        if let since = filter.since {
+            conditions.append("created_at >= ?")
+            arguments += [since.timeIntervalSince1970]
+        }
+        arguments += [max(0, filter.limit), max(0, filter.offset)]
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = "SELECT \(Self.jobColumns) FROM jobs \(whereClause) ORDER BY seq DESC LIMIT ? OFFSET ?"
+        return try await read("list jobs") { [arguments] db in
+            try Self.fetchJobs(db, sql: sql, arguments: arguments).map(\.job)
+        }
+    }
+}
