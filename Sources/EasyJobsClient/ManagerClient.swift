@@ -222,7 +222,7 @@ public struct ManagerClient: Sendable {
     }
 
     /// A subprocess child reports its job with the job's token, and nothing else.
-    public func childReport(_ report: ChildReport, token: String) async throws {
+    public func childReport(_ report: JobReport, token: String) async throws {
         let _: [String: String] = try await send(.POST, "/job/report", body: report.encoded(), auth: .job(token))
     }
 

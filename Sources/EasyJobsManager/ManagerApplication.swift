@@ -76,7 +76,7 @@ public enum ManagerApplication {
             var request = request
             // The token names its run, so a request without a valid one is refused before its body is read.
             let run = try coordinator.verifyJobToken(request.headers[jobTokenHeader])
-            let report = try await request.decodeMessage(ChildReport.self, limit: options.maxReportSize)
+            let report = try await request.decodeMessage(JobReport.self, limit: options.maxReportSize)
             try await coordinator.childReport(report, run: run)
             return try JSONResponse.make(["accepted": report.jobID])
         }

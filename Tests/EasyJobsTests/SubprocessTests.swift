@@ -99,15 +99,21 @@ import Glibc
             let firstToken = try #require(claimed.first { $0.jobID == first }?.token)
             #expect(claimed.first { $0.jobID == second }?.token != nil)
 
-            func report(_ id: String, token: String) async throws -> (Int, JSONValue?) {
-                let body = String(decoding: try WireCoding.makeEncoder().encode(ChildReport(jobID: id, outcome: .completed(1))), as: UTF8.self)
+            let leases = Dictionary(uniqueKeysWithValues: claimed.map { ($0.jobID, $0.lease) })
+            func report(_ id: String, lease: Int? = nil, token: String) async throws -> (Int, JSONValue?) {
+                let report = JobReport(jobID: id, lease: lease ?? leases[id] ?? 0, outcome: .completed(1))
+                let body = String(decoding: report.encoded(), as: UTF8.self)
                 return try await cluster.request(.POST, "/job/report", body: body, headers: ["X-EasyJobs-Job-Token": token])
             }
             // Forged, and borrowed from another job: refused, nothing changes.
             #expect(try await report(first, token: "1.forged").0 == 403)
             let (status, body) = try await report(second, token: firstToken)
             #expect(status == 403)
-            #expect(body?["error"]?["message"]?.stringValue?.contains("the job token is for job '\(first)', not '\(second)'") == true)
+            #expect(
+                body?["error"]?["message"]?.stringValue?.contains("the job token is for job '\(first)' (lease \(leases[first]!)), not '\(second)'")
+                    == true)
+            // Its own job under another lease (an earlier or later run): refused too.
+            #expect(try await report(first, lease: leases[first]! + 1, token: firstToken).0 == 403)
             #expect(try await cluster.client.viewResult(id: first).status == .running)
             #expect(try await cluster.client.viewResult(id: second).status == .running)
             // The host secret is not a job token either.

@@ -452,19 +452,3 @@ public struct JobLog: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey { case requestID = "request_id", lines }
 }
-
-/// `POST /job/report`: a subprocess child reports its one job, with the job's token in
-/// `X-EasyJobs-Job-Token`.
-public struct ChildReport: Codable, Sendable {
-    public var jobID: String
-    public var outcome: JobOutcome
-    public var plugin: PluginRef?
-
-    public init(jobID: String, outcome: JobOutcome, plugin: PluginRef? = nil) {
-        self.jobID = jobID
-        self.outcome = outcome
-        self.plugin = plugin
-    }
-
-    enum CodingKeys: String, CodingKey { case jobID = "job_id", outcome, plugin }
-}

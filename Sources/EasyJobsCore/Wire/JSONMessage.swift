@@ -184,17 +184,3 @@ extension ReportRequest: JSONMessage {
 
     public var json: JSONValue { ["host_id": .string(hostID), "reports": .array(reports.map(\.json))] }
 }
-
-extension ChildReport: JSONMessage {
-    public init(json: JSONValue) throws(EasyJobsError) {
-        // The same fields as a job report, less the lease: the child's token carries it.
-        let fields = try JSONFields(json, what: "a child's report")
-        self.init(jobID: try fields.string("job_id"), outcome: try fields.outcome(), plugin: try fields.plugin())
-    }
-
-    public var json: JSONValue {
-        var object: [String: JSONValue] = ["job_id": .string(jobID), "outcome": outcome.json]
-        if let plugin { object["plugin"] = plugin.json }
-        return .object(object)
-    }
-}

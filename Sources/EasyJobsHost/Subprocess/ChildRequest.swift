@@ -33,6 +33,8 @@ struct ChildJob: Codable, Sendable {
     /// Lets the child report this one job, and nothing else.
     var token: String
     var jobID: String
+    /// The run's lease number: its report names it, as a host's does.
+    var lease: Int
     var task: String
     var args: [String: JSONValue]
     var context: JSONValue

@@ -32,7 +32,7 @@ struct SubprocessRunner: Sendable {
             return .failed("the manager gave no job token for subprocess task '\(job.task)'")
         }
         let request = ChildJob(
-            token: token, jobID: job.jobID, task: job.task, args: job.args, context: context,
+            token: token, jobID: job.jobID, lease: job.lease, task: job.task, args: job.args, context: context,
             memoryLimitMB: spec.options.memoryLimit, cpuLimitSeconds: spec.options.cpuLimit)
         let input: Data
         do {

@@ -84,7 +84,8 @@ public enum TaskChild {
 
         for attempt in 1...5 {
             do {
-                try await client.childReport(ChildReport(jobID: job.jobID, outcome: outcome, plugin: plugin.info.ref), token: job.token)
+                try await client.childReport(
+                    JobReport(jobID: job.jobID, lease: job.lease, outcome: outcome, plugin: plugin.info.ref), token: job.token)
                 return ChildExit.reported.rawValue
             } catch let error as EasyJobsError where error.code == .managerUnavailable {
                 printError("run-task: cannot reach the manager (try \(attempt) of 5): \(error.message)\n")

@@ -232,11 +232,12 @@ extension Coordinator {
         return run
     }
 
-    /// A subprocess child reports the run its token is for.
-    public func childReport(_ report: ChildReport, run: LeasedJob) async throws {
-        guard report.jobID == run.jobID else {
+    /// A subprocess child reports the run its token is for, in a job report as a host sends it.
+    public func childReport(_ report: JobReport, run: LeasedJob) async throws {
+        guard report.jobID == run.jobID, report.lease == run.lease else {
             throw EasyJobsError(
-                .forbidden, "the job token is for job '\(run.jobID)', not '\(report.jobID)'", context: ["request_id": report.jobID])
+                .forbidden, "the job token is for job '\(run.jobID)' (lease \(run.lease)), not '\(report.jobID)' (lease \(report.lease))",
+                context: ["request_id": report.jobID])
         }
         guard let job = try await store.job(id: report.jobID), job.status == .running, job.lease == run.lease, let host = job.hostID else {
             throw EasyJobsError(
@@ -244,7 +245,7 @@ extension Coordinator {
                 context: ["request_id": report.jobID])
         }
         let response = try await self.report(
-            ReportRequest(hostID: host, reports: [JobReport(jobID: job.id, lease: run.lease, outcome: report.outcome, plugin: report.plugin)]))
+            ReportRequest(hostID: host, reports: [report]))
         guard response.rejected.isEmpty else {
             throw EasyJobsError(.forbidden, "the run of job '\(report.jobID)' has ended", context: ["request_id": report.jobID])
         }
