@@ -253,7 +253,14 @@ import Glibc
                     || (try? Data().write(to: URL(fileURLWithPath: directory + "/probe"))) == nil)
 
             let refused = try ChildProcess(label: "manager read-only", arguments: ["manager", "--port", "\(cluster.port)", "--data-dir", directory])
-            try await waitUntil("the manager gives up", timeout: .seconds(90)) { !refused.isRunning }
+            do {
+                try await waitUntil("the manager gives up", timeout: .seconds(90)) { !refused.isRunning }
+            } catch {
+                // What it was doing instead, for the next person: it should have stopped at once.
+                Issue.record("the manager on a read-only directory still runs; stderr: \(refused.stderr.suffix(3000))")
+                await refused.stop(signal: SIGKILL)
+                throw error
+            }
             #expect(refused.process.terminationStatus != 0)
             let message = refused.stderr
             #expect(message.contains("easyjobs.sqlite"), "stderr: \(message)")
