@@ -16,13 +16,12 @@ import Synchronization
 /// was in flight, and keeps them until the manager has them: a host that loses the manager
 /// keeps its results and delivers them when it comes back.
 final class Reporter: Sendable {
-    private struct State {
+    private struct State: Sendable {
         var pending: [JobReport] = []
-        var waiter: CheckedContinuation<Void, Never>?
         var finishing = false
         var finishRequested: ContinuousClock.Instant?
     }
-    private let state = Mutex(State())
+    private let state = ConditionWaiter(State())
     private let client: ManagerClient
     private let hostID: String
     private let logger: Logger
@@ -35,23 +34,15 @@ final class Reporter: Sendable {
     }
 
     func add(_ report: JobReport) {
-        state.withLock { state in
-            state.pending.append(report)
-            let waiter = state.waiter
-            state.waiter = nil
-            return waiter
-        }?.resume()
+        state.update { $0.pending.append(report) }
     }
 
     /// Asks `run` to return once everything pending is delivered.
     func finish() {
-        state.withLock { state in
+        state.update { state in
             state.finishing = true
             state.finishRequested = .now
-            let waiter = state.waiter
-            state.waiter = nil
-            return waiter
-        }?.resume()
+        }
     }
 
     /// Delivers reports until `finish` was called and nothing is pending, or the task is cancelled.
@@ -125,40 +116,22 @@ final class Reporter: Sendable {
         }
     }
 
+    /// The next batch to send (the oldest `maxBatch` pending), or `nil` once `finish` was called
+    /// and nothing is pending, or the task is cancelled.
     private func nextBatch() async -> [JobReport]? {
-        while true {
-            enum Next { case batch([JobReport]), done, wait }
-            let next: Next = state.withLock { state in
-                if !state.pending.isEmpty {
-                    let count = min(state.pending.count, maxBatch)
-                    let batch = Array(state.pending.prefix(count))
-                    state.pending.removeFirst(count)
-                    return .batch(batch)
-                }
-                return state.finishing ? .done : .wait
-            }
-            switch next {
-            case .batch(let batch): return batch
-            case .done: return nil
-            case .wait:
-                if Task.isCancelled { return nil }
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { continuation in
-                        let resumeNow = state.withLock { state -> Bool in
-                            if !state.pending.isEmpty || state.finishing { return true }
-                            state.waiter = continuation
-                            return false
-                        }
-                        if resumeNow { continuation.resume() }
-                    }
-                } onCancel: {
-                    state.withLock { state in
-                        let waiter = state.waiter
-                        state.waiter = nil
-                        return waiter
-                    }?.resume()
-                }
-            }
+        enum Next: Sendable {
+            case batch([JobReport])
+            case done
         }
+        let next = await state.wait { state -> Next? in
+            if !state.pending.isEmpty {
+                let count = min(state.pending.count, maxBatch)
+                defer { state.pending.removeFirst(count) }
+                return .batch(Array(state.pending.prefix(count)))
+            }
+            return state.finishing ? .done : nil
+        }
+        guard case .batch(let batch) = next else { return nil }
+        return batch
     }
 }
