@@ -8,8 +8,7 @@ import Testing
     /// Runs `easyjobs` to completion and returns its exit status and output.
     func easyjobs(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String, String) {
         let child = try ChildProcess(label: "easyjobs \(arguments.first ?? "")", arguments: arguments, environment: environment)
-        while child.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        try await Task.sleep(for: .milliseconds(50))  // let the pipes drain
+        try await child.waitForExit()
         return (child.process.terminationStatus, child.stdout, child.stderr)
     }
 

@@ -150,8 +150,7 @@ import Testing
 
     @Test func inspectShowsTheCSignatures() async throws {
         let inspect = try ChildProcess(label: "inspect", arguments: ["plugin", "inspect", BuildProducts.plugin("CMathPlugin").path])
-        while inspect.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        try await Task.sleep(for: .milliseconds(50))
+        try await inspect.waitForExit()
         #expect(inspect.process.terminationStatus == 0, "\(inspect.stderr)")
         #expect(inspect.stdout.contains("cmath 1.0.0  ABI 1.0  foreign (C functions through libffi)"))
         #expect(inspect.stdout.contains("C: add(int64 a, int64 b) -> int64"))

@@ -217,8 +217,7 @@ import Glibc
 
             // The CLI shows it too.
             let cli = try ChildProcess(label: "plugins", arguments: ["plugins", "--manager", cluster.url])
-            while cli.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-            try await Task.sleep(for: .milliseconds(50))
+            try await cli.waitForExit()
             #expect(cli.stdout.contains("refused libVersioned.so: \(reason)"))
         }
     }

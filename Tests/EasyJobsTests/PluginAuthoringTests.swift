@@ -20,13 +20,19 @@ import Glibc
         process.standardOutput = output
         process.standardError = output
         let collected = OutputBuffer()
-        output.fileHandleForReading.readabilityHandler = { collected.append($0.availableData) }
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil }
+            collected.append(data)
+        }
         try process.run()
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        try await Task.sleep(for: .milliseconds(100))
+        // What it wrote last is read once the pipe reports its end.
+        let drained = ContinuousClock.now + .seconds(10)
+        while !collected.ended && ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(10)) }
         return (process.terminationStatus, collected.text)
     }
 

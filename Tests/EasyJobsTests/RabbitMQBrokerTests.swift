@@ -24,8 +24,7 @@ import Glibc
             arguments: [
                 "produce", queue, task, "--json", json, "--args", args, "--count", "\(count)", "--rabbitmq", broker,
             ])
-        while producer.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        try await Task.sleep(for: .milliseconds(50))
+        try await producer.waitForExit()
         guard producer.process.terminationStatus == 0 else { throw TestFailure("produce failed: \(producer.stderr)") }
     }
 

@@ -137,21 +137,18 @@ import Testing
 
             // A host paused by name stays paused across a manager restart, and through the CLI.
             let cli = try ChildProcess(label: "pause", arguments: ["pause", "--host", "worker", "--manager", cluster.url])
-            while cli.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(cli.process.terminationStatus == 0)
+            #expect(try await cli.waitForExit() == 0)
             await cluster.manager.stop()
             try await cluster.startManager()
             let held = try await cluster.client.enqueue(queue: "s", task: "slow", arguments: ["seconds": 0.1])
             try await Task.sleep(for: .seconds(1))
             #expect(try await cluster.client.viewResult(id: held).status == .queued)
             let resume = try ChildProcess(label: "resume", arguments: ["resume", "--host", "worker", "--manager", cluster.url])
-            while resume.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(resume.process.terminationStatus == 0)
+            #expect(try await resume.waitForExit() == 0)
             #expect(try await cluster.client.pullResult(id: held, wait: 10) == .completed(0.1))
 
             let bad = try ChildProcess(label: "pause", arguments: ["pause", "--manager", cluster.url])
-            while bad.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(bad.process.terminationStatus != 0)
+            #expect(try await bad.waitForExit() != 0)
             #expect(bad.stderr.contains("give exactly one of --host NAME or --queue QUEUE"))
         }
     }

@@ -35,10 +35,13 @@ final class ChildProcess: Sendable {
         self.process = process
         stdout.fileHandleForReading.readabilityHandler = { [output] handle in
             let data = handle.availableData
+            // Empty at the end of the stream: the process and its children closed it.
+            if data.isEmpty { handle.readabilityHandler = nil }
             output.append(data)
         }
         stderr.fileHandleForReading.readabilityHandler = { [errors] handle in
             let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil }
             errors.append(data)
         }
         try process.run()
@@ -63,6 +66,18 @@ final class ChildProcess: Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         throw TestFailure("\(label) did not print /\(pattern)/ in time.\nstdout:\n\(stdout)\nstderr:\n\(stderr.suffix(4000))")
+    }
+
+    /// Waits for the process to exit and for everything it wrote to be read (both pipes at
+    /// their end); returns its exit status. Fails after `timeout`.
+    @discardableResult
+    func waitForExit(timeout: Duration = .seconds(120)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning || !output.ended || !errors.ended {
+            guard ContinuousClock.now < deadline else { throw TestFailure("\(label) did not end within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return process.terminationStatus
     }
 
     /// Sends `signal` and waits for the process to exit; SIGKILL if it outlives `timeout`.
@@ -91,7 +106,9 @@ struct TestFailure: Error, CustomStringConvertible {
 
 /// What a child wrote to one of its pipes so far.
 final class OutputBuffer: Sendable {
-    private let data = Mutex(Data())
-    func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
-    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+    private let data = Mutex((bytes: Data(), ended: false))
+    /// An empty chunk is the end of the stream.
+    func append(_ chunk: Data) { data.withLock { chunk.isEmpty ? ($0.ended = true) : $0.bytes.append(chunk) } }
+    var text: String { data.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
+    var ended: Bool { data.withLock { $0.ended } }
 }
