@@ -35,8 +35,5 @@ public struct Backoff: Sendable {
 
 extension Duration {
     /// Seconds, as the logs and messages write them: `0.05`, `2`.
-    public var secondsText: String {
-        let value = inSeconds
-        return value == value.rounded() ? String(Int(value)) : String(value)
-    }
+    public var secondsText: String { inSeconds.formatted }
 }

@@ -16,6 +16,13 @@ extension Duration {
     }
 }
 
+extension Double {
+    /// As messages write a number of seconds or a limit: `5` rather than `5.0`, `0.5` as is.
+    public var formatted: String {
+        self == rounded() && magnitude < 1e15 ? String(Int(self)) : String(self)
+    }
+}
+
 extension Sequence where Element == UInt8 {
     /// Lowercase hexadecimal, two digits a byte (a digest, a token's hash). Written out by hand:
     /// `String(format:)` per byte costs more than the hash itself, and needs Foundation proper.

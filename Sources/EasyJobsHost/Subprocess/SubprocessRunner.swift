@@ -136,10 +136,3 @@ final class StderrTail: Sendable {
         lines.withLock { $0.joined(separator: "\n") }
     }
 }
-
-extension Double {
-    /// `5` rather than `5.0`.
-    var formatted: String {
-        self == rounded() ? String(Int(self)) : String(self)
-    }
-}
