@@ -5,8 +5,6 @@ import Synchronization
 /// host endpoint. Shared by all copies of a ``ManagerClient``, so a registration renews it for
 /// every task of the host at once.
 public final class HostSession: Sendable {
-    /// The header that carries it.
-    public static let header = WireContract.Header.session
 
     private let value: Mutex<String?>
 

@@ -28,9 +28,6 @@ public struct ManagerClient: Sendable {
     /// The host session this client holds once it registered (host endpoints send it).
     public let session: HostSession
 
-    /// Header that carries the shared secret on host endpoints.
-    public static let secretHeader = WireContract.Header.secret
-
     public init(
         baseURL: String, secret: String? = nil, apiToken: String? = nil, session: HostSession = HostSession(),
         httpClient: HTTPClient = ManagerClient.sharedHTTPClient
@@ -280,8 +277,8 @@ public struct ManagerClient: Sendable {
         }
         switch auth {
         case .host:
-            if let secret { request.headers.add(name: Self.secretHeader, value: secret) }
-            if let token = session.token { request.headers.add(name: HostSession.header, value: token) }
+            if let secret { request.headers.add(name: WireContract.Header.secret, value: secret) }
+            if let token = session.token { request.headers.add(name: WireContract.Header.session, value: token) }
         case .job(let token):
             request.headers.add(name: WireContract.Header.jobToken, value: token)
         case .client:

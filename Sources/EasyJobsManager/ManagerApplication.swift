@@ -15,7 +15,6 @@ import Crypto
 /// let app = try await ManagerApplication.make(options: options, store: store, logger: logger)
 /// try await app.runService()   // until SIGTERM or SIGINT
 /// ```
-private let jobTokenHeader = HTTPField.Name(WireContract.Header.jobToken)!
 
 public enum ManagerApplication {
     /// Builds the application. `onListening` receives the bound URL (useful with port 0).
@@ -75,7 +74,7 @@ public enum ManagerApplication {
         system.post("/job/report") { request, _ in
             var request = request
             // The token names its run, so a request without a valid one is refused before its body is read.
-            let run = try coordinator.verifyJobToken(request.headers[jobTokenHeader])
+            let run = try coordinator.verifyJobToken(request.headers[.easyJobsJobToken])
             let report = try await request.decodeMessage(JobReport.self, limit: options.maxReportSize)
             try await coordinator.childReport(report, run: run)
             return try JSONResponse.make(["accepted": report.jobID])

@@ -24,7 +24,7 @@ extension Coordinator {
             if let known, known.sessionHash != nil, isOnline(known, now: now), !registry.isLeaving(hostID: known.id) {
                 throw EasyJobsError(
                     .hostIDInUse,
-                    "host id '\(registration.hostID)' belongs to a host that is online; a host registers again with its session token in \(HostSessions.header)",
+                    "host id '\(registration.hostID)' belongs to a host that is online; a host registers again with its session token in \(WireContract.Header.session)",
                     context: ["host_id": registration.hostID])
             }
             token = HostSessions.issue(hostID: registration.hostID)
@@ -70,7 +70,7 @@ extension Coordinator {
     private func authenticateFromCopy(session token: String?) throws(EasyJobsError) -> String {
         guard let token, !token.isEmpty else {
             throw EasyJobsError(
-                .unauthorized, "host endpoints need the session token that POST /hosts/register returned, in \(HostSessions.header)")
+                .unauthorized, "host endpoints need the session token that POST /hosts/register returned, in \(WireContract.Header.session)")
         }
         guard let hostID = HostSessions.hostID(of: token) else {
             throw EasyJobsError(.sessionInvalid, "the session token is not one this manager issued: register again")

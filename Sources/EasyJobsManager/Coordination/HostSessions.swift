@@ -9,8 +9,6 @@ import Foundation
 /// restarted manager (or another manager on the same store) accepts the sessions of hosts
 /// that were registered before, and a read of the database does not yield a usable token.
 enum HostSessions {
-    static let header = WireContract.Header.session
-
     static func issue(hostID: String) -> String {
         let random = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
         return base64URL(random) + "." + hostID

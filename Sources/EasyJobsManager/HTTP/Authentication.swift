@@ -2,15 +2,13 @@ import EasyJobsCore
 import HTTPTypes
 import Hummingbird
 
-private let secretHeader = HTTPField.Name(WireContract.Header.secret)!
-
 /// Requires the shared secret in `X-EasyJobs-Secret` on host endpoints, when one is set.
 struct SecretMiddleware<Context: RequestContext>: RouterMiddleware {
     let secret: String?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let secret, !secret.isEmpty {
-            guard let given = request.headers[secretHeader] else {
+            guard let given = request.headers[.easyJobsSecret] else {
                 throw EasyJobsError(.unauthorized, "host endpoints need the shared secret in the X-EasyJobs-Secret header")
             }
             guard constantTimeEquals(given, secret) else {
@@ -63,7 +61,7 @@ struct HostSessionMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.hostID = try await coordinator.authenticate(session: request.headers[HTTPField.Name(HostSessions.header)!])
+        context.hostID = try await coordinator.authenticate(session: request.headers[.easyJobsSession])
         return try await next(request, context)
     }
 }

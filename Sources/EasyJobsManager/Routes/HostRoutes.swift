@@ -15,7 +15,7 @@ struct HostRoutes {
         router.post(RouterPath(WireContract.HostEndpoint.register.route)) { request, _ in
             var request = request
             let registration = try await request.decode(HostRegistration.self, limit: Self.registrationLimit)
-            let presented = request.headers[HTTPField.Name(HostSessions.header)!]
+            let presented = request.headers[.easyJobsSession]
             return try JSONResponse.make(try await coordinator.register(registration, session: presented))
         }
         let session = router.group().add(middleware: HostSessionMiddleware(coordinator: coordinator))
