@@ -68,15 +68,18 @@ final class ChildProcess: Sendable {
         throw TestFailure("\(label) did not print /\(pattern)/ in time.\nstdout:\n\(stdout)\nstderr:\n\(stderr.suffix(4000))")
     }
 
-    /// Waits for the process to exit and for everything it wrote to be read (both pipes at
-    /// their end); returns its exit status. Fails after `timeout`.
+    /// Waits for the process to exit (failing after `timeout`), then for everything it wrote to
+    /// be read: both pipes at their end, or 2 s at most, since a child of the process that
+    /// inherited them may keep them open after the process itself is gone. Returns its exit status.
     @discardableResult
     func waitForExit(timeout: Duration = .seconds(120)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning || !output.ended || !errors.ended {
-            guard ContinuousClock.now < deadline else { throw TestFailure("\(label) did not end within \(timeout)") }
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { throw TestFailure("\(label) did not exit within \(timeout)") }
             try await Task.sleep(for: .milliseconds(10))
         }
+        let drained = ContinuousClock.now + .seconds(2)
+        while (!output.ended || !errors.ended) && ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(10)) }
         return process.terminationStatus
     }
 
