@@ -46,10 +46,13 @@ let package = Package(
     targets: [
         // MARK: SDK (depends on nothing of ours)
         .target(name: "CEasyJobsABI", path: "SDK/CEasyJobsABI"),
+        // The one JSON value, shared by plugins (through the SDK) and the host and manager.
+        .target(name: "EasyJobsJSON", path: "SDK/EasyJobsJSON", swiftSettings: swiftSettings),
         .target(
             name: "EasyJobsSDK",
             dependencies: [
                 "CEasyJobsABI",
+                "EasyJobsJSON",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "SDK/EasyJobsSDK",
@@ -57,7 +60,7 @@ let package = Package(
         ),
 
         // MARK: Core, store, manager, host
-        .target(name: "EasyJobsCore", swiftSettings: swiftSettings),
+        .target(name: "EasyJobsCore", dependencies: ["EasyJobsJSON"], swiftSettings: swiftSettings),
         .target(name: "CHostSupport"),
         .systemLibrary(name: "CFFI", path: "Sources/CFFI", providers: [.apt(["libffi-dev"])]),
         .target(

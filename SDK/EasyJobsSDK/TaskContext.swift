@@ -55,8 +55,8 @@ public final class TaskContext: Sendable {
     ///
     /// - Throws: `TaskFailure` when the called job fails for good or cannot be created.
     public func call(_ task: String, _ arguments: JSONValue = [:]) async throws -> JSONValue {
-        let bytes = try await sink.call(task: task, arguments: Array(JSONEncoder().encode(arguments)))
-        return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        let bytes = try await sink.call(task: task, arguments: Array(arguments.encoded()))
+        return try JSONValue.read(bytes)
     }
 
     /// ``call(_:_:)`` with typed arguments and result.

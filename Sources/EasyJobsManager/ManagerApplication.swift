@@ -90,8 +90,8 @@ public enum ManagerApplication {
                 + (options.firesSchedules ? [Scheduler(coordinator: coordinator, logger: logger)] : [])
                 + pruner(store: store, options: options, logger: logger)
                 + (options.rabbitMQ.map { [BrokerConsumer(coordinator: coordinator, options: $0, logger: logger)] } ?? [])
-                + (options.peerSyncInterval > 0
-                    ? [PeerSync(coordinator: coordinator, interval: .seconds(options.peerSyncInterval), logger: logger)] : []),
+                + (options.peerSyncInterval > .zero
+                    ? [PeerSync(coordinator: coordinator, interval: options.peerSyncInterval, logger: logger)] : []),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
                 await onListening("http://\(host.contains(":") ? "[\(host)]" : host):\(port)")
@@ -108,8 +108,8 @@ public enum ManagerApplication {
     }
 
     static func pruner(store: any ManagerStore, options: ManagerOptions, logger: Logger) -> [any Service] {
-        guard options.retain > 0, let retention = store as? any JobRetention else { return [] }
-        return [Pruner(store: retention, retain: options.retain, interval: .seconds(options.pruneInterval), logger: logger)]
+        guard options.retain > .zero, let retention = store as? any JobRetention else { return [] }
+        return [Pruner(store: retention, retain: options.retain, interval: options.pruneInterval, logger: logger)]
     }
 
     /// The stored registrations that pass today's checks: one stored before a limit existed

@@ -14,8 +14,8 @@ public struct ManagerOptions: Sendable {
     public var secret: String?
     /// When set, client endpoints need `Authorization: Bearer <token>`.
     public var apiToken: String?
-    /// How long a claim holds a job without a heartbeat, in seconds. Default 30.
-    public var leaseSeconds: Double
+    /// How long a claim holds a job without a heartbeat. Default 30 s.
+    public var lease: Duration
     /// Largest request body, in bytes. Default 1 MiB.
     public var maxBodySize: Int
     /// Largest report of finished runs (results included), in bytes. Default 64 MiB. A host whose
@@ -24,24 +24,24 @@ public struct ManagerOptions: Sendable {
     /// Most jobs one batch enqueue (`POST /{queue}/tasks`) may carry. Default 10,000. Its body may
     /// be 16 times `maxBodySize` (16 MiB by default). A batch is refused as a whole, never cut short.
     public var maxBatchJobs: Int
-    /// How long finished jobs, their results and logs are kept, in seconds; 0 keeps them forever.
+    /// How long finished jobs, their results and logs are kept; zero keeps them forever.
     /// Default 7 days.
-    public var retain: Double
-    /// How often finished jobs past `retain` are pruned, in seconds. Default 60.
-    public var pruneInterval: Double
+    public var retain: Duration
+    /// How often finished jobs past `retain` are pruned. Default 60 s.
+    public var pruneInterval: Duration
     /// Lines kept of one job's log; later lines are dropped after one marker line. Default 10,000.
     public var maxLogLinesPerJob: Int
-    /// Longest a claim or pull may wait, in seconds. Default 60.
-    public var maxWait: Double
-    /// How often leases are checked for expiry, in seconds. Default 1.
-    public var reapInterval: Double
+    /// Longest a claim or pull may wait. Default 60 s.
+    public var maxWait: Duration
+    /// How often leases are checked for expiry. Default 1 s.
+    public var reapInterval: Duration
     /// Whether this manager fires cron schedules. Default true; several managers on one store
     /// coordinate through a lock, so turning it off is only for tests and special deployments.
     public var firesSchedules: Bool
     /// How often hosts, their last-seen times and pauses are re-read from the store, which
-    /// other managers sharing it change, in seconds; 0 never. Default 1. A store with events
+    /// other managers sharing it change; zero never. Default 1 s. A store with events
     /// (PostgreSQL) also re-reads at once when another manager changes them.
-    public var peerSyncInterval: Double
+    public var peerSyncInterval: Duration
     /// The shapes of the read paths and errors: ``APICompatibility/native`` (default), or those
     /// of the Python EasyJobs for its users' clients.
     public var compatibility: APICompatibility
@@ -54,17 +54,17 @@ public struct ManagerOptions: Sendable {
         dataDirectory: URL = URL(fileURLWithPath: ".easyjobs"),
         secret: String? = nil,
         apiToken: String? = nil,
-        leaseSeconds: Double = 30,
+        lease: Duration = .seconds(30),
         maxBodySize: Int = 1 << 20,
         maxReportSize: Int = 64 << 20,
         maxBatchJobs: Int = 10_000,
-        retain: Double = 7 * 86_400,
-        pruneInterval: Double = 60,
+        retain: Duration = .seconds(7 * 86_400),
+        pruneInterval: Duration = .seconds(60),
         maxLogLinesPerJob: Int = 10_000,
-        maxWait: Double = 60,
-        reapInterval: Double = 1,
+        maxWait: Duration = .seconds(60),
+        reapInterval: Duration = .seconds(1),
         firesSchedules: Bool = true,
-        peerSyncInterval: Double = 1,
+        peerSyncInterval: Duration = .seconds(1),
         compatibility: APICompatibility = .native,
         rabbitMQ: RabbitMQOptions? = nil
     ) {
@@ -73,7 +73,7 @@ public struct ManagerOptions: Sendable {
         self.dataDirectory = dataDirectory
         self.secret = secret
         self.apiToken = apiToken
-        self.leaseSeconds = leaseSeconds
+        self.lease = lease
         self.maxBodySize = maxBodySize
         self.maxReportSize = maxReportSize
         self.maxBatchJobs = maxBatchJobs
@@ -97,8 +97,8 @@ public struct ManagerOptions: Sendable {
                 "refusing to listen on \(host) without a secret: hosts could run anything. Set --secret or EASYJOBS_SECRET, or listen on 127.0.0.1",
                 context: ["host": host])
         }
-        if leaseSeconds < 1 {
-            throw EasyJobsError(.invalidConfiguration, "lease must be at least 1 second, got \(leaseSeconds)")
+        if lease < .seconds(1) {
+            throw EasyJobsError(.invalidConfiguration, "lease must be at least 1 second, got \(lease.secondsText) s")
         }
     }
 

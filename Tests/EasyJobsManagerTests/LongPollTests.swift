@@ -15,7 +15,7 @@ import Testing
 
     @Test func aPollWhoseClientIsGoneNeverLooks() async throws {
         let looks = Looks()
-        let poll = LongPoll(wait: 5, maxWait: 60, isClientConnected: { false })
+        let poll = LongPoll(wait: 5, maxWait: .seconds(60), isClientConnected: { false })
         let answer: Int? = try await poll.run(version: { 0 }) { _ in
             looks.look()
         } wait: { _, _ in
@@ -27,7 +27,7 @@ import Testing
     @Test func itLooksAgainAfterEachWakeUpAndAnswersTheFirstFind() async throws {
         let looks = Looks()
         // A deadline far off: on a loaded machine the test's task may wait seconds for a thread.
-        let poll = LongPoll(wait: 3_600, maxWait: 3_600, isClientConnected: { true })
+        let poll = LongPoll(wait: 3_600, maxWait: .seconds(3_600), isClientConnected: { true })
         let answer: Int? = try await poll.run(version: { 0 }) { _ in
             let round = looks.look()
             return round == 3 ? round : nil
@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func pastTheDeadlineItLooksOnceMoreAsTheLastLook() async throws {
-        let poll = LongPoll(wait: 0, maxWait: 60, isClientConnected: { true })
+        let poll = LongPoll(wait: 0, maxWait: .seconds(60), isClientConnected: { true })
         let answer: String? = try await poll.run(version: { 0 }) { isLast in
             isLast ? "what there is" : nil
         } wait: { _, _ in
@@ -49,7 +49,7 @@ import Testing
     @Test func eachWaitIsOneSliceAtMost() async throws {
         let waits = Mutex<[Duration]>([])
         let looks = Looks()
-        let poll = LongPoll(wait: 3_600, maxWait: 3_600, isClientConnected: { true })
+        let poll = LongPoll(wait: 3_600, maxWait: .seconds(3_600), isClientConnected: { true })
         let answer: Int? = try await poll.run(version: { 7 }) { _ in
             let round = looks.look()
             return round == 4 ? round : nil
@@ -63,7 +63,7 @@ import Testing
 
     @Test func noWaitGoesPastTheDeadline() async throws {
         let waits = Mutex<[Duration]>([])
-        let poll = LongPoll(wait: 0.2, maxWait: 60, isClientConnected: { true })
+        let poll = LongPoll(wait: 0.2, maxWait: .seconds(60), isClientConnected: { true })
         let _: Int? = try await poll.run(version: { 0 }) { _ in
             nil
         } wait: { _, timeout in
@@ -72,5 +72,23 @@ import Testing
         }
         // (On a machine so loaded that the first look comes after the deadline, there is no wait.)
         #expect(waits.withLock { $0 }.allSatisfy { $0 <= .milliseconds(200) })
+    }
+
+    /// `Duration.seconds(_:)` traps on a NaN; a wait is the client's number.
+    @Test(arguments: [Double.nan, -Double.infinity, -1])
+    func aWaitThatIsNoWaitLooksOnceAsTheLastLook(_ wait: Double) async throws {
+        let poll = LongPoll(wait: wait, maxWait: .seconds(60), isClientConnected: { true })
+        let answer: String? = try await poll.run(version: { 0 }) { isLast in
+            isLast ? "what there is" : nil
+        } wait: { _, _ in
+            Issue.record("a poll asked not to wait must not wait")
+        }
+        #expect(answer == "what there is")
+    }
+
+    @Test func anEndlessWaitIsTheLongestAllowed() {
+        let poll = LongPoll(wait: .infinity, maxWait: .seconds(60), isClientConnected: { true })
+        #expect(poll.deadline <= .now + .seconds(60))
+        #expect(poll.deadline > .now + .seconds(30))
     }
 }

@@ -17,7 +17,7 @@ enum ManagerFixture {
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try SQLiteJobStore(path: directory.appendingPathComponent("easyjobs.sqlite").path)
         try await prepare(store)
-        let options = ManagerOptions(port: 0, dataDirectory: directory, firesSchedules: false, peerSyncInterval: 0, compatibility: compatibility)
+        let options = ManagerOptions(port: 0, dataDirectory: directory, firesSchedules: false, peerSyncInterval: .zero, compatibility: compatibility)
         var logger = Logger(label: "easyjobs.manager.test")
         logger.logLevel = .warning
         let app = try await ManagerApplication.make(options: options, store: store, logger: logger)

@@ -25,4 +25,20 @@ import Testing
         #expect(try JSONValue.decode(Data(#"{"a": [1, "é\u00e9", null, true]}"#.utf8)) == ["a": [1, "éé", nil, true]])
         #expect(try JSONValue.decode(Data(#""\ud83d\ude00""#.utf8)) == "😀")
     }
+
+    /// Plugins read JSON with the same parser (`EasyJobsJSON`, shared through the SDK): a syntax
+    /// error says where it is; the manager and host turn it into `malformed_request`.
+    @Test func aSyntaxErrorNamesItsOffsetOnBothSides() throws {
+        #expect(throws: JSONSyntaxError(offset: 7, reason: "a number with a leading zero")) { _ = try JSONValue.read(text: #"{"a": 01}"#) }
+        let error = try #require(throws: EasyJobsError.self) { _ = try JSONValue.parse(#"{"a": 01}"#) }
+        #expect(error.code == .malformedRequest)
+        #expect(error.message == "invalid JSON at byte 7: a number with a leading zero")
+    }
+
+    @Test func theValueRendersAsPythonDoesForPrintedLinesAndAsJSONOnTheWire() throws {
+        let value: JSONValue = ["b": [1, 2.5, nil, true], "a": "x"]
+        #expect(value.description == "{'a': 'x', 'b': [1, 2.5, None, True]}")
+        #expect(value.jsonString == #"{"a":"x","b":[1,2.5,null,true]}"#)
+        #expect(try JSONValue.read(value.encoded()) == value)
+    }
 }

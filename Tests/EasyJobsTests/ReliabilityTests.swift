@@ -295,10 +295,19 @@ private func XCTUnwrapID(_ body: JSONValue?) throws -> String {
         }
     }
 
-    @Test func aBadRetentionIsRefusedClearly() async throws {
-        let process = try ChildProcess(label: "manager", arguments: ["manager", "--port", "0", "--retain", "soon"])
-        try await waitUntil("the manager exits") { !process.isRunning }
-        #expect(process.stderr.contains("--retain must be a duration such as 7d"))
+    /// A time the manager cannot hold (`Duration.seconds(_:)` traps on `nan`, `inf` and numbers
+    /// past its range, which the argument parser reads as numbers) is refused, naming the flag.
+    @Test(arguments: [
+        ["--retain", "soon", "--retain must be a duration such as 7d"],
+        ["--retain", "1e300d", "--retain must be a duration such as 7d"],
+        ["--lease", "nan", "--lease must be a number of seconds"],
+        ["--peer-sync", "inf", "--peer-sync must be a number of seconds"],
+    ])
+    func aBadTimeIsRefusedClearly(_ case: [String]) async throws {
+        let process = try ChildProcess(label: "manager", arguments: ["manager", "--port", "0", `case`[0], `case`[1]])
+        let status = try await process.waitForExit()
+        #expect(process.stderr.contains(`case`[2]))
+        #expect(status != 0)
     }
 }
 

@@ -6,7 +6,7 @@
 /// report retried forever). 64 levels is deeper than any real argument and far from the stack.
 public enum JSONNesting {
     /// Objects and arrays nested in one another, counting the outermost as 1.
-    public static let maximumDepth = 64
+    public static let maximumDepth = JSONValue.maximumDepth
 
     /// Levels a protocol message may wrap around the values it carries (a report wraps a
     /// result in a list, a report and an outcome).

@@ -1,145 +1,33 @@
+@_exported import EasyJobsJSON
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
 
-/// A JSON value: what crosses the plugin boundary and the HTTP API as arguments and results.
-///
-/// Integers and floating-point numbers stay distinct so that a parameter typed `int`
-/// can refuse `1.5` while one typed `double` accepts `1`.
-///
-/// ```swift
-/// let args: JSONValue = ["url": "http://stats", "retries": 3]
-/// let bytes = try args.encoded()
-/// ```
-public enum JSONValue: Sendable, Hashable {
-    case null
-    case bool(Bool)
-    case int(Int)
-    case double(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    /// The JSON type name, as used in error messages ("expected int, got string").
-    public var typeName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "bool"
-        case .int: "int"
-        case .double: "double"
-        case .string: "string"
-        case .array: "array"
-        case .object: "object"
-        }
-    }
-
-    public var arrayValue: [JSONValue]? {
-        if case .array(let items) = self { return items }
-        return nil
-    }
-
-    public var objectValue: [String: JSONValue]? {
-        if case .object(let object) = self { return object }
-        return nil
-    }
-
-    public var stringValue: String? {
-        if case .string(let string) = self { return string }
-        return nil
-    }
-
-    public subscript(key: String) -> JSONValue? {
-        objectValue?[key]
-    }
-
-    public subscript(index: Int) -> JSONValue? {
-        guard case .array(let values) = self, values.indices.contains(index) else { return nil }
-        return values[index]
-    }
-
-    /// Compact JSON bytes with sorted keys, so equal values encode equally.
-    public func encoded() -> Data {
-        Data(JSONWriter.write(self))
-    }
-
+// `JSONValue` lives in `EasyJobsJSON` (under SDK/), shared with plugins. The host and the
+// manager read JSON that arrives from outside: there a syntax error is a `malformed_request`.
+extension JSONValue {
     /// Decodes JSON bytes; fragments such as `3` or `"x"` are allowed.
     public static func decode(_ data: some DataProtocol) throws(EasyJobsError) -> JSONValue {
         try decode(data, maxDepth: JSONNesting.maximumDepth)
     }
 
     static func decode(_ data: some DataProtocol, maxDepth: Int) throws(EasyJobsError) -> JSONValue {
-        let parsed: Result<JSONValue, EasyJobsError>? = data.withContiguousStorageIfAvailable { bytes in
-            Result { () throws(EasyJobsError) in try JSONParser.parse(bytes, maxDepth: maxDepth) }
+        do {
+            return try read(data, maxDepth: maxDepth)
+        } catch {
+            throw EasyJobsError(.malformedRequest, error.description)
         }
-        if let parsed { return try parsed.get() }
-        return try Array(data).withUnsafeBufferPointer { bytes in
-            Result { () throws(EasyJobsError) in try JSONParser.parse(bytes, maxDepth: maxDepth) }
-        }.get()
     }
 
     /// Decodes JSON text.
     public static func parse(_ text: String) throws(EasyJobsError) -> JSONValue {
-        var text = text
-        return try text.withUTF8 { bytes in
-            Result { () throws(EasyJobsError) in try JSONParser.parse(bytes) }
-        }.get()
-    }
-
-    /// The value as a compact JSON string.
-    public var jsonString: String {
-        String(decoding: JSONWriter.write(self), as: UTF8.self)
-    }
-}
-
-extension JSONValue: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let bool = try? container.decode(Bool.self) {
-            self = .bool(bool)
-        } else if let int = try? container.decode(Int.self) {
-            self = .int(int)
-        } else if let double = try? container.decode(Double.self) {
-            self = .double(double)
-        } else if let string = try? container.decode(String.self) {
-            self = .string(string)
-        } else if let array = try? container.decode([JSONValue].self) {
-            self = .array(array)
-        } else if let object = try? container.decode([String: JSONValue].self) {
-            self = .object(object)
-        } else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a JSON value")
+        do {
+            return try read(text: text)
+        } catch {
+            throw EasyJobsError(.malformedRequest, error.description)
         }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let value): try container.encode(value)
-        case .int(let value): try container.encode(value)
-        case .double(let value): try container.encode(value)
-        case .string(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        }
-    }
-}
-
-extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
-    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
-    ExpressibleByDictionaryLiteral
-{
-    public init(nilLiteral: ()) { self = .null }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(integerLiteral value: Int) { self = .int(value) }
-    public init(floatLiteral value: Double) { self = .double(value) }
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, JSONValue)...) {
-        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
 }

@@ -55,7 +55,7 @@ extension Coordinator {
         // A host may have been waiting for its tasks' queue to exist.
         notifier.workArrived(in: registration.queue)
         return HostRegistrationResponse(
-            leaseSeconds: options.leaseSeconds, heartbeatSeconds: max(options.leaseSeconds / 3, 0.2), session: token)
+            leaseSeconds: options.lease.inSeconds, heartbeatSeconds: max(options.lease.inSeconds / 3, 0.2), session: token)
     }
 
     /// The host a session token belongs to. A host told `session_invalid` registers again.
@@ -107,15 +107,15 @@ extension Coordinator {
             // Neither does a host that stopped heartbeating: a killed host's long poll can outlive it
             // on the manager (its connection is not read, so its close goes unseen) and would take
             // jobs for a dead process, to be lost again with the lease.
-            var heard = Date().timeIntervalSince(current.lastSeen) < options.leaseSeconds
+            var heard = Date().timeIntervalSince(current.lastSeen) < options.lease.inSeconds
             // Its heartbeats may go to another manager of the store: ask the store before deciding.
             if !heard, try await learnHost(id: host.id), let seen = registry.host(id: host.id)?.lastSeen {
-                heard = Date().timeIntervalSince(seen) < options.leaseSeconds
+                heard = Date().timeIntervalSince(seen) < options.lease.inSeconds
             }
             let tasks: Set<String> =
                 !heard || pauses.isPaused(host: current.name, queue: current.queue) ? [] : Set(current.plugins.flatMap { $0.tasks.map(\.name) })
             let jobs = try await store.claim(
-                queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.leaseSeconds, now: .now)
+                queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.lease.inSeconds, now: .now)
             if !jobs.isEmpty || isLast {
                 metrics.started(jobs)
                 let waited = jobs.filter { $0.dependencies > 0 }.map(\.id)
@@ -193,7 +193,7 @@ extension Coordinator {
         registry.touch(hostID: request.hostID, at: now)
         let renewed =
             request.running.isEmpty
-            ? [] : try await store.renewLeases(hostID: request.hostID, jobs: request.running, until: now.addingTimeInterval(options.leaseSeconds))
+            ? [] : try await store.renewLeases(hostID: request.hostID, jobs: request.running, until: now.addingTimeInterval(options.lease.inSeconds))
         let held = Set(renewed)
         return HeartbeatResponse(renewed: renewed, lost: request.running.filter { !held.contains($0) })
     }

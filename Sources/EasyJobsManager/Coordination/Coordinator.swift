@@ -51,7 +51,7 @@ public struct Coordinator: Sendable {
     }
 
     public func isServed(queue: String, task: String) -> Bool {
-        registry.isServed(queue: queue, task: task, onlineSince: Date().addingTimeInterval(-options.leaseSeconds * 2))
+        registry.isServed(queue: queue, task: task, onlineSince: Date().addingTimeInterval(-options.lease.inSeconds * 2))
     }
 
     /// The Prometheus text of every metric, with the gauges brought up to date.
@@ -71,6 +71,6 @@ public struct Coordinator: Sendable {
 
     /// A host is online while it heartbeats within two lease periods.
     public func isOnline(_ host: HostRecord, now: Date = .now) -> Bool {
-        now.timeIntervalSince(host.lastSeen) < options.leaseSeconds * 2
+        now.timeIntervalSince(host.lastSeen) < options.lease.inSeconds * 2
     }
 }

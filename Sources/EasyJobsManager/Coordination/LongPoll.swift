@@ -15,9 +15,11 @@ struct LongPoll: Sendable {
     /// Long polls wait in slices of this.
     static let slice = Duration.milliseconds(500)
 
-    /// `wait` seconds as the client asked, at most `maxWait`.
-    init(wait: Double, maxWait: Double, isClientConnected: @escaping @Sendable () -> Bool) {
-        deadline = ContinuousClock.now + .seconds(min(max(wait, 0), maxWait))
+    /// `wait` seconds as the client asked (the wire carries seconds), at most `maxWait`; a wait
+    /// that is not a number is none.
+    init(wait: Double, maxWait: Duration, isClientConnected: @escaping @Sendable () -> Bool) {
+        let seconds = wait.isNaN ? 0 : min(max(wait, 0), maxWait.inSeconds)
+        deadline = ContinuousClock.now + .seconds(seconds)
         self.isClientConnected = isClientConnected
     }
 

@@ -8,7 +8,7 @@ struct LeaseReaper: Service {
     let logger: Logger
 
     func run() async throws {
-        let interval = Duration.seconds(coordinator.options.reapInterval)
+        let interval = coordinator.options.reapInterval
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 _ = try await coordinator.requeueExpired()

@@ -7,8 +7,8 @@ import ServiceLifecycle
 /// period, in batches, so the database stays the size of recent work.
 struct Pruner: Service {
     let store: any JobRetention
-    /// How long finished jobs are kept, in seconds.
-    let retain: Double
+    /// How long finished jobs are kept.
+    let retain: Duration
     let interval: Duration
     let logger: Logger
     let batch = 1_000
@@ -17,7 +17,7 @@ struct Pruner: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 var deleted = 0
-                let cutoff = Date().addingTimeInterval(-retain)
+                let cutoff = Date().addingTimeInterval(-retain.inSeconds)
                 while !Task.isShuttingDownGracefully {
                     let count = try await store.prune(finishedBefore: cutoff, limit: batch)
                     deleted += count
@@ -26,7 +26,9 @@ struct Pruner: Service {
                     await Task.yield()
                 }
                 if deleted > 0 {
-                    logger.info("pruned finished jobs older than the retention period", metadata: ["deleted": "\(deleted)", "retain_s": "\(retain)"])
+                    logger.info(
+                        "pruned finished jobs older than the retention period",
+                        metadata: ["deleted": "\(deleted)", "retain_s": "\(retain.secondsText)"])
                 }
             } catch {
                 logger.error("cannot prune finished jobs: \(error)")

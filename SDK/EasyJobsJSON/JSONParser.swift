@@ -11,9 +11,9 @@ import Foundation
 /// an enqueue, a claim or a finish. This reads the bytes once, in a few microseconds. Numbers
 /// without a fraction or an exponent are `int` (unless they do not fit, then `double`).
 enum JSONParser {
-    /// `maxDepth` is ``JSONNesting/maximumDepth`` for values; protocol messages add the levels
-    /// of their envelope (``JSONNesting/envelopeDepth``) around the values they carry.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = JSONNesting.maximumDepth) throws(EasyJobsError) -> JSONValue {
+    /// `maxDepth` is ``JSONValue/maximumDepth`` for values; protocol messages add the levels
+    /// of their envelope around the values they carry.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = JSONValue.maximumDepth) throws(JSONSyntaxError) -> JSONValue {
         var parser = Parser(bytes: bytes, maxDepth: maxDepth)
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)
@@ -32,7 +32,7 @@ enum JSONParser {
             self.maxDepth = maxDepth
         }
 
-        mutating func value(depth: Int) throws(EasyJobsError) -> JSONValue {
+        mutating func value(depth: Int) throws(JSONSyntaxError) -> JSONValue {
             guard index < bytes.count else { throw failure("unexpected end") }
             switch bytes[index] {
             case UInt8(ascii: "{"): return try object(depth: depth)
@@ -51,7 +51,7 @@ enum JSONParser {
             }
         }
 
-        private mutating func object(depth: Int) throws(EasyJobsError) -> JSONValue {
+        private mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONValue {
             try checkDepth(depth)
             index += 1
             var object: [String: JSONValue] = [:]
@@ -76,7 +76,7 @@ enum JSONParser {
             }
         }
 
-        private mutating func array(depth: Int) throws(EasyJobsError) -> JSONValue {
+        private mutating func array(depth: Int) throws(JSONSyntaxError) -> JSONValue {
             try checkDepth(depth)
             index += 1
             var array: [JSONValue] = []
@@ -96,7 +96,7 @@ enum JSONParser {
             }
         }
 
-        private mutating func string() throws(EasyJobsError) -> String {
+        private mutating func string() throws(JSONSyntaxError) -> String {
             index += 1
             let start = index
             var ascii = true
@@ -142,13 +142,13 @@ enum JSONParser {
 
         /// The string of these bytes, which must be UTF-8: replacing what is not would change
         /// what the client sent without telling it.
-        private func validated(_ utf8: some Collection<UInt8>) throws(EasyJobsError) -> String {
+        private func validated(_ utf8: some Collection<UInt8>) throws(JSONSyntaxError) -> String {
             guard let string = String(validating: utf8, as: UTF8.self) else { throw failure("a string that is not UTF-8") }
             return string
         }
 
         /// The UTF-8 bytes of a `\uXXXX` escape (the `\u` already read), joining surrogate pairs.
-        private mutating func unicodeEscape() throws(EasyJobsError) -> [UInt8] {
+        private mutating func unicodeEscape() throws(JSONSyntaxError) -> [UInt8] {
             var scalar = try hex4()
             if (0xD800..<0xDC00).contains(scalar) {
                 // A high surrogate must be followed by `\u` and a low one.
@@ -164,7 +164,7 @@ enum JSONParser {
             return Array(String(Character(unicode)).utf8)
         }
 
-        private mutating func hex4() throws(EasyJobsError) -> UInt32 {
+        private mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
             var value: UInt32 = 0
             for _ in 0..<4 {
                 let byte = try next()
@@ -182,7 +182,7 @@ enum JSONParser {
 
         /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, as RFC 8259 writes numbers:
         /// `+1`, `01`, `.5` and `1.` are not JSON, whatever `Double("…")` would make of them.
-        private mutating func number() throws(EasyJobsError) -> JSONValue {
+        private mutating func number() throws(JSONSyntaxError) -> JSONValue {
             let start = index
             var isInteger = true
             func isDigit(_ at: Int) -> Bool { at < bytes.count && bytes[at] >= UInt8(ascii: "0") && bytes[at] <= UInt8(ascii: "9") }
@@ -210,7 +210,7 @@ enum JSONParser {
             return try numberValue(start: start, isInteger: isInteger)
         }
 
-        private func numberValue(start: Int, isInteger: Bool) throws(EasyJobsError) -> JSONValue {
+        private func numberValue(start: Int, isInteger: Bool) throws(JSONSyntaxError) -> JSONValue {
             guard index > start else { throw failure("unexpected character") }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let int = Int(text) { return .int(int) }
@@ -218,7 +218,7 @@ enum JSONParser {
             return .double(double)
         }
 
-        private mutating func literal(_ word: StaticString) throws(EasyJobsError) {
+        private mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
             let count = word.utf8CodeUnitCount
             guard index + count <= bytes.count,
                 UnsafeBufferPointer(start: word.utf8Start, count: count).elementsEqual(bytes[index..<index + count])
@@ -235,30 +235,30 @@ enum JSONParser {
             }
         }
 
-        private func peek() throws(EasyJobsError) -> UInt8 {
+        private func peek() throws(JSONSyntaxError) -> UInt8 {
             guard index < bytes.count else { throw failure("unexpected end") }
             return bytes[index]
         }
 
-        private mutating func next() throws(EasyJobsError) -> UInt8 {
+        private mutating func next() throws(JSONSyntaxError) -> UInt8 {
             let byte = try peek()
             index += 1
             return byte
         }
 
-        private mutating func expect(_ byte: UInt8) throws(EasyJobsError) {
+        private mutating func expect(_ byte: UInt8) throws(JSONSyntaxError) {
             guard try next() == byte else { throw failure("expected '\(Character(Unicode.Scalar(byte)))'") }
         }
 
         /// `depth` counts the containers around this one: the outermost is at 0.
-        private func checkDepth(_ depth: Int) throws(EasyJobsError) {
+        private func checkDepth(_ depth: Int) throws(JSONSyntaxError) {
             guard depth < maxDepth else {
                 throw failure("nested deeper than \(maxDepth) levels")
             }
         }
 
-        func failure(_ reason: String) -> EasyJobsError {
-            EasyJobsError(.malformedRequest, "invalid JSON at byte \(index): \(reason)")
+        func failure(_ reason: String) -> JSONSyntaxError {
+            JSONSyntaxError(offset: index, reason: reason)
         }
     }
 }
