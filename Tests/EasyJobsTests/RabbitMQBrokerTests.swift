@@ -52,8 +52,8 @@ import Glibc
             try await waitUntil("the manager takes some", timeout: .seconds(60)) {
                 try await client.stats(queue: queue)["completed", default: 0] >= 20
             }
-            kill(cluster.manager.pid, SIGKILL)
-            try await Task.sleep(for: .milliseconds(300))
+            // Its port is free again once it is gone.
+            await cluster.manager.stop(signal: SIGKILL)
             try await cluster.startManager()
             try await waitUntil("every published job completes", timeout: .seconds(120)) {
                 try await client.stats(queue: queue)["completed", default: 0] >= 303

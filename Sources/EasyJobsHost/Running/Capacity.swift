@@ -1,8 +1,8 @@
-import Synchronization
+import EasyJobsCore
 
 /// Counts free run slots (`--max-tasks`) and lets the claim loop wait for one.
 final class Capacity: Sendable {
-    private let free: ConditionWaiter<Int>
+    private let free: ConditionWaiter<Int, Unkeyed>
 
     init(slots: Int) {
         free = ConditionWaiter(slots)

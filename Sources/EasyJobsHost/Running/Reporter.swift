@@ -21,7 +21,7 @@ final class Reporter: Sendable {
         var finishing = false
         var finishRequested: ContinuousClock.Instant?
     }
-    private let state = ConditionWaiter(State())
+    private let state = ConditionWaiter<State, Unkeyed>(State())
     private let client: ManagerClient
     private let hostID: String
     private let logger: Logger
