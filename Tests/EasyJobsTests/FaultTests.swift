@@ -74,9 +74,17 @@ import Glibc
                 return ids
             }
             var held: [JobView] = []
-            try await waitUntil("the doomed host runs 20 jobs", timeout: .seconds(90)) {
-                held = try await client.list(status: "running", limit: 1000).jobs.filter { $0.host == "doomed" }
-                return held.count >= 20
+            do {
+                try await waitUntil("the doomed host runs 20 jobs", timeout: .seconds(90)) {
+                    held = try await client.list(status: "running", limit: 1000).jobs.filter { $0.host == "doomed" }
+                    return held.count >= 20
+                }
+            } catch {
+                // Seen twice under load, never alone: what the host and manager said tells why.
+                Issue.record(
+                    "the doomed host held \(held.count) jobs; host stderr: \(doomed.stderr.suffix(4000)); manager stderr: \(cluster.manager.stderr.suffix(4000))"
+                )
+                throw error
             }
             kill(doomed.pid, SIGKILL)
             let killed = Date()
