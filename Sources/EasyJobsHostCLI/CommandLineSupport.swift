@@ -5,6 +5,7 @@ import Foundation
 #endif
 import EasyJobsCore
 import Logging
+import ArgumentParser
 
 #if canImport(Glibc)
 import Glibc
@@ -42,4 +43,18 @@ public func fail(_ error: any Error) -> Never {
 /// Writes a line to standard output at once: tests and scripts wait for it.
 public func announce(_ line: String) {
     StandardStreams.writeOutput(line + "\n")
+}
+
+/// A flag's number of seconds as a `Duration`, for the manager's and the host's flags alike.
+public enum Seconds {
+    /// Longer than anything is kept or waited for (about 31 million years), and a number of
+    /// seconds a `Duration` holds.
+    public static let maximum: Double = 1e15
+
+    /// `Duration.seconds(_:)` would trap on `nan` or `inf`, which the argument parser reads as
+    /// numbers: those, negative and out-of-range values are refused, naming the flag.
+    public static func flag(_ value: Double, flag: String) throws -> Duration {
+        guard value >= 0, value <= maximum else { throw ValidationError("\(flag) must be a number of seconds, got \(value)") }
+        return .seconds(value)
+    }
 }

@@ -59,6 +59,10 @@ public struct HostFlags: ParsableArguments {
         help: "Idle children kept ready per plugin version with subprocess tasks; 0 starts one per job (EASYJOBS_SUBPROCESS_POOL, default 2).")
     var subprocessPool: Int?
 
+    public func validate() throws {
+        _ = try Seconds.flag(shutdownGrace, flag: "--shutdown-grace")
+    }
+
     public func resolve(manager: String, secret: String?, defaultPlugins: String?, dataDirectory: String?) -> HostOptions {
         let directory = plugins ?? Environment.value("EASYJOBS_PLUGINS") ?? defaultPlugins ?? "plugins"
         return HostOptions(

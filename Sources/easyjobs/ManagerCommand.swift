@@ -81,9 +81,9 @@ struct ManagerFlags: ParsableArguments {
             dataDirectory: URL(fileURLWithPath: dataDir ?? Environment.value("EASYJOBS_DATA_DIR") ?? ".easyjobs"),
             secret: secret ?? Environment.value("EASYJOBS_SECRET"),
             apiToken: apiToken ?? Environment.value("EASYJOBS_API_TOKEN"),
-            lease: try Self.seconds(leaseSeconds, flag: "--lease"), maxBodySize: maxBodySize, maxReportSize: maxReportSize,
+            lease: try Seconds.flag(leaseSeconds, flag: "--lease"), maxBodySize: maxBodySize, maxReportSize: maxReportSize,
             maxBatchJobs: maxBatchJobs, retain: retention, pruneInterval: min(.seconds(60), max(retention / 10, .milliseconds(500))),
-            maxLogLinesPerJob: maxLogLines, firesSchedules: !noSchedules, peerSyncInterval: try Self.seconds(peerSync, flag: "--peer-sync"),
+            maxLogLinesPerJob: maxLogLines, firesSchedules: !noSchedules, peerSyncInterval: try Seconds.flag(peerSync, flag: "--peer-sync"),
             compatibility: compatibility, rabbitMQ: try rabbitMQOptions())
     }
 
@@ -92,21 +92,10 @@ struct ManagerFlags: ParsableArguments {
         if text == "forever" { return .zero }
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         let unit = text.last.flatMap { units[$0] }
-        guard let number = Double(unit == nil ? Substring(text) : text.dropLast()), number >= 0, number * (unit ?? 1) <= maximumSeconds else {
+        guard let number = Double(unit == nil ? Substring(text) : text.dropLast()), number >= 0, number * (unit ?? 1) <= Seconds.maximum else {
             throw ValidationError("\(flag) must be a duration such as 7d, 12h, 30m, 3600s or a number of seconds, or 'forever'; got '\(text)'")
         }
         return .seconds(number * (unit ?? 1))
-    }
-
-    /// Longer than anything is kept or waited for (about 31 million years), and a number of
-    /// seconds a `Duration` holds.
-    static let maximumSeconds: Double = 1e15
-
-    /// A flag's number of seconds; `Duration.seconds(_:)` would trap on `nan` or `inf`, which the
-    /// argument parser reads as numbers.
-    static func seconds(_ value: Double, flag: String) throws -> Duration {
-        guard value >= 0, value <= maximumSeconds else { throw ValidationError("\(flag) must be a number of seconds, got \(value)") }
-        return .seconds(value)
     }
 
     func rabbitMQOptions() throws -> RabbitMQOptions? {

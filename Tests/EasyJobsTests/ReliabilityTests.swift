@@ -302,9 +302,11 @@ private func XCTUnwrapID(_ body: JSONValue?) throws -> String {
         ["--retain", "1e300d", "--retain must be a duration such as 7d"],
         ["--lease", "nan", "--lease must be a number of seconds"],
         ["--peer-sync", "inf", "--peer-sync must be a number of seconds"],
+        ["--shutdown-grace", "nan", "--shutdown-grace must be a number of seconds"],
     ])
     func aBadTimeIsRefusedClearly(_ case: [String]) async throws {
-        let process = try ChildProcess(label: "manager", arguments: ["manager", "--port", "0", `case`[0], `case`[1]])
+        let command = `case`[0] == "--shutdown-grace" ? ["host", "--manager", "http://127.0.0.1:1"] : ["manager", "--port", "0"]
+        let process = try ChildProcess(label: "easyjobs", arguments: command + [`case`[0], `case`[1]])
         let status = try await process.waitForExit()
         #expect(process.stderr.contains(`case`[2]))
         #expect(status != 0)
