@@ -2,7 +2,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -185,7 +185,8 @@ let package = Package(
         .target(name: "Crashers", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/Crashers", swiftSettings: swiftSettings),
         .target(name: "VersionedMarker", path: "Plugins/Testing/VersionedMarker"),
         .target(name: "Scheduled", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/Scheduled", swiftSettings: swiftSettings),
-        .target(name: "Versioned", dependencies: ["EasyJobsSDK", "VersionedMarker"], path: "Plugins/Testing/Versioned", swiftSettings: swiftSettings),
+        .target(
+            name: "Versioned", dependencies: ["EasyJobsSDK", "VersionedMarker"], path: "Plugins/Testing/Versioned", swiftSettings: swiftSettings),
         // A C plugin: no SDK, only a manifest and plain C functions.
         .target(name: "CMathPlugin", path: "Plugins/FFI/CMath"),
 
@@ -212,6 +213,7 @@ let package = Package(
                 "EasyJobsCore",
                 "EasyJobsStore",
                 "EasyJobsPostgres",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

@@ -1,11 +1,12 @@
 import Foundation
 import PostgresNIO
 
-/// The row selection of a claim on PostgreSQL: the `seq` of up to `limit` of the oldest
-/// queued, ready jobs of a queue among the served tasks, locked `FOR UPDATE SKIP LOCKED`.
+/// The row selection of a claim on PostgreSQL: the `seq` of up to `limit` queued, ready jobs of
+/// a queue among the served tasks, highest priority first and oldest first within a priority,
+/// locked `FOR UPDATE SKIP LOCKED`.
 ///
 /// Read per task: each task's arm takes its `limit` oldest ready jobs from `jobs_claim_task`
-/// (`(queue, task, seq)` over queued jobs, "v2-claim-by-task"), the arms are combined and the
+/// (`(queue, task, priority DESC, seq)` over queued jobs, rebuilt by "v3-job-features"), the arms are combined and the
 /// oldest `limit` of them win. A claim so reads at most tasks × limit index entries, however
 /// many jobs of tasks it does not serve are queued ahead; one filter over the queue's index in
 /// `seq` order would walk all of them (25 ms at 100,000 queued, 0.3 s at 1,000,000).
@@ -36,10 +37,11 @@ struct PostgresClaimQuery {
         for (index, task) in tasks.sorted().enumerated() {
             arms.append(
                 """
-                SELECT seq FROM (
-                    SELECT seq FROM jobs
+                SELECT seq, priority FROM (
+                    SELECT seq, priority FROM jobs
                     WHERE queue = \(queue) AND status = 'queued' AND task = \(parameter(task)) AND run_at <= \(now)
-                    ORDER BY seq
+                        AND (expires_at IS NULL OR expires_at > \(now))
+                    ORDER BY priority DESC, seq
                     LIMIT \(limit)
                     FOR UPDATE SKIP LOCKED
                 ) AS task\(index)
@@ -49,7 +51,7 @@ struct PostgresClaimQuery {
             SELECT seq FROM (
             \(arms.joined(separator: "\nUNION ALL\n"))
             ) AS candidates
-            ORDER BY seq
+            ORDER BY priority DESC, seq
             LIMIT \(limit)
             """
     }

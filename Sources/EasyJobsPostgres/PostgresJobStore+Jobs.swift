@@ -5,14 +5,67 @@ import PostgresNIO
 
 /// Enqueueing, claiming, leases and reading jobs.
 extension PostgresJobStore {
-    /// Stores queued jobs in one transaction. Fails with `store_failure` if a job with the
-    /// same id exists; then none is stored.
-    public func enqueue(_ jobs: [NewJob]) async throws {
-        guard !jobs.isEmpty else { return }
-        try await transaction("enqueue jobs", context: ["job_id": jobs[0].id, "count": "\(jobs.count)"]) { connection in
-            try await Self.insert(jobs, connection, logger: self.logger)
-            try await Self.notify(Self.events(ofNew: jobs), connection, logger: self.logger)
+    /// Stores new jobs in one transaction. Fails with `store_failure` if a job with the
+    /// same id exists; then none is stored. A job whose ``NewJob/uniqueness`` matches a stored
+    /// job is skipped with the jobs planned with it; the check holds a transaction-scoped
+    /// advisory lock on the key, so managers enqueueing the same key take turns.
+    @discardableResult
+    public func enqueue(_ jobs: [NewJob]) async throws -> [String: Job] {
+        guard !jobs.isEmpty else { return [:] }
+        return try await transaction("enqueue jobs", context: ["job_id": jobs[0].id, "count": "\(jobs.count)"]) { connection in
+            var matched: [String: Job] = [:]
+            var stored = jobs
+            if jobs.contains(where: { $0.uniqueness != nil }) {
+                // Job by job, in order: a later job of the batch with the same key matches an earlier one.
+                var skipped: Set<String> = []
+                stored = []
+                for job in jobs {
+                    if let parent = job.origin.parentID, skipped.contains(parent) {
+                        skipped.insert(job.id)
+                        continue
+                    }
+                    if let uniqueness = job.uniqueness,
+                        let existing = try await Self.match(uniqueness, queue: job.queue, connection, logger: self.logger)
+                    {
+                        try uniqueness.check(existing, answering: job)
+                        matched[job.id] = existing
+                        skipped.insert(job.id)
+                        continue
+                    }
+                    try await Self.insert([job], connection, logger: self.logger)
+                    stored.append(job)
+                }
+            } else {
+                try await Self.insert(jobs, connection, logger: self.logger)
+            }
+            try await Self.notify(Self.events(ofNew: stored), connection, logger: self.logger)
+            return matched
         }
+    }
+
+    /// The oldest job of `queue` that `uniqueness` matches, after taking the key's advisory lock
+    /// (held until the transaction ends).
+    static func match(_ uniqueness: Uniqueness, queue: String, _ connection: PostgresConnection, logger: Logger) async throws -> Job? {
+        _ = try await connection.query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(\(queue + "/" + uniqueness.key), 0))", logger: logger
+        ).collect()
+        let since = uniqueness.since == .distantPast ? -Double.greatestFiniteMagnitude : uniqueness.since.timeIntervalSince1970
+        return try await fetchJobs(
+            connection,
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(jobColumns) FROM jobs
+                    WHERE queue = $1 AND unique_key = $2 AND created_at >= $3 AND status IN (\(uniqueness.matchingStatusesSQL))
+                    ORDER BY created_at LIMIT 1
+                    """,
+                binds: {
+                    var binds = PostgresBindings()
+                    binds.append(queue)
+                    binds.append(uniqueness.key)
+                    binds.append(since)
+                    return binds
+                }()), logger: logger
+        ).first?.job
     }
 
     /// Moves up to `limit` of the oldest queued jobs of `queue` whose task is in `tasks` to
@@ -40,9 +93,34 @@ extension PostgresJobStore {
                 RETURNING \(Self.jobColumns)
                 """, binds: binds)
         return try await withConnection("claim jobs", context: ["queue": queue, "host_id": hostID]) { connection in
-            // RETURNING gives rows in no defined order; FIFO is restored from seq.
-            try await Self.fetchJobs(connection, query, logger: self.logger).sorted { $0.seq < $1.seq }.map(\.job)
+            // Its own statement before the claim: the claim's snapshot must see the promoted rows.
+            try await Self.promote(queue: queue, now: now, connection, logger: self.logger)
+            // RETURNING gives rows in no defined order; the claim's order is restored.
+            return try await Self.fetchJobs(connection, query, logger: self.logger)
+                .sorted { ($0.job.priority, -$0.seq) > ($1.job.priority, -$1.seq) }.map(\.job)
         }
+    }
+
+    @discardableResult
+    public func promoteScheduled(queue: String?, now: Date) async throws -> Int {
+        try await withConnection("queue scheduled jobs", context: ["queue": queue ?? "*"]) { connection in
+            let queues = try await Self.promote(queue: queue, now: now, connection, logger: self.logger)
+            try await Self.notify(queues.map(StoreEvent.workArrived), connection, logger: self.logger)
+            return queues.count
+        }
+    }
+
+    /// Queues the scheduled jobs whose time came, read from `jobs_scheduled`; returns the queues
+    /// of the jobs it queued (one entry per job).
+    @discardableResult
+    static func promote(queue: String?, now: Date, _ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        let query: PostgresQuery =
+            if let queue {
+                "UPDATE jobs SET status = 'queued' WHERE queue = \(queue) AND status = 'scheduled' AND run_at <= \(now.timeIntervalSince1970) RETURNING queue"
+            } else {
+                "UPDATE jobs SET status = 'queued' WHERE status = 'scheduled' AND run_at <= \(now.timeIntervalSince1970) RETURNING queue"
+            }
+        return try await connection.query(query, logger: logger).collect().map { try Columns($0)["queue"] }
     }
 
     public func release(hostID: String, jobs: [LeasedJob]?) async throws -> [Job] {
@@ -154,7 +232,7 @@ extension PostgresJobStore {
                 connection,
                 """
                 UPDATE jobs SET pulled_at = \(now.timeIntervalSince1970)
-                WHERE id = \(id) AND status IN ('completed', 'failed', 'cancelled') AND pulled_at IS NULL
+                WHERE id = \(id) AND status IN ('completed', 'failed', 'cancelled', 'expired') AND pulled_at IS NULL
                 RETURNING \(unescaped: Self.jobColumns)
                 """, logger: self.logger
             ).first {
@@ -233,7 +311,7 @@ extension PostgresJobStore {
     public func discard(jobID: String) async throws -> Bool {
         try await transaction("discard a job", context: ["job_id": jobID]) { connection in
             let deleted = try await connection.query(
-                "DELETE FROM jobs WHERE id = \(jobID) AND status IN ('completed', 'failed', 'cancelled') RETURNING id", logger: self.logger
+                "DELETE FROM jobs WHERE id = \(jobID) AND status IN ('completed', 'failed', 'cancelled', 'expired') RETURNING id", logger: self.logger
             ).collect()
             guard !deleted.isEmpty else { return false }
             _ = try await connection.query("DELETE FROM job_logs WHERE job_id = \(jobID)", logger: self.logger).collect()

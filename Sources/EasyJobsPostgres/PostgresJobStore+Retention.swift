@@ -11,9 +11,9 @@ extension PostgresJobStore: JobRetention {
             let rows = try await connection.query(
                 """
                 SELECT id FROM jobs
-                WHERE finished_at < \(cutoff.timeIntervalSince1970) AND status IN ('completed', 'failed', 'cancelled')
+                WHERE finished_at < \(cutoff.timeIntervalSince1970) AND status IN ('completed', 'failed', 'cancelled', 'expired')
                   AND NOT (origin = 'run_before' AND EXISTS (
-                      SELECT 1 FROM jobs AS parent WHERE parent.id = jobs.parent_id AND parent.status IN ('waiting', 'queued', 'running')))
+                      SELECT 1 FROM jobs AS parent WHERE parent.id = jobs.parent_id AND parent.status IN ('waiting', 'scheduled', 'queued', 'running')))
                 LIMIT \(max(limit, 0))
                 FOR UPDATE SKIP LOCKED
                 """, logger: self.logger

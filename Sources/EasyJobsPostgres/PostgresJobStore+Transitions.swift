@@ -104,6 +104,27 @@ extension PostgresJobStore {
         }
     }
 
+    public func expireOverdue(now: Date, rules: any JobRules) async throws -> JobTransitions {
+        try await transaction("expire overdue jobs") { connection in
+            var transitions = JobTransitions()
+            // SKIP LOCKED: a job another manager is claiming or sweeping is its to handle; a claim
+            // never takes a job past its deadline, so it is still here for the next sweep.
+            let overdue = try await Self.fetchJobs(
+                connection,
+                """
+                SELECT \(unescaped: Self.jobColumns) FROM jobs
+                WHERE status IN ('waiting', 'scheduled', 'queued') AND expires_at IS NOT NULL AND expires_at <= \(now.timeIntervalSince1970)
+                ORDER BY seq FOR UPDATE SKIP LOCKED
+                """, logger: self.logger
+            ).map(\.job)
+            for job in overdue {
+                try await end(job, as: .expired, result: nil, error: job.expiryReason, plugin: nil, now: now, rules: rules, connection, &transitions)
+            }
+            try await Self.notify(Self.events(of: transitions), connection, logger: self.logger)
+            return transitions
+        }
+    }
+
     public func cancel(jobID: String, now: Date, rules: any JobRules) async throws -> (job: Job, transitions: JobTransitions)? {
         let outcome = try await transaction("cancel a job", context: ["job_id": jobID]) { connection -> Cancellation? in
             var transitions = JobTransitions()
@@ -115,7 +136,7 @@ extension PostgresJobStore {
                 return nil
             }
             switch job.status {
-            case .queued, .waiting:
+            case .queued, .waiting, .scheduled:
                 try await end(
                     job, as: .cancelled, result: nil, error: "cancelled before it ran", plugin: nil, now: now, rules: rules, connection, &transitions)
                 try await Self.notify(Self.events(of: transitions), connection, logger: self.logger)
@@ -179,7 +200,7 @@ extension PostgresJobStore {
         while !pending.isEmpty {
             let job = pending.removeFirst()
             transitions.finished.append(job)
-            if job.status != .cancelled {
+            if job.status != .cancelled && job.status != .expired {
                 let created = rules.followUps(of: job)
                 if !created.isEmpty {
                     try await Self.insert(created, connection, logger: logger)
@@ -203,8 +224,8 @@ extension PostgresJobStore {
                 ).map(\.job)
             } else {
                 let reason =
-                    job.status == .cancelled
-                    ? "run_before task '\(job.task)' (job \(job.id)) was cancelled"
+                    job.status == .cancelled || job.status == .expired
+                    ? "run_before task '\(job.task)' (job \(job.id)) was \(job.status.rawValue)"
                     : "run_before task '\(job.task)' (job \(job.id)) failed: \(job.error ?? "unknown error")"
                 pending += try await Self.fetchJobs(
                     connection,

@@ -233,7 +233,7 @@ public final class PostgresJobStore: ManagerStore, Service, Sendable {
         seq, id, queue, task, args, status, attempts, result, error, \
         created_at, started_at, finished_at, host_id, lease_expires_at, pulled_at, \
         origin, parent_id, max_attempts, run_at, dependencies, cancel_requested, \
-        plugin_name, plugin_version, plugin_sha256, scheduled_for, lease, lost_leases
+        plugin_name, plugin_version, plugin_sha256, scheduled_for, lease, lost_leases, priority, expires_at
         """
 
     /// Runs a query that returns job rows.
@@ -284,14 +284,16 @@ public final class PostgresJobStore: ManagerStore, Service, Sendable {
             plugin: plugin,
             scheduledFor: try row.date("scheduled_for"),
             lease: try row["lease"],
-            lostLeases: try row["lost_leases"]
+            lostLeases: try row["lost_leases"],
+            priority: try row["priority"],
+            expiresAt: try row.date("expires_at")
         )
         return (try row["seq"], job)
     }
 
     // MARK: - Inserting jobs
 
-    /// Rows per INSERT: 13 parameters each stays well under PostgreSQL's 65,535 per statement.
+    /// Rows per INSERT: 17 parameters each stays well under PostgreSQL's 65,535 per statement.
     private static let insertBatch = 1_000
 
     /// Inserts jobs on `connection` (inside the caller's transaction), in order.
@@ -299,7 +301,7 @@ public final class PostgresJobStore: ManagerStore, Service, Sendable {
         var start = jobs.startIndex
         while start < jobs.endIndex {
             let end = min(start + insertBatch, jobs.endIndex)
-            var binds = PostgresBindings(capacity: (end - start) * 13)
+            var binds = PostgresBindings(capacity: (end - start) * 17)
             var values: [String] = []
             values.reserveCapacity(end - start)
             for job in jobs[start..<end] {
@@ -318,10 +320,14 @@ public final class PostgresJobStore: ManagerStore, Service, Sendable {
                 binds.append(job.error.map(text))
                 binds.append(job.status == .failed ? created : nil)
                 binds.append(job.scheduledFor?.timeIntervalSince1970)
-                values.append("(" + (first..<first + 13).map { "$\($0)" }.joined(separator: ", ") + ", 0)")
+                binds.append(job.runAt?.timeIntervalSince1970 ?? 0)
+                binds.append(job.priority)
+                binds.append(job.expiresAt?.timeIntervalSince1970)
+                binds.append(job.uniqueness?.key)
+                values.append("(" + (first..<first + 17).map { "$\($0)" }.joined(separator: ", ") + ", 0)")
             }
             let sql = """
-                INSERT INTO jobs (id, queue, task, args, status, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at, scheduled_for, attempts)
+                INSERT INTO jobs (id, queue, task, args, status, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at, scheduled_for, run_at, priority, expires_at, unique_key, attempts)
                 VALUES \(values.joined(separator: ", "))
                 """
             _ = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect()

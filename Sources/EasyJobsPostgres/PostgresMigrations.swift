@@ -133,6 +133,27 @@ enum PostgresMigrations {
             statements: [
                 "CREATE INDEX jobs_claim_task ON jobs (queue, task, seq) WHERE status = 'queued'"
             ]),
+        // Delayed jobs wait as `scheduled` and unstarted jobs past their deadline end `expired`;
+        // claims take the highest priority first, then the oldest (jobs_claim_task is rebuilt with
+        // priority; a manager of an earlier version reads it too, sorting its few rows);
+        // unique_key holds an Idempotency-Key or unique_for key, found by jobs_unique.
+        Migration(
+            name: "v3-job-features",
+            statements: [
+                "ALTER TABLE jobs DROP CONSTRAINT IF EXISTS jobs_status_check",
+                """
+                ALTER TABLE jobs ADD CONSTRAINT jobs_status_check
+                    CHECK (status IN ('waiting', 'scheduled', 'queued', 'running', 'completed', 'failed', 'cancelled', 'expired'))
+                """,
+                "ALTER TABLE jobs ADD COLUMN priority BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE jobs ADD COLUMN expires_at DOUBLE PRECISION",
+                "ALTER TABLE jobs ADD COLUMN unique_key TEXT COLLATE \"C\"",
+                "DROP INDEX jobs_claim_task",
+                "CREATE INDEX jobs_claim_task ON jobs (queue, task, priority DESC, seq) WHERE status = 'queued'",
+                "CREATE INDEX jobs_scheduled ON jobs (queue, run_at) WHERE status = 'scheduled'",
+                "CREATE INDEX jobs_expiry ON jobs (expires_at) WHERE status IN ('waiting', 'scheduled', 'queued') AND expires_at IS NOT NULL",
+                "CREATE INDEX jobs_unique ON jobs (queue, unique_key, created_at) WHERE unique_key IS NOT NULL",
+            ]),
     ]
 
     /// Applies the migrations `connection`'s database lacks. Must run inside a transaction:

@@ -16,8 +16,14 @@ import Foundation
 /// let claimed = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 5, leaseDuration: 30, now: .now)
 /// ```
 public protocol JobStore: Sendable {
-    /// Stores queued jobs, all in one transaction: concurrent enqueues share a commit.
-    func enqueue(_ jobs: [NewJob]) async throws
+    /// Stores new jobs, all in one transaction: concurrent enqueues share a commit.
+    ///
+    /// A job with ``NewJob/uniqueness`` is stored only if no job matches it; when one does, it
+    /// is not stored, nor are the jobs planned with it (those whose origin leads to it, as its
+    /// `run_before` dependencies), and the answer maps its id to the job that matched. The check
+    /// and the insert are atomic, also between managers sharing a store.
+    @discardableResult
+    func enqueue(_ jobs: [NewJob]) async throws -> [String: Job]
 
     /// Job counts by status, of one queue or of all.
     func counts(queue: String?) async throws -> [JobStatus: Int]
@@ -28,8 +34,9 @@ public protocol JobStore: Sendable {
     /// Deletes a finished job and its log; false when there is no finished job with that id.
     func discard(jobID: String) async throws -> Bool
 
-    /// Atomically moves up to `limit` queued jobs of `queue` whose task is in `tasks` and whose
-    /// `runAt` has come to running, oldest first, leased to `hostID` until `now + leaseDuration`.
+    /// Atomically moves up to `limit` queued jobs of `queue` whose task is in `tasks`, whose
+    /// `runAt` has come and whose deadline has not passed to running, highest priority first and
+    /// oldest first within a priority, leased to `hostID` until `now + leaseDuration`.
     /// Each claim counts an attempt and takes a new lease number (``Job/lease``), the fencing
     /// token every later report, renewal and call of that run must present.
     func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [Job]
@@ -75,6 +82,16 @@ public protocol JobStore: Sendable {
     /// are applied in the same transaction.
     func requeueExpired(now: Date, rules: any JobRules) async throws -> JobTransitions
 
+    /// Queues `scheduled` jobs of `queue` whose `run_at` has come (all queues when `nil`), in enqueue
+    /// order; a claim does it for its queue first. Returns how many.
+    @discardableResult
+    func promoteScheduled(queue: String?, now: Date) async throws -> Int
+
+    /// Ends `expired` every job that has not started (waiting, scheduled, queued) and whose
+    /// deadline has passed, with what that causes in the same transaction (a waiting
+    /// `run_before` parent fails). An expired job gets no `run_after` or `on_failure` jobs.
+    func expireOverdue(now: Date, rules: any JobRules) async throws -> JobTransitions
+
     func job(id: String) async throws -> Job?
 
     /// Marks a finished job's result as pulled and returns the job, with `first` true for the
@@ -90,8 +107,7 @@ extension JobStore {
     /// Stores one queued job.
     @discardableResult
     public func enqueue(_ job: NewJob) async throws -> Job {
-        try await enqueue([job])
-        return job.job
+        try await enqueue([job])[job.id] ?? job.job
     }
 
     /// Records how one run ended; `nil` when the host no longer holds the job under `lease`.

@@ -19,8 +19,8 @@ struct Table {
             case .completed: "32"
             case .failed: "31"
             case .running: "34"
-            case .cancelled: "90"
-            case .waiting: "33"
+            case .cancelled, .expired: "90"
+            case .waiting, .scheduled: "33"
             case .queued: "37"
             }
         return "\u{1B}[\(code)m\(status.rawValue)\u{1B}[0m"

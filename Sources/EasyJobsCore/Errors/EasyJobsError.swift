@@ -33,6 +33,8 @@ public struct EasyJobsError: Error, Sendable, Hashable, CustomStringConvertible 
         /// What was asked does not fit the job's status now (retrying a job that runs,
         /// discarding one that has not ended): the request may succeed later, unchanged.
         public static let jobStateConflict = Code(rawValue: "job_state_conflict")
+        /// An `Idempotency-Key` the queue has seen came with another task or other arguments.
+        public static let idempotencyConflict = Code(rawValue: "idempotency_conflict")
         /// A wait that the caller bounded ran out (the job exists, it has not finished).
         public static let timedOut = Code(rawValue: "timed_out")
         /// A host registered with the id of another host that is online.

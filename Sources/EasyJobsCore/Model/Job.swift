@@ -27,8 +27,13 @@ public struct Job: Codable, Sendable, Hashable {
     public var origin: JobOrigin
     /// Runs allowed in all; `nil` means no limit (`retry_always`).
     public var maxAttempts: Int?
-    /// A queued job is not claimed before this time: its next try after a failure.
+    /// A queued job is not claimed before this time: the `run_at` it was enqueued with (while it
+    /// is `scheduled`), or its next try after a failure.
     public var runAt: Date?
+    /// Higher runs first among a queue's ready jobs; equal priorities run oldest first.
+    public var priority: Int
+    /// A job not started by then ends `expired`.
+    public var expiresAt: Date?
     /// How many `run_before` jobs it waits for (or waited for).
     public var dependencies: Int
     /// Cancellation was asked for while the job ran; its host is stopping it.
@@ -49,8 +54,10 @@ public struct Job: Codable, Sendable, Hashable {
         startedAt: Date? = nil, finishedAt: Date? = nil, hostID: String? = nil,
         leaseExpiresAt: Date? = nil, pulledAt: Date? = nil, origin: JobOrigin = .api, maxAttempts: Int? = 2,
         runAt: Date? = nil, dependencies: Int = 0, cancelRequested: Bool = false, plugin: PluginRef? = nil,
-        scheduledFor: Date? = nil, lease: Int = 0, lostLeases: Int = 0
+        scheduledFor: Date? = nil, lease: Int = 0, lostLeases: Int = 0, priority: Int = 0, expiresAt: Date? = nil
     ) {
+        self.priority = priority
+        self.expiresAt = expiresAt
         self.lease = lease
         self.lostLeases = lostLeases
         self.id = id
@@ -79,5 +86,12 @@ public struct Job: Codable, Sendable, Hashable {
     /// A new, random job id.
     public static func newID() -> String {
         UUID().uuidString.lowercased()
+    }
+}
+
+extension Job {
+    /// Why a job that had not started by its deadline ended `expired`.
+    public var expiryReason: String {
+        "not started by its deadline \(expiresAt.map(WireCoding.format) ?? "") (it was \(status.rawValue))"
     }
 }

@@ -7,26 +7,57 @@ import Foundation
 /// Answer of `POST /{queue}/task/{task}`.
 public struct EnqueueResponse: Codable, Sendable {
     public var requestID: String
-    public init(requestID: String) { self.requestID = requestID }
-    enum CodingKeys: String, CodingKey { case requestID = "request_id" }
+    /// The enqueue repeated an earlier one (its idempotency key, or `unique_for`): `request_id`
+    /// is that enqueue's job and nothing new was stored. Absent otherwise.
+    public var deduplicated: Bool?
+    public init(requestID: String, deduplicated: Bool = false) {
+        self.requestID = requestID
+        self.deduplicated = deduplicated ? true : nil
+    }
+    enum CodingKeys: String, CodingKey { case requestID = "request_id", deduplicated }
 }
 
 /// One job of a batch enqueue (`POST /{queue}/tasks`): a task of the queue and its arguments,
-/// in any form the single enqueue takes (keyword object or `{"args": [...], "kwargs": {...}}`).
+/// in any form the single enqueue takes (keyword object or `{"args": [...], "kwargs": {...}}`),
+/// and its ``EnqueueOptions`` as fields beside them (`{"task": "t", "arguments": {}, "delay": 30}`).
 public struct BatchEnqueueItem: Codable, Sendable, Hashable {
     public var task: String
     public var arguments: JSONValue
-    public init(task: String, arguments: JSONValue = [:]) {
+    public var options: EnqueueOptions
+    public init(task: String, arguments: JSONValue = [:], options: EnqueueOptions = EnqueueOptions()) {
         self.task = task
         self.arguments = arguments
+        self.options = options
+    }
+
+    enum CodingKeys: String, CodingKey { case task, arguments }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        task = try container.decode(String.self, forKey: .task)
+        arguments = try container.decodeIfPresent(JSONValue.self, forKey: .arguments) ?? [:]
+        options = try EnqueueOptions(from: decoder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(task, forKey: .task)
+        try container.encode(arguments, forKey: .arguments)
+        try options.encode(to: encoder)
     }
 }
 
 /// Answer of `POST /{queue}/tasks`: the request id of each job, in the order of the request.
 public struct BatchEnqueueResponse: Codable, Sendable {
     public var requestIDs: [String]
-    public init(requestIDs: [String]) { self.requestIDs = requestIDs }
-    enum CodingKeys: String, CodingKey { case requestIDs = "request_ids" }
+    /// Indexes of the jobs that repeated earlier enqueues (their request ids are those jobs');
+    /// absent when none did.
+    public var deduplicated: [Int]?
+    public init(requestIDs: [String], deduplicated: [Int] = []) {
+        self.requestIDs = requestIDs
+        self.deduplicated = deduplicated.isEmpty ? nil : deduplicated
+    }
+    enum CodingKeys: String, CodingKey { case requestIDs = "request_ids", deduplicated }
 }
 
 /// A job as the client API shows it (`GET /job/view/result`, the lists).
@@ -61,6 +92,12 @@ public struct JobView: Codable, Sendable, Hashable {
     public var note: String?
     /// For a job a schedule fired: the time it was fired for.
     public var scheduledFor: Date?
+    /// A `scheduled` job's time to run.
+    public var runAt: Date?
+    /// Higher runs first.
+    public var priority: Int
+    /// The job ends `expired` if not started by then.
+    public var expiresAt: Date?
 
     public init(_ job: Job, hostName: String? = nil, children: [Job] = []) {
         requestID = job.id
@@ -78,7 +115,10 @@ public struct JobView: Codable, Sendable, Hashable {
         leaseExpiresAt = job.leaseExpiresAt
         origin = job.origin
         maxAttempts = job.maxAttempts
-        nextTryAt = job.status == .queued ? job.runAt : nil
+        nextTryAt = job.status == .queued && job.attempts > 0 ? job.runAt : nil
+        runAt = job.status == .scheduled || (job.status == .waiting && job.runAt != nil) ? job.runAt : nil
+        priority = job.priority
+        expiresAt = job.expiresAt
         waitsOn = children.filter { $0.origin.kind == .runBefore }.map(JobLink.init)
         triggered = children.filter { $0.origin.kind != .runBefore }.map(JobLink.init)
         cancelRequested = job.cancelRequested
@@ -92,7 +132,7 @@ public struct JobView: Codable, Sendable, Hashable {
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
         case leaseExpiresAt = "lease_expires_at", origin, maxAttempts = "max_attempts", nextTryAt = "next_try_at"
         case triggered, waitsOn = "waits_on", cancelRequested = "cancel_requested", plugin, note
-        case scheduledFor = "scheduled_for"
+        case scheduledFor = "scheduled_for", runAt = "run_at", priority, expiresAt = "expires_at"
     }
 }
 

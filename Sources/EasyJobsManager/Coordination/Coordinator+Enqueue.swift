@@ -2,6 +2,7 @@ import EasyJobsCore
 import EasyJobsStore
 import Foundation
 import Logging
+import Crypto
 import ServiceLifecycle
 
 /// Enqueues: a task's arguments checked against its signature, its `run_before` dependencies
@@ -11,18 +12,54 @@ extension Coordinator {
     /// committed when this returns.
     /// A client's enqueue of a task that no host serves now is refused unless `queueAnyway`;
     /// jobs a pipeline creates are always queued.
-    public func enqueue(queue: String, task: String, arguments: JSONValue, origin: JobOrigin = .api, queueAnyway: Bool = false) async throws -> Job {
-        let jobs = try planEnqueue(queue: queue, task: task, arguments: arguments, origin: origin, queueAnyway: queueAnyway)
-        try await batcher.enqueue(jobs)
+    ///
+    /// With an idempotency key or `unique_for` in `options`, an enqueue that repeats an earlier
+    /// one answers that job (``EnqueueResult/isRepeat``) and stores nothing.
+    public func enqueue(
+        queue: String, task: String, arguments: JSONValue, origin: JobOrigin = .api, queueAnyway: Bool = false,
+        options: EnqueueOptions = EnqueueOptions()
+    ) async throws -> Job {
+        try await enqueueJob(queue: queue, task: task, arguments: arguments, origin: origin, queueAnyway: queueAnyway, options: options).job
+    }
+
+    /// ``enqueue(queue:task:arguments:origin:queueAnyway:options:)``, saying whether it repeated an earlier enqueue.
+    public func enqueueJob(
+        queue: String, task: String, arguments: JSONValue, origin: JobOrigin = .api, queueAnyway: Bool = false,
+        options: EnqueueOptions = EnqueueOptions()
+    ) async throws -> EnqueueResult {
+        let jobs = try planEnqueue(queue: queue, task: task, arguments: arguments, origin: origin, queueAnyway: queueAnyway, options: options)
+        let matched = try await batcher.enqueue(jobs)
+        if let existing = matched[jobs[0].id] {
+            return EnqueueResult(job: existing, isRepeat: true)
+        }
         metrics.enqueued(jobs)
         notifier.workArrived(in: queue)
-        return jobs[0].job
+        return EnqueueResult(job: jobs[0].job, isRepeat: false)
+    }
+
+    static let idempotencyKeyPrefix = "key:"
+
+    /// The uniqueness `options` ask for a job of `task` with `arguments`.
+    static func uniqueness(task: String, arguments: [String: JSONValue], options: EnqueueOptions, now: Date) -> Uniqueness? {
+        if let key = options.idempotencyKey {
+            return Uniqueness(key: idempotencyKeyPrefix + key, requiresSameJob: true)
+        }
+        if let period = options.uniqueFor {
+            // The task and its bound arguments, hashed: the key stays short however large the arguments.
+            let canonical = Data((task + "\u{0}").utf8) + JSONValue.object(arguments).encoded()
+            return Uniqueness(
+                key: "args:" + SHA256.hash(data: canonical).hexEncoded, since: now.addingTimeInterval(-period),
+                ignoring: [.failed, .cancelled, .expired])
+        }
+        return nil
     }
 
     /// The checks of one enqueue, in one place for single and batch enqueues: nesting, the task,
     /// whether a host serves it (for a client's enqueue), the arguments against its signature;
     /// then the jobs it makes (its run_before dependencies first in the list's order of planning).
-    func planEnqueue(queue: String, task: String, arguments: JSONValue, origin: JobOrigin, queueAnyway: Bool) throws(EasyJobsError) -> [NewJob] {
+    func planEnqueue(
+        queue: String, task: String, arguments: JSONValue, origin: JobOrigin, queueAnyway: Bool, options: EnqueueOptions = EnqueueOptions()
+    ) throws(EasyJobsError) -> [NewJob] {
         guard JSONNesting.depth(of: arguments) <= JSONNesting.maximumDepth else {
             throw EasyJobsError(.malformedRequest, "the arguments nest JSON deeper than \(JSONNesting.maximumDepth) levels", context: ["task": task])
         }
@@ -33,14 +70,30 @@ extension Coordinator {
                 "no host serves task '\(task)' in queue '\(queue)' now; add ?queue_anyway=true to queue the job until one does",
                 context: ["queue": queue, "task": task])
         }
-        return try plan(queue: queue, spec: spec, arguments: try spec.bind(arguments), origin: origin)
+        var jobs = try plan(queue: queue, spec: spec, arguments: try spec.bind(arguments), origin: origin)
+        guard !options.isEmpty else { return jobs }
+        let now = jobs[0].createdAt
+        let (runAt, expiresAt) = try options.times(now: now)
+        // The whole plan moves together: its run_before jobs wait for the same time, share the
+        // priority and the deadline. The key is the requested job's alone.
+        for index in jobs.indices {
+            jobs[index].priority = options.priority ?? 0
+            jobs[index].expiresAt = expiresAt
+            if let runAt, runAt > now {
+                jobs[index].runAt = runAt
+                if jobs[index].status == .queued { jobs[index].status = .scheduled }
+            }
+        }
+        jobs[0].uniqueness = Self.uniqueness(task: task, arguments: jobs[0].args, options: options, now: now)
+        return jobs
     }
 
     /// Checks every job of a batch as ``enqueue(queue:task:arguments:origin:queueAnyway:)``
     /// checks one, then stores them all in one transaction: either every job is committed, or,
     /// when one is refused, none is and the error names the job by its index in the batch.
     /// Returns the jobs in the order given.
-    public func enqueueBatch(queue: String, items: [BatchEnqueueItem], queueAnyway: Bool = false) async throws -> [Job] {
+    /// A job whose key repeats an earlier enqueue answers that job in its place.
+    public func enqueueBatch(queue: String, items: [BatchEnqueueItem], queueAnyway: Bool = false) async throws -> [EnqueueResult] {
         guard !items.isEmpty else {
             throw EasyJobsError(
                 .malformedRequest, "the batch is empty: send a JSON array of {\"task\": …, \"arguments\": {…}}", context: ["queue": queue])
@@ -52,24 +105,51 @@ extension Coordinator {
         }
         var planned: [NewJob] = []
         planned.reserveCapacity(items.count)
-        var heads: [Job] = []
+        var heads: [NewJob] = []
         heads.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             do throws(EasyJobsError) {
                 let spec = try registry.spec(queue: queue, task: item.task)
                 let arguments = try spec.keywordArguments(body: item.arguments, query: [])
-                let jobs = try planEnqueue(queue: queue, task: item.task, arguments: arguments, origin: .api, queueAnyway: queueAnyway)
+                let jobs = try planEnqueue(
+                    queue: queue, task: item.task, arguments: arguments, origin: .api, queueAnyway: queueAnyway, options: item.options)
                 planned += jobs
-                heads.append(jobs[0].job)
+                heads.append(jobs[0])
             } catch {
                 var context = error.context
                 context["index"] = "\(index)"
                 throw EasyJobsError(error.code, "job \(index) of the batch (task '\(item.task)'): \(error.message)", context: context)
             }
         }
-        try await batcher.enqueue(planned)
-        metrics.enqueued(planned)
+        let matched = try await batcher.enqueue(planned)
+        var results: [EnqueueResult] = []
+        results.reserveCapacity(heads.count)
+        for head in heads {
+            guard let existing = matched[head.id] else {
+                results.append(EnqueueResult(job: head.job, isRepeat: false))
+                continue
+            }
+            results.append(EnqueueResult(job: existing, isRepeat: true))
+        }
+        if matched.isEmpty {
+            metrics.enqueued(planned)
+        } else {
+            metrics.enqueued(planned.filter { job in !matched.keys.contains(job.id) && !matched.keys.contains(job.origin.parentID ?? "") })
+        }
         notifier.workArrived(in: queue)
-        return heads
+        return results
+    }
+}
+
+/// What an enqueue made: the job, or the earlier job it repeats.
+public struct EnqueueResult: Sendable {
+    public var job: Job
+    /// The enqueue repeated an earlier one (its idempotency key, or its task and arguments
+    /// within `unique_for`): nothing new was stored.
+    public var isRepeat: Bool
+
+    public init(job: Job, isRepeat: Bool) {
+        self.job = job
+        self.isRepeat = isRepeat
     }
 }

@@ -44,12 +44,14 @@ extension Coordinator {
     /// Runs a finished job again as a new job with the same task and arguments.
     public func retry(id: String) async throws -> Job {
         let job = try await self.job(id: id)
-        guard job.status == .failed || job.status == .cancelled else {
+        guard job.status == .failed || job.status == .cancelled || job.status == .expired else {
             throw EasyJobsError(
-                .jobStateConflict, "job '\(id)' is \(job.status.rawValue); only failed or cancelled jobs are retried",
+                .jobStateConflict, "job '\(id)' is \(job.status.rawValue); only failed, cancelled or expired jobs are retried",
                 context: ["request_id": id, "status": job.status.rawValue])
         }
-        return try await enqueue(queue: job.queue, task: job.task, arguments: .object(job.args), queueAnyway: true)
+        return try await enqueue(
+            queue: job.queue, task: job.task, arguments: .object(job.args), queueAnyway: true,
+            options: EnqueueOptions(priority: job.priority == 0 ? nil : job.priority))
     }
 
     /// Deletes a finished job (a dead job an operator has seen).
@@ -59,6 +61,23 @@ extension Coordinator {
             throw EasyJobsError(
                 .jobStateConflict, "job '\(id)' is \(job.status.rawValue); only finished jobs are discarded",
                 context: ["request_id": id, "status": job.status.rawValue])
+        }
+    }
+}
+
+extension Coordinator {
+    /// Queues the scheduled jobs whose time came and ends `expired` the jobs not started by their
+    /// deadline, in every queue (the lease reaper's rounds). A claim queues its own queue's due
+    /// jobs first and never takes one past its deadline, so this bounds how late a job waiting
+    /// in a queue no host claims from is seen to be due or to have expired.
+    public func sweepDueJobs() async throws {
+        if try await store.promoteScheduled(queue: nil, now: .now) > 0 {
+            notifier.workArrivedEverywhere()
+        }
+        let transitions = try await store.expireOverdue(now: .now, rules: self)
+        apply(transitions)
+        for job in transitions.finished where job.status == .expired {
+            logger.info("job expired: \(job.error ?? "")", metadata: ["job_id": "\(job.id)", "task": "\(job.task)", "queue": "\(job.queue)"])
         }
     }
 }

@@ -1,3 +1,4 @@
+import EasyJobsCore
 import EasyJobsStore
 import Synchronization
 
@@ -9,7 +10,7 @@ final class EnqueueBatcher: Sendable {
     private struct Pending {
         /// Stored together: a job and the dependencies it waits for.
         let jobs: [NewJob]
-        let continuation: CheckedContinuation<Void, any Error>
+        let continuation: CheckedContinuation<[String: Job], any Error>
     }
 
     private struct State {
@@ -26,9 +27,11 @@ final class EnqueueBatcher: Sendable {
         self.maxBatch = maxBatch
     }
 
-    /// Returns once `jobs` are committed, all in one transaction.
-    func enqueue(_ jobs: [NewJob]) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+    /// Returns once `jobs` are committed, all in one transaction: the jobs of `jobs` that repeat
+    /// stored ones (``JobStore/enqueue(_:)``), by id, with the jobs they repeat.
+    @discardableResult
+    func enqueue(_ jobs: [NewJob]) async throws -> [String: Job] {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[String: Job], any Error>) in
             let startFlushing = state.withLock { state -> Bool in
                 state.pending.append(Pending(jobs: jobs, continuation: continuation))
                 guard !state.flushing else { return false }
@@ -55,8 +58,18 @@ final class EnqueueBatcher: Sendable {
             }
             if batch.isEmpty { return }
             do {
-                try await store.enqueue(batch.flatMap(\.jobs))
-                for pending in batch { pending.continuation.resume() }
+                let matched = try await store.enqueue(batch.flatMap(\.jobs))
+                for pending in batch { pending.continuation.resume(returning: matched) }
+            } catch  where batch.count > 1 {
+                // One request's refusal (a reused idempotency key) must not fail the others that
+                // shared its transaction: each is stored again alone and hears its own answer.
+                for pending in batch {
+                    do {
+                        pending.continuation.resume(returning: try await store.enqueue(pending.jobs))
+                    } catch {
+                        pending.continuation.resume(throwing: error)
+                    }
+                }
             } catch {
                 for pending in batch { pending.continuation.resume(throwing: error) }
             }

@@ -6,7 +6,7 @@ extension EasyJobsError.Code {
     var httpStatus: HTTPResponse.Status {
         switch self {
         case .malformedRequest: .badRequest
-        case .invalidArguments, .jobFailed: .unprocessableContent
+        case .invalidArguments, .jobFailed, .idempotencyConflict: .unprocessableContent
         case .unknownQueue, .unknownTask, .jobNotFound, .hostNotFound, .notFound: .notFound
         case .resultConsumed: .gone
         case .leaseLost, .taskUnavailable, .hostIDInUse, .jobCancelled, .jobStateConflict: .conflict

@@ -74,7 +74,9 @@ public struct ManagerMetrics: Sendable {
     func started(_ jobs: [Job], now: Date = .now) {
         for job in jobs {
             count("easyjobs_jobs_started_total", [("queue", job.queue), ("task", job.task)])
-            time("easyjobs_queue_wait_seconds", [("queue", job.queue), ("task", job.task)], seconds: now.timeIntervalSince(job.createdAt))
+            time(
+                "easyjobs_queue_wait_seconds", [("queue", job.queue), ("task", job.task)],
+                seconds: now.timeIntervalSince(max(job.createdAt, job.runAt ?? job.createdAt)))
         }
     }
 
@@ -84,6 +86,7 @@ public struct ManagerMetrics: Sendable {
                 switch job.status {
                 case .completed: "easyjobs_jobs_succeeded_total"
                 case .cancelled: "easyjobs_jobs_cancelled_total"
+                case .expired: "easyjobs_jobs_expired_total"
                 default: "easyjobs_jobs_failed_total"
                 }
             count(name, [("queue", job.queue), ("task", job.task)])

@@ -1,6 +1,7 @@
 import EasyJobsCore
 import EasyJobsStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// The client API, with EasyJobs' paths.
@@ -67,12 +68,26 @@ struct ClientRoutes {
         let task = try context.parameters.require("task")
         var arguments = try await request.jsonBody(limit: coordinator.options.maxBodySize)
         let queueAnyway = ["true", "1", "yes"].contains(request.query("queue_anyway")?.lowercased() ?? "")
-        // Parameters of the request itself (`queue_anyway`) are not arguments.
-        let query = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }.filter { $0.name != "queue_anyway" }
+        // Parameters of the request itself (`queue_anyway` and the enqueue options) are not arguments.
+        let parameters = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
+        let query = parameters.filter { $0.name != "queue_anyway" && !EnqueueOptions.names.contains($0.name) }
+        var fields = Dictionary(parameters.filter { EnqueueOptions.names.contains($0.name) }.map { ($0.name, $0.value) }) { first, _ in first }
+        if let key = request.headers[values: Self.idempotencyHeader].first {
+            fields["idempotency_key"] = key
+        }
+        let options = try EnqueueOptions(fields: fields)
         arguments = try coordinator.spec(queue: queue, task: task).keywordArguments(body: arguments, query: query)
-        let job = try await coordinator.enqueue(queue: queue, task: task, arguments: arguments, queueAnyway: queueAnyway)
-        return try JSONResponse.make(EnqueueResponse(requestID: job.id))
+        let result = try await coordinator.enqueueJob(queue: queue, task: task, arguments: arguments, queueAnyway: queueAnyway, options: options)
+        var response = try JSONResponse.make(EnqueueResponse(requestID: result.job.id, deduplicated: result.isRepeat))
+        if result.isRepeat && options.idempotencyKey != nil {
+            // The answer of the first request, replayed (the header Stripe and the IETF draft use).
+            response.headers[Self.replayedHeader] = "true"
+        }
+        return response
     }
+
+    static let idempotencyHeader = HTTPField.Name(EnqueueOptions.idempotencyHeader)!
+    static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
 
     /// Many jobs of one queue in one request and one transaction: a JSON array of
     /// `{"task": "…", "arguments": {…}}`; answers their request ids in the same order.
@@ -81,8 +96,9 @@ struct ClientRoutes {
         let queue = try context.parameters.require("queue")
         let body = try await request.jsonBody(limit: coordinator.options.maxBatchBodySize)
         let queueAnyway = ["true", "1", "yes"].contains(request.query("queue_anyway")?.lowercased() ?? "")
-        let jobs = try await coordinator.enqueueBatch(queue: queue, items: try Self.batchItems(body), queueAnyway: queueAnyway)
-        return try JSONResponse.make(BatchEnqueueResponse(requestIDs: jobs.map(\.id)))
+        let results = try await coordinator.enqueueBatch(queue: queue, items: try Self.batchItems(body), queueAnyway: queueAnyway)
+        return try JSONResponse.make(
+            BatchEnqueueResponse(requestIDs: results.map(\.job.id), deduplicated: results.indices.filter { results[$0].isRepeat }))
     }
 
     /// The jobs of a batch body, each checked for its shape; the error names the first job that is not one.
@@ -100,12 +116,21 @@ struct ClientRoutes {
                     "job \(index) of the batch is not {\"task\": \"<name>\", \"arguments\": {…}}: \(element.typeName == "object" ? "its \"task\" is missing or not a string" : "it is \(element.typeName)")",
                     context: ["index": "\(index)"])
             }
-            if let unknown = fields.keys.first(where: { $0 != "task" && $0 != "arguments" }) {
+            if let unknown = fields.keys.sorted().first(where: { $0 != "task" && $0 != "arguments" && !EnqueueOptions.names.contains($0) }) {
                 throw EasyJobsError(
-                    .malformedRequest, "job \(index) of the batch has an unknown field '\(unknown)': a job is {\"task\": …, \"arguments\": {…}}",
+                    .malformedRequest,
+                    "job \(index) of the batch has an unknown field '\(unknown)': a job is {\"task\": …, \"arguments\": {…}} and any of \(EnqueueOptions.names.sorted().joined(separator: ", "))",
                     context: ["index": "\(index)"])
             }
-            items.append(BatchEnqueueItem(task: task, arguments: fields["arguments"] ?? [:]))
+            let options: EnqueueOptions
+            do throws(EasyJobsError) {
+                options = try EnqueueOptions(json: fields)
+            } catch {
+                var context = error.context
+                context["index"] = "\(index)"
+                throw EasyJobsError(error.code, "job \(index) of the batch: \(error.message)", context: context)
+            }
+            items.append(BatchEnqueueItem(task: task, arguments: fields["arguments"] ?? [:], options: options))
         }
         return items
     }

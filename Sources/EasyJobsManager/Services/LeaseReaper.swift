@@ -1,8 +1,9 @@
 import Logging
 import ServiceLifecycle
 
-/// Hands back the jobs of hosts that stopped heartbeating, once their lease runs out, and
-/// queues waiting jobs whose dependencies are done.
+/// Hands back the jobs of hosts that stopped heartbeating, once their lease runs out, queues
+/// waiting jobs whose dependencies are done and scheduled jobs whose time came, and ends jobs
+/// not started by their deadline.
 struct LeaseReaper: Service {
     let coordinator: Coordinator
     let logger: Logger
@@ -13,6 +14,7 @@ struct LeaseReaper: Service {
             do {
                 _ = try await coordinator.requeueExpired()
                 try await coordinator.releaseReadyJobs()
+                try await coordinator.sweepDueJobs()
             } catch {
                 logger.error("cannot hand back expired jobs: \(error)")
             }

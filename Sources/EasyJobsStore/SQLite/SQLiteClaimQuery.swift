@@ -1,11 +1,11 @@
 import Foundation
 import GRDB
 
-/// The row selection of a claim on SQLite: the `seq` of up to `limit` of the oldest queued,
-/// ready jobs of a queue among the served tasks.
+/// The row selection of a claim on SQLite: the `seq` of up to `limit` queued, ready jobs of a
+/// queue among the served tasks, highest priority first, oldest first within a priority.
 ///
 /// Read per task: each task's arm takes its `limit` oldest ready jobs from `jobs_claim_task`
-/// (`(queue, task, seq)` over queued jobs, "v3-claim-by-task"), the arms are combined and the
+/// (`(queue, task, priority DESC, seq)` over queued jobs, "v4-job-features"), the arms are combined and the
 /// oldest `limit` of them win. A claim so reads at most tasks × limit index entries, however
 /// many jobs of tasks it does not serve are queued ahead; one filter over the queue's index in
 /// `seq` order would walk all of them (26 ms at 100,000 queued, 0.25 s at 1,000,000).
@@ -22,23 +22,23 @@ struct SQLiteClaimQuery {
     /// (one entry in the statement cache) and the same argument order.
     init(queue: String, tasks: Set<String>, limit: Int, now: Date) {
         let arm = """
-            SELECT seq FROM (
-                SELECT seq FROM jobs
-                WHERE queue = ? AND status = 'queued' AND task = ? AND run_at <= ?
-                ORDER BY seq
+            SELECT seq, priority FROM (
+                SELECT seq, priority FROM jobs
+                WHERE queue = ? AND status = 'queued' AND task = ? AND run_at <= ? AND (expires_at IS NULL OR expires_at > ?)
+                ORDER BY priority DESC, seq
                 LIMIT ?
             )
             """
         var arguments = StatementArguments()
         for task in tasks.sorted() {
-            arguments += [queue, task, now.timeIntervalSince1970, limit]
+            arguments += [queue, task, now.timeIntervalSince1970, now.timeIntervalSince1970, limit]
         }
         arguments += [limit]
         self.sql = """
             SELECT seq FROM (
             \(Array(repeating: arm, count: tasks.count).joined(separator: "\nUNION ALL\n"))
             )
-            ORDER BY seq
+            ORDER BY priority DESC, seq
             LIMIT ?
             """
         self.arguments = arguments

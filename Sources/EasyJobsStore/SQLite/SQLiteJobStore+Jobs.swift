@@ -5,21 +5,58 @@ import GRDB
 /// Writing jobs: enqueues, claims, hand-backs, lease renewals, cancellation requests, pulls
 /// and discards. (How a run ends is `+Transitions`.)
 extension SQLiteJobStore {
-    /// Stores queued jobs in one transaction. Fails with `store_failure` if a job with the
-    /// same id exists; then none is stored.
-    public func enqueue(_ jobs: [NewJob]) async throws {
-        guard !jobs.isEmpty else { return }
-        let rows = Self.rows(jobs)
-        try await write("enqueue jobs", context: ["job_id": jobs[0].id, "count": "\(jobs.count)"]) { db in
-            try Self.insert(rows, db)
+    /// Stores new jobs in one transaction. Fails with `store_failure` if a job with the
+    /// same id exists; then none is stored. A job whose ``NewJob/uniqueness`` matches a stored
+    /// job is skipped with the jobs planned with it (SQLite's one writer makes the check and the
+    /// insert atomic).
+    @discardableResult
+    public func enqueue(_ jobs: [NewJob]) async throws -> [String: Job] {
+        guard !jobs.isEmpty else { return [:] }
+        guard jobs.contains(where: { $0.uniqueness != nil }) else {
+            let rows = Self.rows(jobs)
+            try await write("enqueue jobs", context: ["job_id": jobs[0].id, "count": "\(jobs.count)"]) { db in
+                try Self.insert(rows, db)
+            }
+            return [:]
         }
+        return try await write("enqueue jobs", context: ["job_id": jobs[0].id, "count": "\(jobs.count)"]) { db in
+            var matched: [String: Job] = [:]
+            var skipped: Set<String> = []
+            for job in jobs {
+                if let parent = job.origin.parentID, skipped.contains(parent) {
+                    skipped.insert(job.id)
+                    continue
+                }
+                if let uniqueness = job.uniqueness, let existing = try Self.match(uniqueness, queue: job.queue, db) {
+                    try uniqueness.check(existing, answering: job)
+                    matched[job.id] = existing
+                    skipped.insert(job.id)
+                    continue
+                }
+                try Self.insert(Self.rows([job]), db)
+            }
+            return matched
+        }
+    }
+
+    /// The oldest job of `queue` that `uniqueness` matches.
+    static func match(_ uniqueness: Uniqueness, queue: String, _ db: Database) throws -> Job? {
+        try fetchJobs(
+            db,
+            sql: """
+                SELECT \(jobColumns) FROM jobs
+                WHERE queue = ? AND unique_key = ? AND created_at >= ? AND status IN (\(uniqueness.matchingStatusesSQL))
+                ORDER BY created_at LIMIT 1
+                """,
+            arguments: [queue, uniqueness.key, uniqueness.since == .distantPast ? -Double.infinity : uniqueness.since.timeIntervalSince1970]
+        ).first?.job
     }
 
     static func insert(_ rows: [StatementArguments], _ db: Database) throws {
         let statement = try db.cachedStatement(
             sql: """
-                INSERT INTO jobs (id, queue, task, args, status, attempts, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at, scheduled_for)
-                VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO jobs (id, queue, task, args, status, attempts, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at, scheduled_for, run_at, priority, expires_at, unique_key)
+                VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         for row in rows {
             try statement.execute(arguments: row)
@@ -29,18 +66,20 @@ extension SQLiteJobStore {
     static func rows(_ jobs: [NewJob]) -> [StatementArguments] {
         jobs.map { job in
             let created = job.createdAt.timeIntervalSince1970
-            return [
+            var row: StatementArguments = [
                 job.id, job.queue, job.task, String(decoding: JSONValue.object(job.args).encoded(), as: UTF8.self),
                 job.status.rawValue, created, job.origin.kind.rawValue, job.origin.parentID, job.maxAttempts,
                 job.dependencies, job.error, job.status == .failed ? created : nil, job.scheduledFor?.timeIntervalSince1970,
             ]
+            row += [job.runAt?.timeIntervalSince1970 ?? 0, job.priority, job.expiresAt?.timeIntervalSince1970, job.uniqueness?.key]
+            return row
         }
     }
 
     public func discard(jobID: String) async throws -> Bool {
         try await write("discard a job", context: ["job_id": jobID]) { db in
             try db.execute(
-                sql: "DELETE FROM jobs WHERE id = ? AND status IN ('completed', 'failed', 'cancelled')", arguments: [jobID])
+                sql: "DELETE FROM jobs WHERE id = ? AND status IN ('completed', 'failed', 'cancelled', 'expired')", arguments: [jobID])
             guard db.changesCount == 1 else { return false }
             try db.execute(sql: "DELETE FROM job_logs WHERE job_id = ?", arguments: [jobID])
             return true
@@ -67,9 +106,32 @@ extension SQLiteJobStore {
         var arguments: StatementArguments = [hostID, now.addingTimeInterval(leaseDuration).timeIntervalSince1970, now.timeIntervalSince1970]
         arguments += selection.arguments
         return try await write("claim jobs", context: ["queue": queue, "host_id": hostID]) { [arguments] db in
-            // RETURNING gives rows in no defined order; FIFO is restored from seq.
-            try Self.fetchJobs(db, sql: sql, arguments: arguments).sorted { $0.seq < $1.seq }.map(\.job)
+            try Self.promote(queue: queue, now: now, db)
+            // RETURNING gives rows in no defined order; the claim's order is restored.
+            return try Self.fetchJobs(db, sql: sql, arguments: arguments)
+                .sorted { ($0.job.priority, -$0.seq) > ($1.job.priority, -$1.seq) }.map(\.job)
         }
+    }
+
+    @discardableResult
+    public func promoteScheduled(queue: String?, now: Date) async throws -> Int {
+        try await write("queue scheduled jobs", context: ["queue": queue ?? "*"]) { db in
+            try Self.promote(queue: queue, now: now, db)
+        }
+    }
+
+    /// Queues the scheduled jobs whose time came; read from `jobs_scheduled`, so it costs
+    /// nothing while none is due.
+    @discardableResult
+    static func promote(queue: String?, now: Date, _ db: Database) throws -> Int {
+        if let queue {
+            try db.cachedStatement(sql: "UPDATE jobs SET status = 'queued' WHERE queue = ? AND status = 'scheduled' AND run_at <= ?")
+                .execute(arguments: [queue, now.timeIntervalSince1970])
+        } else {
+            try db.execute(
+                sql: "UPDATE jobs SET status = 'queued' WHERE status = 'scheduled' AND run_at <= ?", arguments: [now.timeIntervalSince1970])
+        }
+        return db.changesCount
     }
 
     public func releaseReady(jobID: String?) async throws -> [Job] {
@@ -144,7 +206,7 @@ extension SQLiteJobStore {
                 db,
                 sql: """
                     UPDATE jobs SET pulled_at = ?
-                    WHERE id = ? AND status IN ('completed', 'failed', 'cancelled') AND pulled_at IS NULL
+                    WHERE id = ? AND status IN ('completed', 'failed', 'cancelled', 'expired') AND pulled_at IS NULL
                     RETURNING \(Self.jobColumns)
                     """, arguments: [now.timeIntervalSince1970, id]
             ).first {

@@ -9,9 +9,9 @@ extension SQLiteJobStore: JobRetention {
                 db,
                 sql: """
                     SELECT id FROM jobs
-                    WHERE finished_at < ? AND status IN ('completed', 'failed', 'cancelled')
+                    WHERE finished_at < ? AND status IN ('completed', 'failed', 'cancelled', 'expired')
                       AND NOT (origin = 'run_before' AND EXISTS (
-                          SELECT 1 FROM jobs AS parent WHERE parent.id = jobs.parent_id AND parent.status IN ('waiting', 'queued', 'running')))
+                          SELECT 1 FROM jobs AS parent WHERE parent.id = jobs.parent_id AND parent.status IN ('waiting', 'scheduled', 'queued', 'running')))
                     LIMIT ?
                     """, arguments: [cutoff.timeIntervalSince1970, max(limit, 0)])
             guard !ids.isEmpty else { return 0 }

@@ -35,6 +35,8 @@ extension SQLiteJobStore {
         case scheduledFor
         case lease
         case lostLeases
+        case priority
+        case expiresAt
 
         /// Its name in SQL.
         var name: String {
@@ -97,7 +99,9 @@ extension SQLiteJobStore {
             },
             scheduledFor: try date(.scheduledFor),
             lease: try value(.lease),
-            lostLeases: try value(.lostLeases)
+            lostLeases: try value(.lostLeases),
+            priority: try value(.priority),
+            expiresAt: try date(.expiresAt)
         )
         return (try value(.seq), job)
     }

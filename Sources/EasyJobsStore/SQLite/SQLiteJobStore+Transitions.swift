@@ -90,6 +90,24 @@ extension SQLiteJobStore {
         }
     }
 
+    public func expireOverdue(now: Date, rules: any JobRules) async throws -> JobTransitions {
+        try await write("expire overdue jobs") { db in
+            var transitions = JobTransitions()
+            // The status list is spelled as jobs_expiry's condition is, so SQLite reads that index.
+            let overdue = try Self.fetchJobs(
+                db,
+                sql: """
+                    SELECT \(Self.jobColumns) FROM jobs
+                    WHERE status IN ('waiting', 'scheduled', 'queued') AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY seq
+                    """, arguments: [now.timeIntervalSince1970]
+            ).map(\.job)
+            for job in overdue {
+                try end(job, as: .expired, result: nil, error: job.expiryReason, plugin: nil, now: now, rules: rules, db, &transitions)
+            }
+            return transitions
+        }
+    }
+
     public func cancel(jobID: String, now: Date, rules: any JobRules) async throws -> (job: Job, transitions: JobTransitions)? {
         try await write("cancel a job", context: ["job_id": jobID]) { db in
             var transitions = JobTransitions()
@@ -97,7 +115,7 @@ extension SQLiteJobStore {
                 return nil
             }
             switch job.status {
-            case .queued, .waiting:
+            case .queued, .waiting, .scheduled:
                 try end(job, as: .cancelled, result: nil, error: "cancelled before it ran", plugin: nil, now: now, rules: rules, db, &transitions)
                 return (transitions.finished[0], transitions)
             case .running:
@@ -183,7 +201,7 @@ extension SQLiteJobStore {
         while !pending.isEmpty {
             let job = pending.removeFirst()
             transitions.finished.append(job)
-            if job.status != .cancelled {
+            if job.status != .cancelled && job.status != .expired {
                 let created = rules.followUps(of: job)
                 if !created.isEmpty {
                     try Self.insert(Self.rows(created), db)
@@ -202,8 +220,8 @@ extension SQLiteJobStore {
                 ).map(\.job)
             } else {
                 let reason =
-                    job.status == .cancelled
-                    ? "run_before task '\(job.task)' (job \(job.id)) was cancelled"
+                    job.status == .cancelled || job.status == .expired
+                    ? "run_before task '\(job.task)' (job \(job.id)) was \(job.status.rawValue)"
                     : "run_before task '\(job.task)' (job \(job.id)) failed: \(job.error ?? "unknown error")"
                 pending += try Self.fetchJobs(
                     db,

@@ -118,6 +118,71 @@ enum SQLiteMigrations {
                     CREATE INDEX jobs_claim_task ON jobs (queue, task, seq) WHERE status = 'queued';
                     """)
         }
+        migrator.registerMigration("v4-job-features") { db in
+            // Two statuses (scheduled, expired) need a new CHECK, which SQLite cannot alter: the
+            // table is rebuilt, keeping every row and its seq, and sqlite_sequence's high-water
+            // mark, so seq never reuses a number of a deleted job.
+            // priority: claims take the highest first (jobs_claim_task orders by it, then seq).
+            // expires_at: a job not started by then ends expired (jobs_expiry finds them).
+            // unique_key: an Idempotency-Key or unique_for key; jobs_unique finds its match.
+            let columns = """
+                seq, id, queue, task, args, status, attempts, result, error, created_at, started_at, finished_at, host_id,
+                lease_expires_at, pulled_at, origin, parent_id, max_attempts, run_at, dependencies, cancel_requested,
+                plugin_name, plugin_version, plugin_sha256, scheduled_for, lease, lost_leases
+                """
+            let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'")
+            try db.execute(
+                sql: """
+                    CREATE TABLE jobs_v4 (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        queue TEXT NOT NULL,
+                        task TEXT NOT NULL,
+                        args TEXT NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN ('waiting', 'scheduled', 'queued', 'running', 'completed', 'failed', 'cancelled', 'expired')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        result TEXT,
+                        error TEXT,
+                        created_at REAL NOT NULL,
+                        started_at REAL,
+                        finished_at REAL,
+                        host_id TEXT,
+                        lease_expires_at REAL,
+                        pulled_at REAL,
+                        origin TEXT NOT NULL DEFAULT 'api',
+                        parent_id TEXT,
+                        max_attempts INTEGER,
+                        run_at REAL NOT NULL DEFAULT 0,
+                        dependencies INTEGER NOT NULL DEFAULT 0,
+                        cancel_requested INTEGER NOT NULL DEFAULT 0,
+                        plugin_name TEXT,
+                        plugin_version TEXT,
+                        plugin_sha256 TEXT,
+                        scheduled_for REAL,
+                        lease INTEGER NOT NULL DEFAULT 0,
+                        lost_leases INTEGER NOT NULL DEFAULT 0,
+                        priority INTEGER NOT NULL DEFAULT 0,
+                        expires_at REAL,
+                        unique_key TEXT
+                    );
+                    INSERT INTO jobs_v4 (\(columns)) SELECT \(columns) FROM jobs;
+                    DROP TABLE jobs;
+                    ALTER TABLE jobs_v4 RENAME TO jobs;
+                    CREATE INDEX jobs_claim ON jobs (queue, status, seq);
+                    CREATE INDEX jobs_parent ON jobs (parent_id);
+                    CREATE INDEX jobs_finished ON jobs (finished_at);
+                    CREATE INDEX jobs_lease_expiry ON jobs (status, lease_expires_at);
+                    CREATE INDEX jobs_status ON jobs (status, seq);
+                    CREATE INDEX jobs_claim_task ON jobs (queue, task, priority DESC, seq) WHERE status = 'queued';
+                    CREATE INDEX jobs_scheduled ON jobs (queue, run_at) WHERE status = 'scheduled';
+                    CREATE INDEX jobs_expiry ON jobs (expires_at) WHERE status IN ('waiting', 'scheduled', 'queued') AND expires_at IS NOT NULL;
+                    CREATE INDEX jobs_unique ON jobs (queue, unique_key, created_at) WHERE unique_key IS NOT NULL;
+                    """)
+            if let sequence {
+                try db.execute(sql: "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'jobs'", arguments: [sequence])
+                if db.changesCount == 0 { try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('jobs', ?)", arguments: [sequence]) }
+            }
+        }
         return migrator
     }
 }
