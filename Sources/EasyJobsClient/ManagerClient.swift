@@ -53,16 +53,33 @@ public struct ManagerClient: Sendable {
     // MARK: Client API
 
     /// Enqueues `task` with keyword `arguments`; returns the request id.
-    public func enqueue(queue: String, task: String, arguments: JSONValue = [:], queueAnyway: Bool = false) async throws -> String {
-        let response: EnqueueResponse = try await send(
-            .POST, "/\(Self.escape(queue))/task/\(Self.escape(task))" + (queueAnyway ? "?queue_anyway=true" : ""), body: arguments.encoded())
-        return response.requestID
+    public func enqueue(
+        queue: String, task: String, arguments: JSONValue = [:], queueAnyway: Bool = false, options: EnqueueOptions = EnqueueOptions()
+    ) async throws -> String {
+        try await enqueueJob(queue: queue, task: task, arguments: arguments, queueAnyway: queueAnyway, options: options).requestID
+    }
+
+    /// ``enqueue(queue:task:arguments:queueAnyway:options:)``, with the whole answer: whether it
+    /// repeated an earlier enqueue (``EnqueueResponse/deduplicated``).
+    public func enqueueJob(
+        queue: String, task: String, arguments: JSONValue = [:], queueAnyway: Bool = false, options: EnqueueOptions = EnqueueOptions()
+    ) async throws -> EnqueueResponse {
+        var parameters = options.fields
+        if queueAnyway { parameters["queue_anyway"] = "true" }
+        let query = parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.escape($0.value))" }.joined(separator: "&")
+        return try await send(
+            .POST, "/\(Self.escape(queue))/task/\(Self.escape(task))" + (query.isEmpty ? "" : "?" + query), body: arguments.encoded())
     }
 
     /// Enqueues many jobs of one queue in one request and one transaction; returns their request
     /// ids in the order given. All are stored or, when one is refused, none is.
     public func enqueueBatch(queue: String, jobs: [BatchEnqueueItem], queueAnyway: Bool = false) async throws -> [String] {
-        let body = JSONValue.array(jobs.map { ["task": .string($0.task), "arguments": $0.arguments] })
+        let body = JSONValue.array(
+            jobs.map { job in
+                var fields: [String: JSONValue] = ["task": .string(job.task), "arguments": job.arguments]
+                for (name, value) in job.options.fields { fields[name] = .string(value) }
+                return .object(fields)
+            })
         let response: BatchEnqueueResponse = try await send(
             .POST, "/\(Self.escape(queue))/tasks" + (queueAnyway ? "?queue_anyway=true" : ""), body: body.encoded())
         return response.requestIDs
@@ -100,7 +117,7 @@ public struct ManagerClient: Sendable {
             return .pending(try WireCoding.makeDecoder().decode(PendingResult.self, from: body).status)
         default:
             let error = Self.error(status: status, body: body)
-            if error.code == .jobFailed || error.code == .jobCancelled { return .failed(error) }
+            if error.code == .jobFailed || error.code == .jobCancelled || error.code == .jobExpired { return .failed(error) }
             throw error
         }
     }

@@ -29,10 +29,33 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Wait for the result and print it.") var wait = false
     @Flag(name: .customLong("queue-anyway"), help: "Queue the job even if no host serves the task now.") var queueAnyway = false
     @Option(help: "With --wait: give up after this many seconds.") var timeout: Double = 300
+    @Option(help: "Run no sooner than this many seconds from now.") var delay: Double?
+    @Option(name: .customLong("at"), help: "Run no sooner than this time (ISO 8601 in UTC, 2026-12-03T10:00:00Z, or seconds since 1970).")
+    var runAt: String?
+    @Option(help: "Higher runs first among the queue's ready jobs (-1000 to 1000; default 0).") var priority: Int?
+    @Option(name: .customLong("expires-in"), help: "End the job expired if it has not started within this many seconds.")
+    var expiresIn: Double?
+    @Option(name: .customLong("idempotency-key"), help: "A repeat of this key answers the job it made, which is not made again.")
+    var idempotencyKey: String?
+    @Option(name: .customLong("unique-for"), help: "A repeat of this task with these arguments within this many seconds answers the earlier job.")
+    var uniqueFor: Double?
     @OptionGroup var flags: ClientFlags
+
+    /// The flags as the manager reads them, checked as it checks them.
+    func options() throws -> EnqueueOptions {
+        var fields = EnqueueOptions(delay: delay, priority: priority, expiresIn: expiresIn, idempotencyKey: idempotencyKey, uniqueFor: uniqueFor)
+            .fields
+        fields["run_at"] = runAt
+        do {
+            return try EnqueueOptions(fields: fields)
+        } catch {
+            throw ValidationError(error.message.replacingOccurrences(of: "run_at", with: "--at"))
+        }
+    }
 
     func run() async throws {
         do {
+            let options = try options()
             let arguments: JSONValue
             do {
                 arguments = try JSONValue.decode(Data(json.utf8))
@@ -40,7 +63,7 @@ struct RunCommand: AsyncParsableCommand {
                 throw ValidationError("--json is not valid JSON: \(error)")
             }
             let client = flags.client()
-            let id = try await client.enqueue(queue: queue, task: task, arguments: arguments, queueAnyway: queueAnyway)
+            let id = try await client.enqueue(queue: queue, task: task, arguments: arguments, queueAnyway: queueAnyway, options: options)
             guard wait else {
                 print(id)
                 return

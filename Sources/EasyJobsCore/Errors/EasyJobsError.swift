@@ -30,6 +30,8 @@ public struct EasyJobsError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let leaseLost = Code(rawValue: "lease_lost")
         /// The job was cancelled (answer of a pull).
         public static let jobCancelled = Code(rawValue: "job_cancelled")
+        /// The job was not started by its deadline (answer of a pull).
+        public static let jobExpired = Code(rawValue: "job_expired")
         /// What was asked does not fit the job's status now (retrying a job that runs,
         /// discarding one that has not ended): the request may succeed later, unchanged.
         public static let jobStateConflict = Code(rawValue: "job_state_conflict")

@@ -84,12 +84,13 @@ enum OpenAPIDocument {
             "operationId": .string("\(queue).\(task.name)"),
             "summary": .string(task.signature),
             "description": .string(description),
-            "parameters": [
+            "parameters": .array(
                 [
-                    "name": "queue_anyway", "in": "query", "required": false, "schema": ["type": "boolean"],
-                    "description": "Queue the job even when no host serves the task now.",
-                ]
-            ],
+                    [
+                        "name": "queue_anyway", "in": "query", "required": false, "schema": ["type": "boolean"],
+                        "description": "Queue the job even when no host serves the task now.",
+                    ]
+                ] + enqueueOptionParameters),
             "requestBody": ["required": true, "content": ["application/json": ["schema": .object(body)]]],
             "responses": [
                 "200": response("The job is stored; its request id.", ref: "EnqueueResponse"),
@@ -104,6 +105,51 @@ enum OpenAPIDocument {
         ]
     }
 
+    /// The ``EnqueueOptions`` of one job, by wire name.
+    static var enqueueOptionSchemas: [String: JSONValue] {
+        let time: JSONValue = [
+            "oneOf": [["type": "string", "format": "date-time"], ["type": "number", "minimum": 0]]
+        ]
+        let seconds: JSONValue = ["type": "number", "minimum": 0, "maximum": .double(EnqueueOptions.maxHorizon)]
+        return [
+            "run_at": time, "delay": seconds,
+            "priority": [
+                "type": "integer", "minimum": .int(EnqueueOptions.priorityRange.lowerBound), "maximum": .int(EnqueueOptions.priorityRange.upperBound),
+            ],
+            "expires_at": time, "expires_in": ["type": "number", "exclusiveMinimum": 0, "maximum": .double(EnqueueOptions.maxHorizon)],
+            "idempotency_key": ["type": "string", "minLength": 1, "maxLength": .int(EnqueueOptions.maxKeyLength)],
+            "unique_for": ["type": "number", "exclusiveMinimum": 0, "maximum": .double(EnqueueOptions.maxHorizon)],
+        ]
+    }
+
+    static let enqueueOptionDescriptions: [String: String] = [
+        "run_at": "Run no sooner than this time (ISO 8601 in UTC, or seconds since 1970); the job waits as `scheduled`.",
+        "delay": "Run no sooner than this many seconds from now (instead of run_at).",
+        "priority": "Higher runs first among the queue's ready jobs; equal priorities run oldest first. Default 0.",
+        "expires_at": "End the job `expired` if it has not started by this time.",
+        "expires_in": "End the job `expired` if it has not started within this many seconds (instead of expires_at).",
+        "idempotency_key": "As the Idempotency-Key header: a repeat answers the first job (`deduplicated: true`).",
+        "unique_for":
+            "A repeat of this task with the same arguments within this many seconds answers the earlier job, unless it failed, was cancelled or expired.",
+    ]
+
+    /// The options of a single enqueue: query parameters, and the key as a header.
+    static var enqueueOptionParameters: [JSONValue] {
+        enqueueOptionSchemas.sorted { $0.key < $1.key }.map { name, schema in
+            [
+                "name": .string(name), "in": "query", "required": false, "schema": schema,
+                "description": .string(enqueueOptionDescriptions[name] ?? ""),
+            ]
+        } + [
+            [
+                "name": .string(EnqueueOptions.idempotencyHeader), "in": "header", "required": false,
+                "schema": ["type": "string", "minLength": 1, "maxLength": .int(EnqueueOptions.maxKeyLength)],
+                "description":
+                    "A repeat of this key in the queue answers the job the first request made, which is not made again (kept as long as that job); with other arguments it is refused (422 idempotency_conflict).",
+            ]
+        ]
+    }
+
     /// `POST /{queue}/tasks`: each element is one of the queue's tasks with its own argument schema.
     static func batchOperation(queue: String, tasks: [TaskSpec]) -> JSONValue {
         let elements: [JSONValue] = tasks.map { task in
@@ -114,7 +160,8 @@ enum OpenAPIDocument {
             if !required.isEmpty { argumentsSchema["required"] = .array(required) }
             return [
                 "type": "object", "required": ["task"], "additionalProperties": false,
-                "properties": ["task": ["const": .string(task.name)], "arguments": .object(argumentsSchema)],
+                "properties": .object(
+                    ["task": ["const": .string(task.name)], "arguments": .object(argumentsSchema)].merging(enqueueOptionSchemas) { a, _ in a }),
             ]
         }
         return [
@@ -321,6 +368,8 @@ enum OpenAPIDocument {
                 "host": ["type": "string"], "created_at": ["type": "string", "format": "date-time"],
                 "started_at": ["type": "string", "format": "date-time"], "finished_at": ["type": "string", "format": "date-time"],
                 "origin": ["type": "object"], "triggered": ["type": "array"], "waits_on": ["type": "array"],
+                "run_at": ["type": "string", "format": "date-time"], "priority": ["type": "integer"],
+                "expires_at": ["type": "string", "format": "date-time"],
             ],
             "required": ["request_id", "queue", "task", "status"],
         ]
@@ -334,9 +383,16 @@ enum OpenAPIDocument {
                     ]
                 ],
             ],
-            "EnqueueResponse": ["type": "object", "required": ["request_id"], "properties": ["request_id": ["type": "string"]]],
+            "EnqueueResponse": [
+                "type": "object", "required": ["request_id"],
+                "properties": ["request_id": ["type": "string"], "deduplicated": ["type": "boolean"]],
+            ],
             "BatchEnqueueResponse": [
-                "type": "object", "required": ["request_ids"], "properties": ["request_ids": ["type": "array", "items": ["type": "string"]]],
+                "type": "object", "required": ["request_ids"],
+                "properties": [
+                    "request_ids": ["type": "array", "items": ["type": "string"]],
+                    "deduplicated": ["type": "array", "items": ["type": "integer"]],
+                ],
             ],
             "PendingResult": ["type": "object", "properties": ["request_id": ["type": "string"], "status": ["type": "string"]]],
             "JobView": job,

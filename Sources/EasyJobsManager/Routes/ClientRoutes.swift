@@ -179,6 +179,10 @@ struct ClientRoutes {
             throw EasyJobsError(
                 .jobFailed, job.error ?? "the job failed",
                 context: ["request_id": id, "task": job.task, "attempts": "\(job.attempts)"])
+        case .expired:
+            throw EasyJobsError(
+                .jobExpired, job.error ?? "the job was not started by its deadline",
+                context: ["request_id": id, "task": job.task, "status": job.status.rawValue])
         case .cancelled:
             throw EasyJobsError(
                 .jobCancelled, job.error ?? "the job was cancelled", context: ["request_id": id, "task": job.task, "status": job.status.rawValue])

@@ -84,13 +84,21 @@ final class TestCluster: @unchecked Sendable {
     func request(
         _ method: HTTPMethod, _ path: String, body: String? = nil, headers: [String: String] = [:], timeout: TimeAmount = .seconds(30)
     ) async throws -> (Int, JSONValue?) {
+        let (status, json, _) = try await exchange(method, path, body: body, headers: headers, timeout: timeout)
+        return (status, json)
+    }
+
+    /// ``request(_:_:body:headers:timeout:)`` with the answer's headers.
+    func exchange(
+        _ method: HTTPMethod, _ path: String, body: String? = nil, headers: [String: String] = [:], timeout: TimeAmount = .seconds(30)
+    ) async throws -> (Int, JSONValue?, HTTPHeaders) {
         var request = HTTPClientRequest(url: url + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: 16 << 20)
-        return (Int(response.status.code), try? JSONValue.decode(Data(bytes.readableBytesView)))
+        return (Int(response.status.code), try? JSONValue.decode(Data(bytes.readableBytesView)), response.headers)
     }
 
     /// A GET whose body is text (HTML, Prometheus).

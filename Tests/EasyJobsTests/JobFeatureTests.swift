@@ -1,0 +1,169 @@
+import EasyJobsClient
+import EasyJobsCore
+import Foundation
+import Testing
+
+/// A job as the listing shows it, also after its result was pulled.
+private func view(_ id: String, _ client: ManagerClient) async throws -> JobView {
+    try #require(try await client.list(limit: 1000).jobs.first { $0.requestID == id })
+}
+
+/// The job features of issue 16 through the real manager and host: delayed jobs, priorities,
+/// idempotent and unique enqueues, deadlines, and the errors their bad values get.
+@Suite(.serialized) struct JobFeatureTests {
+    @Test func aDelayedJobWaitsAsScheduledAndRunsAtItsTime() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "features", queue: "test", plugins: ["TestTasks"])
+            let client = cluster.client
+            let id = try await client.enqueue(queue: "test", task: "add", arguments: ["a": 1, "b": 2], options: EnqueueOptions(delay: 1.5))
+            let waiting = try await client.viewResult(id: id)
+            #expect(waiting.status == .scheduled)
+            let runAt = try #require(waiting.runAt)
+            #expect(abs(runAt.timeIntervalSince(waiting.createdAt) - 1.5) < 0.01)
+            #expect(try await client.pullResult(id: id, wait: 20) == .completed(3))
+            let done = try await view(id, client)
+            #expect(try #require(done.startedAt) >= runAt)
+
+            // run_at as a time, through the raw API; the job view shows it.
+            let at = WireCoding.format(Date().addingTimeInterval(1))
+            let (status, body) = try await cluster.request(.POST, "/test/task/add?run_at=\(at)", body: #"{"a": 2, "b": 2}"#)
+            #expect(status == 200)
+            let second = try #require(body?["request_id"]?.stringValue)
+            #expect(try await client.viewResult(id: second).runAt.map(WireCoding.format) == at)
+            #expect(try await client.pullResult(id: second, wait: 20) == .completed(4))
+        }
+    }
+
+    @Test func aHostTakesTheHighestPriorityFirstAndTheOldestWithinOne() async throws {
+        try await withCluster { cluster in
+            // Registered once so that the tasks are known, then stopped: the jobs queue up unserved.
+            let first = try await cluster.startHost(name: "register", queue: "test", plugins: ["TestTasks"])
+            await first.stop()
+            let client = cluster.client
+            var ids: [String: String] = [:]
+            for (name, priority) in [("low", -1), ("plain-1", 0), ("high-1", 5), ("plain-2", 0), ("high-2", 5)] {
+                ids[name] = try await client.enqueue(
+                    queue: "test", task: "echo", arguments: ["value": .string(name)], queueAnyway: true,
+                    options: EnqueueOptions(priority: priority == 0 ? nil : priority))
+            }
+            try await cluster.startHost(name: "one-at-a-time", queue: "test", plugins: ["TestTasks"], maxTasks: 1)
+            for id in ids.values { _ = try await client.pullResult(id: id, wait: 30) }
+            var started: [(String, Date)] = []
+            for (name, id) in ids { started.append((name, try #require(try await view(id, client).startedAt))) }
+            #expect(started.sorted { $0.1 < $1.1 }.map(\.0) == ["high-1", "high-2", "plain-1", "plain-2", "low"])
+            #expect(try await view(try #require(ids["high-1"]), client).priority == 5)
+        }
+    }
+
+    @Test func anIdempotencyKeyAnswersTheFirstJobAndRefusesOtherArguments() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "features", queue: "test", plugins: ["TestTasks"])
+            let before = try await cluster.jobCount()
+            let key = ["Idempotency-Key": "order-4711"]
+            let (status, body, headers) = try await cluster.exchange(.POST, "/test/task/add", body: #"{"a": 1, "b": 1}"#, headers: key)
+            #expect(status == 200)
+            #expect(body?["deduplicated"] == nil)
+            #expect(headers["Idempotent-Replayed"].isEmpty)
+            let id = try #require(body?["request_id"]?.stringValue)
+            let (again, repeated, replayed) = try await cluster.exchange(.POST, "/test/task/add", body: #"{"a": 1, "b": 1}"#, headers: key)
+            #expect(again == 200)
+            #expect(repeated?["request_id"]?.stringValue == id)
+            #expect(repeated?["deduplicated"] == true)
+            #expect(replayed["Idempotent-Replayed"] == ["true"])
+            // The same key for other arguments is the client's mistake, and stores nothing.
+            let (conflict, error) = try await cluster.request(.POST, "/test/task/add", body: #"{"a": 5, "b": 1}"#, headers: key)
+            #expect(conflict == 422)
+            #expect(error?["error"]?["code"] == "idempotency_conflict")
+            #expect(error?["error"]?["context"]?["request_id"]?.stringValue == id)
+            #expect(try await cluster.jobCount() == before + 1)
+            // In a batch, the key is a field; the answer says which jobs were repeats.
+            let batch = try await cluster.request(
+                .POST, "/test/tasks",
+                body: #"[{"task": "add", "arguments": {"a": 1, "b": 1}, "idempotency_key": "order-4711"}, {"task": "noop", "priority": 3}]"#)
+            #expect(batch.0 == 200)
+            #expect(batch.1?["request_ids"]?[0]?.stringValue == id)
+            #expect(batch.1?["deduplicated"] == [0])
+            #expect(try await cluster.jobCount() == before + 2)
+        }
+    }
+
+    @Test func uniqueForAnswersTheEarlierJobOfTheSameArguments() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "features", queue: "test", plugins: ["TestTasks"])
+            let client = cluster.client
+            let unique = EnqueueOptions(uniqueFor: 60)
+            let first = try await client.enqueueJob(queue: "test", task: "add", arguments: ["a": 1, "b": 2], options: unique)
+            let repeatJob = try await client.enqueueJob(queue: "test", task: "add", arguments: ["b": 2, "a": 1], options: unique)
+            #expect(first.deduplicated == nil)
+            #expect(repeatJob.requestID == first.requestID)
+            #expect(repeatJob.deduplicated == true)
+            let other = try await client.enqueueJob(queue: "test", task: "add", arguments: ["a": 1, "b": 3], options: unique)
+            #expect(other.requestID != first.requestID)
+            // Without unique_for the same arguments make a new job.
+            #expect(try await client.enqueue(queue: "test", task: "add", arguments: ["a": 1, "b": 2]) != first.requestID)
+        }
+    }
+
+    @Test func aJobNotStartedByItsDeadlineEndsExpired() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "features", queue: "test", plugins: ["TestTasks"])
+            let client = cluster.client
+            let (paused, _) = try await cluster.request(.POST, "/control/queues/test/pause")
+            #expect(paused == 200)
+            let id = try await client.enqueue(queue: "test", task: "add", arguments: ["a": 1, "b": 2], options: EnqueueOptions(expiresIn: 0.5))
+            let view = try await client.viewResult(id: id)
+            #expect(view.expiresAt != nil)
+            try await waitUntil("the job expires") { try await client.viewResult(id: id).status == .expired }
+            let expired = try await client.viewResult(id: id)
+            #expect(expired.startedAt == nil)
+            #expect(expired.error?.contains("not started by its deadline") == true)
+            guard case .failed(let error) = try await client.pullResult(id: id, wait: 1) else {
+                Issue.record("an expired job's pull is not an error")
+                return
+            }
+            #expect(error.code == .jobExpired)
+            let (resumed, _) = try await cluster.request(.POST, "/control/queues/test/resume")
+            #expect(resumed == 200)
+            // A job with a deadline it meets runs as any other.
+            let kept = try await client.enqueue(queue: "test", task: "add", arguments: ["a": 2, "b": 2], options: EnqueueOptions(expiresIn: 60))
+            #expect(try await client.pullResult(id: kept, wait: 20) == .completed(4))
+            // An expired job can be retried as a new job.
+            let (retried, body) = try await cluster.request(.POST, "/job/retry?request_id=\(id)")
+            #expect(retried == 200)
+            let again = try #require(body?["request_id"]?.stringValue)
+            #expect(try await client.pullResult(id: again, wait: 20) == .completed(3))
+        }
+    }
+
+    @Test func badOptionsAreRefusedByNameAndStoreNothing() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "features", queue: "test", plugins: ["TestTasks"])
+            let before = try await cluster.jobCount()
+            let cases: [(String, String)] = [
+                ("/test/task/noop?delay=-1", "delay must be a number of seconds"),
+                ("/test/task/noop?delay=soon", "delay must be a number of seconds"),
+                ("/test/task/noop?priority=high", "priority must be a whole number from -1000 to 1000"),
+                ("/test/task/noop?priority=5000", "priority must be a whole number from -1000 to 1000"),
+                ("/test/task/noop?run_at=tomorrow", "run_at must be an ISO 8601 time"),
+                ("/test/task/noop?run_at=2030-01-01T00:00:00Z&delay=5", "give run_at or delay, not both"),
+                ("/test/task/noop?delay=60&expires_in=30", "before it may run"),
+                ("/test/task/noop?unique_for=0", "unique_for must be a number of seconds above 0"),
+            ]
+            for (path, message) in cases {
+                let (status, body) = try await cluster.request(.POST, path, body: "{}")
+                #expect(status == 400, "\(path)")
+                #expect(body?["error"]?["code"] == "malformed_request", "\(path)")
+                #expect(body?["error"]?["message"]?.stringValue?.contains(message) == true, "\(path): \(String(describing: body))")
+            }
+            let (status, body) = try await cluster.request(
+                .POST, "/test/task/noop", body: "{}", headers: ["Idempotency-Key": String(repeating: "k", count: 300)])
+            #expect(status == 400)
+            #expect(body?["error"]?["message"]?.stringValue?.contains("idempotency key must be 1 to 255 bytes") == true)
+            let batch = try await cluster.request(.POST, "/test/tasks", body: #"[{"task": "noop"}, {"task": "noop", "priority": [1]}]"#)
+            #expect(batch.0 == 400)
+            #expect(batch.1?["error"]?["context"]?["index"] == "1")
+            #expect(batch.1?["error"]?["message"]?.stringValue?.contains("priority must be a number or a string") == true)
+            #expect(try await cluster.jobCount() == before)
+        }
+    }
+}
