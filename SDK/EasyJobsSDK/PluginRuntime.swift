@@ -87,7 +87,10 @@ final class PluginRuntime: Sendable {
         // ABI 1.1 added `call`; a 1.0 host's run struct ends before it.
         let callOffset = MemoryLayout<easyjobs_run>.offset(of: \.call) ?? Int.max
         let call = Int(run.struct_size) >= callOffset + MemoryLayout<easyjobs_call_fn?>.size ? run.call : nil
-        let sink = HostSink(context: run.host_ctx, log: run.log, call: call)
+        // ABI 1.2 added `request`.
+        let requestOffset = MemoryLayout<easyjobs_run>.offset(of: \.request) ?? Int.max
+        let request = Int(run.struct_size) >= requestOffset + MemoryLayout<easyjobs_request_fn?>.size ? run.request : nil
+        let sink = HostSink(context: run.host_ctx, log: run.log, call: call, request: request)
         let complete = CompletionFunction(function: run.complete)
         let runID = run.run_id
         let context = TaskContext(

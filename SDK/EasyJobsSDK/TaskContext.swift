@@ -59,6 +59,37 @@ public final class TaskContext: Sendable {
         return try JSONValue.read(bytes)
     }
 
+    /// Enqueues `task` of this queue with keyword `arguments` as a job of its own and returns its
+    /// request id at once, without waiting for it (unlike ``call(_:_:)``). The job's origin
+    /// points at this one, so it shows in this job's pipeline.
+    ///
+    /// ```swift
+    /// let id = try await context.enqueue("send_mail", ["to": "ops@example.com"], options: EnqueueOptions(delay: 60, idempotencyKey: "mail-\(orderID)"))
+    /// ```
+    ///
+    /// A run that is tried again enqueues again: give an `idempotencyKey` for a job that must be
+    /// made once. Runs in a subprocess cannot enqueue (their child has no host to ask).
+    ///
+    /// - Throws: `TaskFailure` when the manager refuses the job (an unknown task, arguments that
+    ///   do not fit) or the host cannot ask it (a host older than ABI 1.2).
+    @discardableResult
+    public func enqueue(_ task: String, _ arguments: JSONValue = [:], options: EnqueueOptions = EnqueueOptions()) async throws -> String {
+        let body: JSONValue = ["task": .string(task), "arguments": arguments, "options": options.json]
+        let reply = try await sink.request(kind: "enqueue", body: Array(body.encoded()), what: "enqueue '\(task)'")
+        guard case .string(let id)? = try JSONValue.read(reply)["request_id"] else {
+            throw TaskFailure("the host's answer to the enqueue of '\(task)' has no request_id", type: "EnqueueFailed")
+        }
+        return id
+    }
+
+    /// ``enqueue(_:_:options:)`` with typed arguments.
+    @discardableResult
+    public func enqueue<Arguments: Encodable>(_ task: String, arguments: Arguments, options: EnqueueOptions = EnqueueOptions()) async throws
+        -> String
+    {
+        try await enqueue(task, try JSONValue.read(Array(JSONEncoder().encode(arguments))), options: options)
+    }
+
     /// ``call(_:_:)`` with typed arguments and result.
     public func call<Arguments: Encodable, Output: Decodable>(_ task: String, arguments: Arguments, as output: Output.Type) async throws -> Output {
         let bytes = try await sink.call(task: task, arguments: Array(JSONEncoder().encode(arguments)))
@@ -74,31 +105,65 @@ final class HostSink: Sendable {
         var context: UnsafeMutableRawPointer?
         var log: easyjobs_log_fn?
         var call: easyjobs_call_fn?
+        var request: easyjobs_request_fn?
     }
     private let state: Mutex<State>
 
-    init(context: UnsafeMutableRawPointer?, log: easyjobs_log_fn, call: easyjobs_call_fn?) {
-        state = Mutex(State(context: context, log: log, call: call))
+    init(context: UnsafeMutableRawPointer?, log: easyjobs_log_fn, call: easyjobs_call_fn?, request: easyjobs_request_fn? = nil) {
+        state = Mutex(State(context: context, log: log, call: call, request: request))
+    }
+
+    /// Asks the host through `send` (a call or a request, given the host's context, the reply's
+    /// pointer and its function) and waits for the reply; `(-1, [])` when the host offers no such
+    /// function or the run has ended.
+    private func ask(
+        _ send: (State, UnsafeMutableRawPointer) -> Bool
+    ) async -> (Int32, [UInt8]) {
+        await withCheckedContinuation { (continuation: CheckedContinuation<(Int32, [UInt8]), Never>) in
+            let reply = Unmanaged.passRetained(CallReply(continuation)).toOpaque()
+            // Under the lock: the host's context is only valid until the run completes.
+            let sent = state.withLock { state -> Bool in state.log != nil && send(state, reply) }
+            if !sent {
+                Unmanaged<CallReply>.fromOpaque(reply).release()
+                continuation.resume(returning: (-1, []))
+            }
+        }
+    }
+
+    /// Sends the host a request of `kind` (ABI 1.2) and returns its answer.
+    func request(kind: String, body: [UInt8], what: String) async throws -> [UInt8] {
+        let (status, bytes) = await ask { state, reply in
+            guard let request = state.request else { return false }
+            kind.withCString { name in
+                body.withUnsafeBufferPointer { body in
+                    request(state.context, name, body.baseAddress, body.count, reply, CallReply.thunk)
+                }
+            }
+            return true
+        }
+        switch status {
+        case Int32(EASYJOBS_STATUS_SUCCESS.rawValue):
+            return bytes
+        case -1:
+            throw TaskFailure(
+                "cannot \(what): the host does not take requests (it speaks ABI 1.1 or older, or runs the task in a subprocess) or the run has ended",
+                type: "RequestUnavailable")
+        default:
+            let message = (try? JSONDecoder().decode([String: String].self, from: Data(bytes)))?["message"]
+            throw TaskFailure(message ?? String(decoding: bytes, as: UTF8.self), type: "RequestFailed")
+        }
     }
 
     /// Asks the host to run `task` and waits for its reply.
     func call(task: String, arguments: [UInt8]) async throws -> [UInt8] {
-        let (status, bytes) = await withCheckedContinuation { (continuation: CheckedContinuation<(Int32, [UInt8]), Never>) in
-            let reply = Unmanaged.passRetained(CallReply(continuation)).toOpaque()
-            let called = state.withLock { state -> Bool in
-                // Under the lock: the host's context is only valid until the run completes.
-                guard let call = state.call, state.log != nil else { return false }
-                task.withCString { name in
-                    arguments.withUnsafeBufferPointer { args in
-                        call(state.context, name, args.baseAddress, args.count, reply, CallReply.thunk)
-                    }
+        let (status, bytes) = await ask { state, reply in
+            guard let call = state.call else { return false }
+            task.withCString { name in
+                arguments.withUnsafeBufferPointer { args in
+                    call(state.context, name, args.baseAddress, args.count, reply, CallReply.thunk)
                 }
-                return true
             }
-            if !called {
-                Unmanaged<CallReply>.fromOpaque(reply).release()
-                continuation.resume(returning: (-1, []))
-            }
+            return true
         }
         switch status {
         case Int32(EASYJOBS_STATUS_SUCCESS.rawValue):
@@ -128,6 +193,7 @@ final class HostSink: Sendable {
             let context = state.context
             state.log = nil
             state.call = nil
+            state.request = nil
             state.context = nil
             return context
         }

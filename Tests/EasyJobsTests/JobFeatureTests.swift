@@ -167,3 +167,45 @@ private func view(_ id: String, _ client: ManagerClient) async throws -> JobView
         }
     }
 }
+
+/// `context.enqueue` (ABI 1.2): a running task makes jobs without waiting for them.
+@Suite(.serialized) struct TaskEnqueueTests {
+    @Test func aTaskEnqueuesJobsWithOptionsAndTheyLinkToIt() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "fan", queue: "test", plugins: ["TestTasks"], maxTasks: 1)
+            let client = cluster.client
+            // One slot: the enqueuing job finishes without waiting for what it made.
+            let id = try await client.enqueue(queue: "test", task: "fan_out", arguments: ["count": 3, "delay": 0.5])
+            guard case .completed(.array(let made)) = try await client.pullResult(id: id, wait: 20) else {
+                Issue.record("fan_out did not answer its jobs' ids")
+                return
+            }
+            #expect(made.count == 3)
+            let children = try await client.graph(id: id).jobs.filter { $0.requestID != id }
+            #expect(Set(children.map(\.requestID)) == Set(made.compactMap(\.stringValue)))
+            #expect(children.allSatisfy { $0.origin.kind == .enqueued && $0.origin.parentID == id && $0.priority == 1 })
+            for (index, child) in made.enumerated() {
+                #expect(try await client.pullResult(id: try #require(child.stringValue), wait: 20) == .completed(.int(index + 1)))
+            }
+            let (_, listed) = try await cluster.request(.GET, "/jobs?limit=1000")
+            for child in children {
+                let view = listed?["jobs"]?.arrayValue?.first { $0["request_id"]?.stringValue == child.requestID }
+                let created = try #require(view?["created_at"]?.stringValue.flatMap(WireCoding.parse))
+                let started = try #require(view?["started_at"]?.stringValue.flatMap(WireCoding.parse))
+                #expect(started.timeIntervalSince(created) >= 0.5, "a delayed child ran before its time")
+            }
+        }
+    }
+
+    @Test func anEnqueueTheManagerRefusesFailsTheTaskWithItsReason() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "fan", queue: "test", plugins: ["TestTasks"])
+            let id = try await cluster.client.enqueue(queue: "test", task: "enqueue_unknown")
+            guard case .failed(let error) = try await cluster.client.pullResult(id: id, wait: 20) else {
+                Issue.record("the task did not fail")
+                return
+            }
+            #expect(error.message.contains("no_such_task"), "\(error.message)")
+        }
+    }
+}

@@ -37,6 +37,24 @@ let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
         return reached + 1
     }
 
+    TaskDefinition(
+        "fan_out", description: "Enqueues `count` add jobs without waiting (keyed by this job, delayed by `delay`); returns their ids.",
+        parameters: [.int("count", default: 3), .double("delay", default: 0)]
+    ) { (args: FanOutArguments, context) -> [String] in
+        var ids: [String] = []
+        for index in 0..<min(max(args.count, 0), 100) {
+            ids.append(
+                try await context.enqueue(
+                    "add", ["a": .int(index), "b": 1],
+                    options: EnqueueOptions(delay: args.delay > 0 ? args.delay : nil, priority: 1, idempotencyKey: "\(context.jobID)-\(index)")))
+        }
+        return ids
+    }
+
+    TaskDefinition("enqueue_unknown", description: "Enqueues a task its queue does not have.") { (_: NoArguments, context) -> String in
+        try await context.enqueue("no_such_task")
+    }
+
     TaskDefinition("flaky", description: "Fails its first run, succeeds on the retry (retry_once).") { (_: NoArguments, context) -> Int in
         if context.attempt == 1 { throw TaskFailure("first run fails on purpose") }
         return context.attempt
@@ -132,6 +150,11 @@ struct FailureArguments: Codable, Sendable {
 
 struct EchoArguments: Codable, Sendable {
     var value: JSONValue
+}
+
+struct FanOutArguments: Codable, Sendable {
+    var count: Int
+    var delay: Double
 }
 
 struct AddArguments: Codable, Sendable {

@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define EASYJOBS_ABI_MAJOR 1
-#define EASYJOBS_ABI_MINOR 1
+#define EASYJOBS_ABI_MINOR 2
 
 /* "EJOB" in ASCII: tells a descriptor from random memory. */
 #define EASYJOBS_DESCRIPTOR_MAGIC 0x454A4F42u
@@ -96,6 +96,22 @@ typedef void (*easyjobs_call_fn)(void *_Nullable host_ctx, const char *_Nonnull 
                                  void *_Nullable reply_ctx, easyjobs_call_reply_fn _Nonnull reply);
 
 /*
+ * ABI 1.2. A running task asks the host for something other than a call, named by
+ * kind, with a JSON object body; answered through reply exactly once, as a call is
+ * (SUCCESS with a JSON object, or FAILURE with {"message": string}). Kinds:
+ *   "enqueue"  {"task": name, "arguments": {...}, "options": {"delay": 30, ...}}
+ *              makes a job of the run's queue without waiting for it; replies
+ *              {"request_id": id}. Options are the manager's enqueue options
+ *              (run_at, delay, priority, expires_at, expires_in, idempotency_key,
+ *              unique_for).
+ * A host answers FAILURE for a kind it does not know. Only valid before the run's
+ * complete; kind and body are valid only during the call.
+ */
+typedef void (*easyjobs_request_fn)(void *_Nullable host_ctx, const char *_Nonnull kind,
+                                    const uint8_t *_Nullable body, size_t body_len,
+                                    void *_Nullable reply_ctx, easyjobs_call_reply_fn _Nonnull reply);
+
+/*
  * One run of one task, built by the host. Every pointer is valid only for the
  * duration of the start call: the plugin copies what it keeps.
  */
@@ -119,6 +135,9 @@ typedef struct easyjobs_run {
 
     /* ABI 1.1: read only when struct_size covers it. */
     easyjobs_call_fn _Nullable call;
+
+    /* ABI 1.2: read only when struct_size covers it. */
+    easyjobs_request_fn _Nullable request;
 } easyjobs_run;
 
 /*

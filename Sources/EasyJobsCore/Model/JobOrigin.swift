@@ -13,6 +13,8 @@ public struct JobOrigin: Codable, Sendable, Hashable, CustomStringConvertible {
         case call
         /// The `on_failure` of the parent, which failed for good.
         case onFailure = "on_failure"
+        /// The parent enqueued this task without waiting for it (`context.enqueue`).
+        case enqueued
     }
 
     public var kind: Kind

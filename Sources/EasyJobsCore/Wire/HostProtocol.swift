@@ -364,16 +364,25 @@ public struct CallRequest: Codable, Sendable {
     public var lease: Int
     public var task: String
     public var args: JSONValue
+    /// How the new job is to run (checked by the manager as a client's enqueue options are).
+    public var options: EnqueueOptions?
+    /// The caller awaits the job (`context.call`, origin `call`), or only enqueues it
+    /// (`context.enqueue`, origin `enqueued`). Absent means it awaits.
+    public var waits: Bool?
 
-    public init(hostID: String, parentID: String, lease: Int, task: String, args: JSONValue) {
+    public init(
+        hostID: String, parentID: String, lease: Int, task: String, args: JSONValue, options: EnqueueOptions? = nil, waits: Bool? = nil
+    ) {
         self.hostID = hostID
         self.parentID = parentID
         self.lease = lease
         self.task = task
         self.args = args
+        self.options = options
+        self.waits = waits
     }
 
-    enum CodingKeys: String, CodingKey { case hostID = "host_id", parentID = "parent_id", lease, task, args }
+    enum CodingKeys: String, CodingKey { case hostID = "host_id", parentID = "parent_id", lease, task, args, options, waits }
 }
 
 /// `POST /hosts/await`: waits up to `wait` seconds for a job to finish, without consuming its result.

@@ -105,7 +105,7 @@ public final class LoadedPlugin: Sendable {
         let runID = RunIdentifiers.next()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<RunOutcome, Never>) in
-                let box = RunBox(continuation: continuation, onLog: invocation.onLog, onCall: invocation.onCall)
+                let box = RunBox(continuation: continuation, onLog: invocation.onLog, onCall: invocation.onCall, onRequest: invocation.onRequest)
                 let context = Unmanaged.passRetained(box).toOpaque()
                 let started = invocation.jobID.withCString { jobID in
                     invocation.arguments.withUnsafeBytes { args in
@@ -121,7 +121,8 @@ public final class LoadedPlugin: Sendable {
                                 host_ctx: context,
                                 complete: RunCallbacks.complete,
                                 log: RunCallbacks.log,
-                                call: RunCallbacks.call)
+                                call: RunCallbacks.call,
+                                request: RunCallbacks.request)
                             return descriptor.pointer.pointee.start_task(index, &run)
                         }
                     }
@@ -148,16 +149,20 @@ public struct TaskInvocation: Sendable {
     public var onLog: @Sendable (LogLine) -> Void
     /// Runs a task the run calls (task name, arguments JSON) and returns its outcome.
     public var onCall: @Sendable (String, Data) async -> CallOutcome
+    /// Answers a request of the run (kind, JSON body; ABI 1.2) with a JSON object or a failure.
+    public var onRequest: @Sendable (String, Data) async -> CallOutcome
 
     public init(
         jobID: String, arguments: Data, context: Data, onLog: @escaping @Sendable (LogLine) -> Void,
-        onCall: @escaping @Sendable (String, Data) async -> CallOutcome = { task, _ in .failure("this host cannot run '\(task)' for a task") }
+        onCall: @escaping @Sendable (String, Data) async -> CallOutcome = { task, _ in .failure("this host cannot run '\(task)' for a task") },
+        onRequest: @escaping @Sendable (String, Data) async -> CallOutcome = { kind, _ in .failure("this host does not answer '\(kind)' requests") }
     ) {
         self.jobID = jobID
         self.arguments = arguments
         self.context = context
         self.onLog = onLog
         self.onCall = onCall
+        self.onRequest = onRequest
     }
 }
 
@@ -203,14 +208,16 @@ final class RunBox: Sendable {
     let continuation: CheckedContinuation<RunOutcome, Never>
     let onLog: @Sendable (LogLine) -> Void
     let onCall: @Sendable (String, Data) async -> CallOutcome
+    let onRequest: @Sendable (String, Data) async -> CallOutcome
 
     init(
         continuation: CheckedContinuation<RunOutcome, Never>, onLog: @escaping @Sendable (LogLine) -> Void,
-        onCall: @escaping @Sendable (String, Data) async -> CallOutcome
+        onCall: @escaping @Sendable (String, Data) async -> CallOutcome, onRequest: @escaping @Sendable (String, Data) async -> CallOutcome
     ) {
         self.continuation = continuation
         self.onLog = onLog
         self.onCall = onCall
+        self.onRequest = onRequest
     }
 }
 
@@ -258,6 +265,15 @@ enum RunCallbacks {
         let target = CallReplyTarget(context: replyContext, reply: reply)
         // The run's box stays alive until its complete, and a run awaits its calls before it completes.
         Task { target.send(await box.onCall(name, arguments)) }
+    }
+
+    static let request: easyjobs_request_fn = { context, kind, body, length, replyContext, reply in
+        guard let context else { return }
+        let box = Unmanaged<RunBox>.fromOpaque(context).takeUnretainedValue()
+        let name = String(cString: kind)
+        let payload = body.map { Data(bytes: $0, count: length) } ?? Data("{}".utf8)
+        let target = CallReplyTarget(context: replyContext, reply: reply)
+        Task { target.send(await box.onRequest(name, payload)) }
     }
 
     static func outcome(status: Int32, payload: Data) -> RunOutcome {

@@ -150,7 +150,8 @@ struct JobRunner: Sendable {
                 // What a job prints belongs to its log wherever it runs, as a child's output does.
                 if line.isOutput { context.shipper.append(jobID: job.jobID, stream: .stdout, line: line.message) }
             },
-            onCall: { [logger] task, arguments in await call(task, arguments: arguments, from: job, logger: logger) })
+            onCall: { [logger] task, arguments in await call(task, arguments: arguments, from: job, logger: logger) },
+            onRequest: { [logger] kind, body in await request(kind, body: body, from: job, logger: logger) })
         let outcome = await plugin.run(task: job.task, invocation: invocation)
         switch outcome {
         case .success(let bytes):
@@ -215,6 +216,48 @@ struct JobRunner: Sendable {
             }
         }
         return .failure("the call to '\(task)' was cancelled")
+    }
+
+    /// Answers a running job's request (ABI 1.2): `enqueue` makes a job of its queue through the
+    /// manager and answers its request id without waiting for it.
+    private func request(_ kind: String, body: Data, from job: ClaimedJob, logger: Logger) async -> CallOutcome {
+        guard kind == "enqueue" else {
+            return .failure("this host does not answer '\(kind)' requests (it knows: enqueue)")
+        }
+        let task: String
+        let arguments: JSONValue
+        let enqueueOptions: EnqueueOptions
+        do {
+            let request = try JSONValue.decode(body)
+            guard case .string(let name)? = request["task"] else {
+                return .failure("an enqueue request needs {\"task\": name, \"arguments\": {…}}")
+            }
+            task = name
+            arguments = request["arguments"] ?? [:]
+            guard case .object(let fields) = request["options"] ?? [:] else {
+                return .failure("the options of the enqueue of '\(name)' are not a JSON object")
+            }
+            enqueueOptions = try EnqueueOptions(json: fields)
+        } catch {
+            return .failure("a bad enqueue request: \(error.message)")
+        }
+        var backoff = Backoff(initial: .milliseconds(100), maximum: options.maxReconnectDelay)
+        while !Task.isCancelled {
+            do {
+                let id = try await client.call(
+                    CallRequest(
+                        hostID: hostID, parentID: job.jobID, lease: job.lease, task: task, args: arguments, options: enqueueOptions, waits: false))
+                logger.debug("enqueued a task", metadata: ["enqueued_task": "\(task)", "enqueued_job": "\(id)"])
+                return .success(JSONValue.object(["request_id": .string(id)]).encoded())
+            } catch let error as EasyJobsError where error.code == .managerUnavailable {
+                let delay = backoff.next()
+                logger.warning("cannot reach the manager while enqueueing '\(task)', retrying in \(delay.secondsText) s")
+                try? await Task.sleep(for: delay)
+            } catch {
+                return .failure("cannot enqueue task '\(task)': \((error as? EasyJobsError)?.message ?? "\(error)")")
+            }
+        }
+        return .failure("the enqueue of '\(task)' was cancelled")
     }
 
     private static func emit(_ line: LogLine, logger: Logger) {

@@ -73,7 +73,8 @@ public enum TaskChild {
                     printError("\(LogLine.levelName(line.level)): \(line.message)\n")
                 }
             },
-            onCall: { task, _ in .failure("a subprocess task cannot call '\(task)': calls run only in the host") })
+            onCall: { task, _ in .failure("a subprocess task cannot call '\(task)': calls run only in the host") },
+            onRequest: { kind, _ in .failure("a subprocess task cannot send '\(kind)' requests: they run only in the host") })
         let outcome: JobOutcome =
             switch await plugin.run(task: job.task, invocation: invocation) {
             case .success(let bytes):

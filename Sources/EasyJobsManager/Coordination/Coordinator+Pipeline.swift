@@ -131,7 +131,8 @@ extension Coordinator: JobRules {
         }
     }
 
-    /// A running job calls a task of its queue (`context.call`); the new job's origin points at it.
+    /// A running job calls a task of its queue (`context.call`) or enqueues one (`context.enqueue`);
+    /// the new job's origin points at it. Its options are checked as a client's are.
     public func call(_ request: CallRequest) async throws -> Job {
         guard let parent = try await store.job(id: request.parentID) else {
             throw EasyJobsError(.jobNotFound, "no job with request id '\(request.parentID)'", context: ["request_id": request.parentID])
@@ -140,7 +141,10 @@ extension Coordinator: JobRules {
             throw EasyJobsError(
                 .leaseLost, "job \(parent.id) is not running on this host, so it cannot call tasks", context: ["request_id": parent.id])
         }
-        return try await enqueue(queue: parent.queue, task: request.task, arguments: request.args, origin: JobOrigin(.call, parent: parent.id))
+        let options = try EnqueueOptions(fields: request.options?.fields ?? [:])
+        return try await enqueue(
+            queue: parent.queue, task: request.task, arguments: request.args,
+            origin: JobOrigin(request.waits == false ? .enqueued : .call, parent: parent.id), options: options)
     }
 
     /// Every job reachable from `id` through the edges that created them.
