@@ -170,6 +170,34 @@ public struct ManagerClient: Sendable {
         return response.requestID
     }
 
+    /// Queues the dead jobs the filter takes again, in place; returns their request ids.
+    public func retryDead(
+        queue: String? = nil, task: String? = nil, statuses: [JobStatus] = [], before: Date? = nil, limit: Int? = nil
+    ) async throws -> [String] {
+        let response: BulkRetryResponse = try await send(
+            .POST, "/jobs/retry" + Self.deadQuery(queue: queue, task: task, statuses: statuses, before: before, limit: limit))
+        return response.requestIDs
+    }
+
+    /// Deletes the dead jobs the filter takes; returns how many.
+    public func discardDead(
+        queue: String? = nil, task: String? = nil, statuses: [JobStatus] = [], before: Date? = nil, limit: Int? = nil
+    ) async throws -> Int {
+        let response: BulkDiscardResponse = try await send(
+            .POST, "/jobs/discard" + Self.deadQuery(queue: queue, task: task, statuses: statuses, before: before, limit: limit))
+        return response.discarded
+    }
+
+    static func deadQuery(queue: String?, task: String?, statuses: [JobStatus], before: Date?, limit: Int?) -> String {
+        var query: [String] = []
+        if let queue { query.append("queue=\(escape(queue))") }
+        if let task { query.append("task=\(escape(task))") }
+        if !statuses.isEmpty { query.append("status=" + statuses.map(\.rawValue).joined(separator: ",")) }
+        if let before { query.append("before=\(escape(WireCoding.format(before)))") }
+        if let limit { query.append("limit=\(limit)") }
+        return query.isEmpty ? "" : "?" + query.joined(separator: "&")
+    }
+
     /// The registered hosts.
     public func hosts() async throws -> [HostView] {
         try await send(.GET, "/hosts")

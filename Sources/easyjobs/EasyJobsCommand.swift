@@ -11,7 +11,7 @@ struct EasyJobsCommand: AsyncParsableCommand {
         subcommands: [
             ManagerCommand.self, HostCommand.self, UpCommand.self, RunCommand.self, ResultCommand.self, CancelCommand.self,
             LogCommand.self, PluginsCommand.self, SchedulesCommand.self, ScheduleCommand.self, PauseCommand.self, ResumeCommand.self,
-            JobsCommand.self, HostsCommand.self, TasksCommand.self, RetryCommand.self,
+            JobsCommand.self, HostsCommand.self, TasksCommand.self, RetryCommand.self, DeadCommand.self,
             PluginCommand.self, ProduceCommand.self, RunTaskCommand.self, DescribePluginCommand.self,
         ])
 

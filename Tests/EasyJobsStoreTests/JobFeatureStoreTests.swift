@@ -156,4 +156,43 @@ struct JobFeatureStoreTests {
             #expect(try await store.discard(jobID: "scheduled"))
         }
     }
+
+    @Test(arguments: StoreKind.allCases) func deadJobsAreQueuedAgainInPlaceOrDiscardedInBulk(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            try await store.enqueue([
+                job("a1", task: "a", created: 0), job("a2", task: "a", created: 1), job("b1", task: "b", created: 2),
+                job("cancelled", task: "a", created: 3), job("expired", task: "a", created: 4, expiresAt: 10),
+                job("parent", task: "p", created: 5, status: .waiting, dependencies: 1),
+                job("dependency", task: "d", created: 6, origin: JobOrigin(.runBefore, parent: "parent")),
+            ])
+            _ = try await store.cancel(jobID: "cancelled", now: at(5), rules: FinalRules())
+            for claimed in try await store.claim(queue: "Q", tasks: ["a", "b", "d"], hostID: "h", limit: 10, leaseDuration: 30, now: at(5)) {
+                _ = try await store.finish(jobID: claimed.id, lease: claimed.lease, hostID: "h", outcome: .failed("broken"), now: at(6))
+            }
+            _ = try await store.expireOverdue(now: at(20), rules: FinalRules())
+            #expect(try await store.job(id: "parent")?.status == .failed)
+
+            // The task filter and the limit; the oldest first.
+            let first = try await store.reviveDead(DeadJobFilter(task: "a", limit: 1), now: at(30))
+            #expect(first.map(\.id) == ["a1"])
+            let revived = try #require(try await store.job(id: "a1"))
+            #expect(revived.status == .queued && revived.attempts == 0 && revived.finishedAt == nil && revived.error == "broken")
+            // Failed and expired by default, not cancelled; a parent whose dependency failed stays dead.
+            let rest = try await store.reviveDead(DeadJobFilter(), now: at(30))
+            #expect(rest.map(\.id) == ["a2", "b1", "expired", "dependency"])
+            #expect(try await store.job(id: "cancelled")?.status == .cancelled)
+            #expect(try await store.job(id: "parent")?.status == .failed)
+            #expect(try await store.reviveDead(DeadJobFilter(), now: at(31)).isEmpty)
+            // A revived job runs again and a fresh claim takes it.
+            let again = try await store.claim(queue: "Q", tasks: ["a"], hostID: "h", limit: 10, leaseDuration: 30, now: at(32))
+            #expect(again.map(\.id) == ["a1", "a2", "expired"])
+            #expect(again.allSatisfy { $0.attempts == 1 })
+
+            #expect(try await store.discardDead(DeadJobFilter(statuses: [.cancelled])) == 1)
+            #expect(try await store.job(id: "cancelled") == nil)
+            #expect(try await store.discardDead(DeadJobFilter(finishedBefore: at(0))) == 0)
+            #expect(try await store.discardDead(DeadJobFilter()) == 1)
+            #expect(try await store.job(id: "parent") == nil)
+        }
+    }
 }

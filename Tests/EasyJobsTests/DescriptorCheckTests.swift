@@ -34,7 +34,7 @@ import Testing
     @Test func refusesANewerMinor() {
         #expect(
             message { () throws(EasyJobsError) in try check.check(header(minor: 7), entryMajor: 1) }
-                == "etl.so: plugin ABI 1.7, host supports 1.0 to 1.1")
+                == "etl.so: plugin ABI 1.7, host supports 1.0 to 1.2")
     }
 
     @Test func refusesBadMagicAndShortDescriptors() {

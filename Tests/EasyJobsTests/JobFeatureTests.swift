@@ -29,7 +29,8 @@ private func view(_ id: String, _ client: ManagerClient) async throws -> JobView
             let (status, body) = try await cluster.request(.POST, "/test/task/add?run_at=\(at)", body: #"{"a": 2, "b": 2}"#)
             #expect(status == 200)
             let second = try #require(body?["request_id"]?.stringValue)
-            #expect(try await client.viewResult(id: second).runAt.map(WireCoding.format) == at)
+            let shown = try #require(try await client.viewResult(id: second).runAt)
+            #expect(abs(shown.timeIntervalSince(try #require(WireCoding.parse(at)))) < 0.001)
             #expect(try await client.pullResult(id: second, wait: 20) == .completed(4))
         }
     }
@@ -206,6 +207,60 @@ private func view(_ id: String, _ client: ManagerClient) async throws -> JobView
                 return
             }
             #expect(error.message.contains("no_such_task"), "\(error.message)")
+        }
+    }
+}
+
+/// Dead jobs in bulk: the API and the `easyjobs dead` command.
+@Suite(.serialized) struct DeadJobTests {
+    func easyjobs(_ arguments: [String]) async throws -> (Int32, String, String) {
+        let child = try ChildProcess(label: "easyjobs \(arguments.prefix(2).joined(separator: " "))", arguments: arguments)
+        try await child.waitForExit()
+        return (child.process.terminationStatus, child.stdout, child.stderr)
+    }
+
+    @Test func deadJobsAreRetriedInPlaceAndDiscardedByFilter() async throws {
+        try await withCluster(secret: nil) { cluster in
+            try await cluster.startHost(name: "dead", queue: "test", plugins: ["TestTasks"])
+            let client = cluster.client
+            var failing: [String] = []
+            for index in 0..<3 {
+                failing.append(try await client.enqueue(queue: "test", task: "fail", arguments: ["message": .string("no \(index)")]))
+            }
+            let boom = try await client.enqueue(queue: "test", task: "boom")
+            try await waitUntil("the jobs fail") {
+                try await client.list(status: "failed", limit: 100).jobs.count == 4
+            }
+            // Only dead statuses are taken in bulk.
+            let (refused, error) = try await cluster.request(.POST, "/jobs/retry?status=running")
+            #expect(refused == 400)
+            #expect(error?["error"]?["message"]?.stringValue?.contains("failed, expired or cancelled jobs, got running") == true)
+            let (listed, dead) = try await cluster.request(.GET, "/jobs?status=failed,expired&task=fail")
+            #expect(listed == 200)
+            #expect(dead?["jobs"]?.arrayValue?.count == 3)
+
+            // Retried in place: the same request ids, run again (and failing again).
+            let (status, answer) = try await cluster.request(.POST, "/jobs/retry?task=fail&queue=test")
+            #expect(status == 200)
+            #expect(answer?["retried"] == 3)
+            #expect(Set(answer?["request_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []) == Set(failing))
+            try await waitUntil("the retried jobs fail again") {
+                let jobs = try await client.list(task: "fail", limit: 100).jobs
+                return jobs.count == 3 && jobs.allSatisfy { $0.status == .failed && $0.attempts == 1 && $0.startedAt != nil }
+            }
+            #expect(try await client.viewResult(id: boom).status == .failed)
+
+            // The command: discard the boom, retry nothing more of it.
+            let (discarded, output, stderr) = try await easyjobs(["dead", "discard", "--task", "boom", "--manager", cluster.url])
+            #expect(discarded == 0, "\(stderr)")
+            #expect(output.contains("discarded 1"))
+            await #expect(throws: EasyJobsError.self) { _ = try await client.viewResult(id: boom) }
+            let (retried, retryOutput, _) = try await easyjobs(["dead", "retry", "--task", "fail", "--limit", "2", "--manager", cluster.url])
+            #expect(retried == 0)
+            #expect(retryOutput.hasPrefix("retried 2\n"))
+            let (bad, _, badError) = try await easyjobs(["dead", "retry", "--status", "running", "--manager", cluster.url])
+            #expect(bad != 0)
+            #expect(badError.contains("--status takes failed, expired or cancelled"))
         }
     }
 }

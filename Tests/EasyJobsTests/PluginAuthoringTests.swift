@@ -53,7 +53,7 @@ import Glibc
 
             let (inspected, description) = try await run(BuildProducts.easyjobs.path, ["plugin", "inspect", library.path])
             #expect(inspected == 0)
-            #expect(description.contains("greeter 0.1.0  ABI 1.1"))
+            #expect(description.contains("greeter 0.1.0  ABI 1.2"))
             #expect(description.contains("greet(name: string)"))
 
             let plugins = try cluster.directory.subdirectory("plugins-authoring")

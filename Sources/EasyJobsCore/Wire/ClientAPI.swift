@@ -341,3 +341,20 @@ public enum WireCoding {
     }
 
 }
+
+/// Answer of `POST /jobs/retry`: the dead jobs queued again, each under its own request id.
+public struct BulkRetryResponse: Codable, Sendable {
+    public var retried: Int
+    public var requestIDs: [String]
+    public init(requestIDs: [String]) {
+        retried = requestIDs.count
+        self.requestIDs = requestIDs
+    }
+    enum CodingKeys: String, CodingKey { case retried, requestIDs = "request_ids" }
+}
+
+/// Answer of `POST /jobs/discard`.
+public struct BulkDiscardResponse: Codable, Sendable {
+    public var discarded: Int
+    public init(discarded: Int) { self.discarded = discarded }
+}

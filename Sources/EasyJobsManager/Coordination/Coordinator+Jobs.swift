@@ -81,3 +81,27 @@ extension Coordinator {
         }
     }
 }
+
+extension Coordinator {
+    /// Puts the dead jobs `filter` takes back in their queues, each under its own request id
+    /// (``DeadJobStore/reviveDead(_:now:)``).
+    public func reviveDead(_ filter: DeadJobFilter) async throws -> [Job] {
+        let revived = try await store.reviveDead(filter, now: .now)
+        for queue in Set(revived.map(\.queue)) { notifier.workArrived(in: queue) }
+        if !revived.isEmpty {
+            logger.info(
+                "dead jobs queued again",
+                metadata: ["count": "\(revived.count)", "queue": "\(filter.queue ?? "*")", "task": "\(filter.task ?? "*")"])
+        }
+        return revived
+    }
+
+    /// Deletes the dead jobs `filter` takes; returns how many.
+    public func discardDead(_ filter: DeadJobFilter) async throws -> Int {
+        let count = try await store.discardDead(filter)
+        if count > 0 {
+            logger.info("dead jobs discarded", metadata: ["count": "\(count)", "queue": "\(filter.queue ?? "*")", "task": "\(filter.task ?? "*")"])
+        }
+        return count
+    }
+}

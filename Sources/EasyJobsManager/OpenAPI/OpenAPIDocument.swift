@@ -218,6 +218,14 @@ enum OpenAPIDocument {
         return ["tags": [.string(tag)], "summary": .string(summary), "parameters": .array(parameters), "responses": .object(responses)]
     }
 
+    /// Which dead jobs a bulk retry or discard takes.
+    static let deadFilterParameters: [JSONValue] = [
+        query("queue", "Only this queue."), query("task", "Only this task."),
+        query("status", "Among failed, expired and cancelled, comma separated (default failed,expired)."),
+        query("before", "Only jobs that ended before this time (ISO 8601 in UTC, or seconds since 1970)."),
+        query("limit", "At most this many (1-10000, default 1000).", type: "integer"),
+    ]
+
     static let requestID = query("request_id", "The job's request id (job_id is accepted too).", required: true)
 
     /// The routes documented per registered task above.
@@ -297,7 +305,7 @@ enum OpenAPIDocument {
             "get /jobs": operation(
                 "Jobs of any status, newest first, filtered and paged on the server.",
                 parameters: [
-                    query("queue", "Only this queue."), query("task", "Only this task."), query("status", "Only this status."),
+                    query("queue", "Only this queue."), query("task", "Only this task."), query("status", "Only these statuses, comma separated."),
                     query("since", "Only jobs created after this time, in seconds since 1970.", type: "number"),
                     query("limit", "At most this many (1-1000, default 50).", type: "integer"), query("offset", "Skip this many.", type: "integer"),
                 ],
@@ -306,9 +314,31 @@ enum OpenAPIDocument {
                 "Each queue: jobs by status now, finished in the last minute, paused.", tag: "system",
                 ok: ["description": "Queues.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]]),
             "post /job/retry": operation(
-                "Runs a failed or cancelled job again, as a new job.", parameters: [requestID],
+                "Runs a failed, cancelled or expired job again, as a new job.", parameters: [requestID],
                 ok: response("The new job's request id.", ref: "EnqueueResponse"),
                 errors: ["400": "No request_id.", "404": "No such job.", "409": "The job has not ended."]),
+            "post /jobs/retry": operation(
+                "Queues dead jobs again in bulk, oldest first, each under its own request id: its tries start over. A job whose run_before dependencies did not all complete stays dead.",
+                parameters: deadFilterParameters,
+                ok: [
+                    "description": "The jobs queued again.",
+                    "content": [
+                        "application/json": [
+                            "schema": [
+                                "type": "object",
+                                "properties": ["retried": ["type": "integer"], "request_ids": ["type": "array", "items": ["type": "string"]]],
+                            ]
+                        ]
+                    ],
+                ],
+                errors: ["400": "A status that is not dead, or a bad before or limit."]),
+            "post /jobs/discard": operation(
+                "Deletes dead jobs in bulk, oldest first, with their logs.", parameters: deadFilterParameters,
+                ok: [
+                    "description": "How many were deleted.",
+                    "content": ["application/json": ["schema": ["type": "object", "properties": ["discarded": ["type": "integer"]]]]],
+                ],
+                errors: ["400": "A status that is not dead, or a bad before or limit."]),
             "post /job/discard": operation(
                 "Deletes an ended job and its log.", parameters: [requestID],
                 ok: [

@@ -28,6 +28,13 @@ struct ClientRoutes {
             return try JSONResponse.make(["discarded": try requestID(request)])
         }
         router.post("/job/cancel", use: cancel)
+        router.post("/jobs/retry") { request, _ in
+            let revived = try await coordinator.reviveDead(try Self.deadFilter(request))
+            return try JSONResponse.make(BulkRetryResponse(requestIDs: revived.map(\.id)))
+        }
+        router.post("/jobs/discard") { request, _ in
+            try JSONResponse.make(BulkDiscardResponse(discarded: try await coordinator.discardDead(try Self.deadFilter(request))))
+        }
         if skipping.isDisjoint(with: ["/job/pull/result", "/job/view/results", "/job/view/queued", "/job/view/running"]) {
             router.get("/job/pull/result", use: pullResult)
             router.get("/job/view/results") { request, _ in try await list(request, statuses: [.completed, .failed]) }
@@ -208,16 +215,56 @@ struct ClientRoutes {
         try JSONResponse.make(coordinator.queueTasks())
     }
 
-    /// Jobs of any status, filtered and paged on the server (`queue`, `task`, `status`,
-    /// `since` in seconds since 1970, `limit`, `offset`), newest first.
-    @Sendable func jobs(_ request: Request, context: Context) async throws -> Response {
-        let statuses = try request.query("status").map { text throws(EasyJobsError) -> Set<JobStatus> in
-            guard let status = JobStatus(rawValue: text) else {
+    /// The dead jobs a bulk retry or discard takes: `queue`, `task`, `status` (failed, expired,
+    /// cancelled, comma separated; failed and expired by default), `before` (ended before: ISO
+    /// 8601 or seconds since 1970), `limit` (1 to 10,000; 1,000 by default).
+    static func deadFilter(_ request: Request) throws(EasyJobsError) -> DeadJobFilter {
+        var filter = DeadJobFilter(queue: request.query("queue"), task: request.query("task"))
+        if let statuses = try statuses(request.query("status")) {
+            guard statuses.isSubset(of: DeadJobFilter.deadStatuses) else {
                 throw EasyJobsError(
-                    .malformedRequest, "unknown status '\(text)' (one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    .malformedRequest,
+                    "bulk retry and discard take failed, expired or cancelled jobs, got \(statuses.subtracting(DeadJobFilter.deadStatuses).map(\.rawValue).sorted().joined(separator: ", "))",
+                    context: ["parameter": "status"])
             }
-            return [status]
+            filter.statuses = statuses
         }
+        if let text = request.query("before") {
+            guard let date = WireCoding.parse(text) ?? Double(text).flatMap({ $0.isFinite && $0 >= 0 ? Date(timeIntervalSince1970: $0) : nil }) else {
+                throw EasyJobsError(
+                    .malformedRequest, "before must be an ISO 8601 time in UTC or seconds since 1970, got '\(text)'", context: ["parameter": "before"]
+                )
+            }
+            filter.finishedBefore = date
+        }
+        if let text = request.query("limit") {
+            guard let limit = Int(text), (1...10_000).contains(limit) else {
+                throw EasyJobsError(.malformedRequest, "limit must be a whole number from 1 to 10000, got '\(text)'", context: ["parameter": "limit"])
+            }
+            filter.limit = limit
+        }
+        return filter
+    }
+
+    /// Statuses from a comma-separated list; `nil` when none was given.
+    static func statuses(_ text: String?) throws(EasyJobsError) -> Set<JobStatus>? {
+        guard let text else { return nil }
+        var statuses: Set<JobStatus> = []
+        for name in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let status = JobStatus(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw EasyJobsError(
+                    .malformedRequest, "unknown status '\(name)' (one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")))",
+                    context: ["parameter": "status"])
+            }
+            statuses.insert(status)
+        }
+        return statuses
+    }
+
+    /// Jobs of any status, filtered and paged on the server (`queue`, `task`, `status` (one or
+    /// several, comma separated), `since` in seconds since 1970, `limit`, `offset`), newest first.
+    @Sendable func jobs(_ request: Request, context: Context) async throws -> Response {
+        let statuses = try Self.statuses(request.query("status"))
         let filter = JobFilter(
             queue: request.query("queue"), task: request.query("task"), statuses: statuses, excludePulled: false,
             limit: min(max(request.query("limit").flatMap(Int.init) ?? 50, 1), 1000),
