@@ -40,13 +40,31 @@ public struct TaskOptions: Sendable, Hashable {
     public var catchUp: String?
     /// For scheduled tasks: the time zone of the cron fields, such as "Europe/Paris" (default UTC).
     public var timeZone: String?
+    /// Most jobs of this task running at once in its queue, across every host: the manager holds
+    /// claims back at the cap (a connection pool's size, an API's concurrent-call limit).
+    public var concurrency: Int?
+    /// Most jobs of this task started per `period` seconds in its queue, across every host
+    /// (fixed windows): `(limit: 100, period: 60)` for an API allowing 100 calls a minute.
+    public var rateLimit: (limit: Int, period: Double)? {
+        get { rateLimitValues.map { (limit: $0.limit, period: $0.period) } }
+        set { rateLimitValues = newValue.map { RateLimitValues(limit: $0.limit, period: $0.period) } }
+    }
+    private var rateLimitValues: RateLimitValues?
+
+    private struct RateLimitValues: Sendable, Hashable {
+        var limit: Int
+        var period: Double
+    }
 
     public init(
         runBefore: [String] = [], runAfter: [String] = [], onFailure: String? = nil,
         retryPolicy: RetryPolicy = .retryOnce, subprocess: Bool = false, schedule: String? = nil,
         defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil, maxAttempts: Int? = nil, backoff: Double? = nil,
-        memoryLimitMB: Int? = nil, cpuLimitSeconds: Int? = nil, catchUp: String? = nil, timeZone: String? = nil
+        memoryLimitMB: Int? = nil, cpuLimitSeconds: Int? = nil, catchUp: String? = nil, timeZone: String? = nil,
+        concurrency: Int? = nil, rateLimit: (limit: Int, period: Double)? = nil
     ) {
+        self.concurrency = concurrency
+        self.rateLimitValues = rateLimit.map { RateLimitValues(limit: $0.limit, period: $0.period) }
         self.runBefore = runBefore
         self.runAfter = runAfter
         self.onFailure = onFailure
@@ -80,6 +98,8 @@ public struct TaskOptions: Sendable, Hashable {
         if let cpuLimitSeconds { object["cpu_limit_s"] = .int(cpuLimitSeconds) }
         if let catchUp { object["catch_up"] = .string(catchUp) }
         if let timeZone { object["time_zone"] = .string(timeZone) }
+        if let concurrency { object["concurrency"] = .int(concurrency) }
+        if let rateLimitValues { object["rate_limit"] = ["limit": .int(rateLimitValues.limit), "period": .double(rateLimitValues.period)] }
         return .object(object)
     }
 }

@@ -25,13 +25,15 @@ struct PostgresClaimQuery {
 
     /// Appends the selection's parameters to `binds`. `tasks` must not be empty; they are
     /// sorted, so a set of tasks always gives the same statement.
-    init(queue: String, tasks: Set<String>, limit: Int, now: Date, binds: inout PostgresBindings) {
+    /// A task in `taskLimits` takes at most that many (its concurrency cap or rate limit allows no more).
+    init(queue: String, tasks: Set<String>, limit: Int, now: Date, binds: inout PostgresBindings, taskLimits: [String: Int] = [:]) {
         func parameter(_ value: some PostgresDynamicTypeEncodable) -> String {
             binds.append(value)
             return "$\(binds.count)"
         }
         let queue = parameter(queue)
         let now = parameter(now.timeIntervalSince1970)
+        let limitValue = limit
         let limit = parameter(limit)
         var arms: [String] = []
         for (index, task) in tasks.sorted().enumerated() {
@@ -42,7 +44,7 @@ struct PostgresClaimQuery {
                     WHERE queue = \(queue) AND status = 'queued' AND task = \(parameter(task)) AND run_at <= \(now)
                         AND (expires_at IS NULL OR expires_at > \(now))
                     ORDER BY priority DESC, seq
-                    LIMIT \(limit)
+                    LIMIT \(taskLimits[task].map { parameter(min($0, limitValue)) } ?? limit)
                     FOR UPDATE SKIP LOCKED
                 ) AS task\(index)
                 """)

@@ -153,6 +153,16 @@ enum PostgresMigrations {
                 "CREATE INDEX jobs_scheduled ON jobs (queue, run_at) WHERE status = 'scheduled'",
                 "CREATE INDEX jobs_expiry ON jobs (expires_at) WHERE status IN ('waiting', 'scheduled', 'queued') AND expires_at IS NOT NULL",
                 "CREATE INDEX jobs_unique ON jobs (queue, unique_key, created_at) WHERE unique_key IS NOT NULL",
+                // Starts of rate-limited tasks in their current window.
+                """
+                CREATE TABLE task_rates (
+                    queue TEXT COLLATE "C" NOT NULL,
+                    task TEXT COLLATE "C" NOT NULL,
+                    window_start BIGINT NOT NULL,
+                    count BIGINT NOT NULL,
+                    PRIMARY KEY (queue, task)
+                )
+                """,
             ]),
     ]
 

@@ -39,7 +39,13 @@ public protocol JobStore: Sendable {
     /// oldest first within a priority, leased to `hostID` until `now + leaseDuration`.
     /// Each claim counts an attempt and takes a new lease number (``Job/lease``), the fencing
     /// token every later report, renewal and call of that run must present.
-    func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [Job]
+    ///
+    /// A task in `limits` gets no more than its limit allows, counted over every host: running
+    /// jobs of the task in the queue under its concurrency cap, starts in the current window
+    /// under its rate limit. The count and the claim are atomic (between managers too).
+    func claim(
+        queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date, limits: [String: TaskClaimLimit]
+    ) async throws -> [Job]
 
     /// Records how runs ended, in one transaction, each only if `hostID` still holds the job
     /// under the report's lease number; a report of a run that lost its lease changes nothing
@@ -103,7 +109,42 @@ public protocol JobStore: Sendable {
     func jobs(_ filter: JobFilter) async throws -> [Job]
 }
 
+/// How many jobs of one task may be claimed: from its `concurrency` and `rate_limit` options.
+public struct TaskClaimLimit: Sendable, Hashable {
+    public var concurrency: Int?
+    public var rate: RateLimit?
+
+    public init(concurrency: Int? = nil, rate: RateLimit? = nil) {
+        self.concurrency = concurrency
+        self.rate = rate
+    }
+
+    /// The limits of a task's options; `nil` when it has none.
+    public init?(_ options: TaskOptions) {
+        guard options.concurrency != nil || options.rateLimit != nil else { return nil }
+        self.init(concurrency: options.concurrency, rate: options.rateLimit)
+    }
+
+    /// The number of the rate window `now` falls in.
+    public func window(at now: Date) -> Int64? {
+        rate.map { Int64((now.timeIntervalSince1970 / $0.period).rounded(.down)) }
+    }
+
+    /// How many more may be claimed, given `running` jobs and `started` starts in this window.
+    public func allowance(running: Int, started: Int) -> Int {
+        var allowed = Int.max
+        if let concurrency { allowed = min(allowed, concurrency - running) }
+        if let rate { allowed = min(allowed, rate.limit - started) }
+        return max(allowed, 0)
+    }
+}
+
 extension JobStore {
+    /// A claim without task limits.
+    public func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [Job] {
+        try await claim(queue: queue, tasks: tasks, hostID: hostID, limit: limit, leaseDuration: leaseDuration, now: now, limits: [:])
+    }
+
     /// Stores one queued job.
     @discardableResult
     public func enqueue(_ job: NewJob) async throws -> Job {

@@ -195,4 +195,59 @@ struct JobFeatureStoreTests {
             #expect(try await store.job(id: "parent") == nil)
         }
     }
+
+    @Test(arguments: StoreKind.allCases) func aConcurrencyCapHoldsClaimsBackUntilARunEnds(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            try await store.enqueue(
+                (0..<5).map { job("c\($0)", task: "capped", created: Double($0)) } + (0..<3).map { job("f\($0)", task: "free", created: 10) })
+            let limits = ["capped": TaskClaimLimit(concurrency: 2)]
+            let first = try await store.claim(
+                queue: "Q", tasks: ["capped", "free"], hostID: "h1", limit: 10, leaseDuration: 30, now: at(20), limits: limits)
+            #expect(first.filter { $0.task == "capped" }.map(\.id) == ["c0", "c1"])
+            #expect(first.count { $0.task == "free" } == 3)
+            // Another host: the cap counts every host's runs.
+            #expect(
+                try await store.claim(queue: "Q", tasks: ["capped"], hostID: "h2", limit: 10, leaseDuration: 30, now: at(21), limits: limits).isEmpty)
+            let running = try #require(first.first { $0.id == "c0" })
+            _ = try await store.finish(jobID: running.id, lease: running.lease, hostID: "h1", outcome: .completed(.null), now: at(22))
+            let next = try await store.claim(queue: "Q", tasks: ["capped"], hostID: "h2", limit: 10, leaseDuration: 30, now: at(23), limits: limits)
+            #expect(next.map(\.id) == ["c2"])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases) func managersClaimingTogetherNeverRunMoreThanTheCap(_ kind: StoreKind) async throws {
+        try await kind.withStores(2) { stores in
+            try await stores[0].enqueue((0..<40).map { job("c\($0)", task: "capped", created: Double($0)) })
+            let limits = ["capped": TaskClaimLimit(concurrency: 3)]
+            let claimed = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<8 {
+                    group.addTask {
+                        try await stores[index % 2].claim(
+                            queue: "Q", tasks: ["capped"], hostID: "h\(index)", limit: 5, leaseDuration: 30, now: at(50), limits: limits
+                        ).count
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(claimed == 3)
+            #expect(try await stores[1].counts(queue: "Q")[.running] == 3)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases) func aRateLimitAllowsSoManyStartsPerWindow(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            try await store.enqueue((0..<10).map { job("r\($0)", task: "rated", created: Double($0)) })
+            // Windows of 10 s counted from 1970: t0 (1,700,000,000) starts one.
+            let limits = ["rated": TaskClaimLimit(rate: RateLimit(limit: 3, period: 10))]
+            func claim(_ seconds: Double, _ count: Int) async throws -> [String] {
+                try await store.claim(queue: "Q", tasks: ["rated"], hostID: "h", limit: count, leaseDuration: 30, now: at(seconds), limits: limits)
+                    .map(\.id)
+            }
+            #expect(try await claim(0, 2) == ["r0", "r1"])
+            #expect(try await claim(5, 5) == ["r2"])
+            #expect(try await claim(9.9, 5).isEmpty)
+            #expect(try await claim(10, 5) == ["r3", "r4", "r5"])
+            #expect(try await claim(35, 1) == ["r6"])
+        }
+    }
 }

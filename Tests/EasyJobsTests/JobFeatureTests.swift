@@ -264,3 +264,74 @@ private func view(_ id: String, _ client: ManagerClient) async throws -> JobView
         }
     }
 }
+
+/// Concurrency caps and rate limits per task, enforced by the manager over every host.
+@Suite(.serialized) struct TaskLimitTests {
+    /// The most jobs running at once, from the manager's own start and finish times.
+    func maxOverlap(_ jobs: [JobView]) throws -> Int {
+        var events: [(Date, Int)] = []
+        for job in jobs {
+            events.append((try #require(job.startedAt), 1))
+            events.append((try #require(job.finishedAt), -1))
+        }
+        var running = 0
+        var most = 0
+        // An end and a start at one instant: the end first.
+        for (_, change) in events.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
+            running += change
+            most = max(most, running)
+        }
+        return most
+    }
+
+    @Test func twoHostsNeverRunMoreThanACappedTasksConcurrency() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "cap-1", queue: "test", plugins: ["TestTasks"], maxTasks: 5)
+            try await cluster.startHost(name: "cap-2", queue: "test", plugins: ["TestTasks"], maxTasks: 5)
+            let client = cluster.client
+            var ids: [String] = []
+            for _ in 0..<8 { ids.append(try await client.enqueue(queue: "test", task: "capped_sleep", arguments: ["seconds": 0.3])) }
+            for id in ids { #expect(try await client.pullResult(id: id, wait: 60) == .completed(0.3)) }
+            let jobs = try await client.list(task: "capped_sleep", limit: 100).jobs
+            #expect(jobs.count == 8)
+            #expect(try maxOverlap(jobs) == 2)
+            #expect(Set(jobs.compactMap(\.host)).count >= 1)
+        }
+    }
+
+    @Test func aRateLimitedTaskStartsNoMoreThanItsLimitPerWindow() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "rate", queue: "test", plugins: ["TestTasks"], maxTasks: 10)
+            let client = cluster.client
+            let ids = try await client.enqueueBatch(queue: "test", jobs: Array(repeating: BatchEnqueueItem(task: "rated"), count: 7))
+            for id in ids { #expect(try await client.pullResult(id: id, wait: 60) == .completed(.null)) }
+            let starts = try await client.list(task: "rated", limit: 100).jobs.map { try #require($0.startedAt) }
+            // Windows of 2 s counted from 1970, as the manager counts them.
+            let perWindow = Dictionary(grouping: starts) { Int(($0.timeIntervalSince1970 / 2).rounded(.down)) }.mapValues(\.count)
+            #expect(perWindow.values.allSatisfy { $0 <= 3 }, "\(perWindow)")
+            #expect(perWindow.count >= 3)
+        }
+    }
+
+    @Test func aHostWithABadLimitIsRefusedByName() async throws {
+        try await withCluster { cluster in
+            let bad = TaskSpec(name: "work", options: TaskOptions(concurrency: 0))
+            let plugin = PluginInfo(name: "fake", version: "1", sha256: "0", abi: "1.2", tasks: [bad])
+            await #expect {
+                _ = try await cluster.client.register(
+                    HostRegistration(hostID: "bad", name: "bad", queue: "q", maxTasks: 1, plugins: [plugin], refused: []))
+            } throws: { error in
+                "\(error)".contains("concurrency must be from 1 to 1000000")
+            }
+            let rated = TaskSpec(name: "work", options: TaskOptions(rateLimit: RateLimit(limit: 5, period: 0)))
+            await #expect {
+                _ = try await cluster.client.register(
+                    HostRegistration(
+                        hostID: "bad", name: "bad", queue: "q", maxTasks: 1,
+                        plugins: [PluginInfo(name: "fake", version: "1", sha256: "0", abi: "1.2", tasks: [rated])], refused: []))
+            } throws: { error in
+                "\(error)".contains("rate_limit must be")
+            }
+        }
+    }
+}

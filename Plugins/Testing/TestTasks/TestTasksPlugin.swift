@@ -51,6 +51,18 @@ let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
         return ids
     }
 
+    TaskDefinition(
+        "capped_sleep", description: "Sleeps `seconds`; at most 2 run at once in the queue, across hosts.",
+        parameters: [.double("seconds", default: 0.3)], options: TaskOptions(retryPolicy: .never, concurrency: 2)
+    ) { (args: SleepArguments, _) -> Double in
+        try await Task.sleep(for: .seconds(min(max(args.seconds.isFinite ? args.seconds : 0, 0), 60)))
+        return args.seconds
+    }
+
+    TaskDefinition(
+        "rated", description: "Does nothing; at most 3 start per 2 s in the queue.", options: TaskOptions(rateLimit: (limit: 3, period: 2))
+    ) { (_: NoArguments, _) in }
+
     TaskDefinition("enqueue_unknown", description: "Enqueues a task its queue does not have.") { (_: NoArguments, context) -> String in
         try await context.enqueue("no_such_task")
     }

@@ -119,13 +119,21 @@ public struct TaskOptions: Codable, Sendable, Hashable {
     public var catchUp: CatchUpPolicy?
     /// The time zone the schedule's fields are read in (default UTC).
     public var timeZone: String?
+    /// Most jobs of the task running at once in its queue, across every host (the manager holds
+    /// claims back at the cap).
+    public var concurrency: Int?
+    /// Most jobs of the task started per period in its queue, across every host.
+    public var rateLimit: RateLimit?
 
     public init(
         runBefore: [String] = [], runAfter: [String] = [], onFailure: String? = nil,
         retryPolicy: RetryPolicy = .retryOnce, subprocess: Bool = false, schedule: String? = nil,
         defaultArgs: [String: JSONValue]? = nil, timeout: Double? = nil, maxAttempts: Int? = nil, backoff: Double? = nil,
-        memoryLimit: Int? = nil, cpuLimit: Int? = nil, catchUp: CatchUpPolicy? = nil, timeZone: String? = nil
+        memoryLimit: Int? = nil, cpuLimit: Int? = nil, catchUp: CatchUpPolicy? = nil, timeZone: String? = nil,
+        concurrency: Int? = nil, rateLimit: RateLimit? = nil
     ) {
+        self.concurrency = concurrency
+        self.rateLimit = rateLimit
         self.runBefore = runBefore
         self.runAfter = runAfter
         self.onFailure = onFailure
@@ -146,7 +154,7 @@ public struct TaskOptions: Codable, Sendable, Hashable {
         case runBefore = "run_before", runAfter = "run_after", onFailure = "on_failure"
         case retryPolicy = "retry_policy", subprocess, schedule, defaultArgs = "default_args", timeout
         case maxAttempts = "max_attempts", backoff, memoryLimit = "memory_limit_mb", cpuLimit = "cpu_limit_s"
-        case catchUp = "catch_up", timeZone = "time_zone"
+        case catchUp = "catch_up", timeZone = "time_zone", concurrency, rateLimit = "rate_limit"
     }
 
     /// Runs a job of this task gets in all; `nil` means no limit.
@@ -188,6 +196,21 @@ public struct TaskOptions: Codable, Sendable, Hashable {
         cpuLimit = try c.decodeIfPresent(Int.self, forKey: .cpuLimit)
         catchUp = try c.decodeIfPresent(CatchUpPolicy.self, forKey: .catchUp)
         timeZone = try c.decodeIfPresent(String.self, forKey: .timeZone)
+        concurrency = try c.decodeIfPresent(Int.self, forKey: .concurrency)
+        rateLimit = try c.decodeIfPresent(RateLimit.self, forKey: .rateLimit)
+    }
+}
+
+/// At most `limit` starts per `period` seconds: fixed windows of the period, counted from 1970,
+/// so every manager of a store counts the same window.
+public struct RateLimit: Codable, Sendable, Hashable {
+    public var limit: Int
+    /// Seconds.
+    public var period: Double
+
+    public init(limit: Int, period: Double) {
+        self.limit = limit
+        self.period = period
     }
 }
 

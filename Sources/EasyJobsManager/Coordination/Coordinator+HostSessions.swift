@@ -114,8 +114,13 @@ extension Coordinator {
             }
             let tasks: Set<String> =
                 !heard || pauses.isPaused(host: current.name, queue: current.queue) ? [] : Set(current.plugins.flatMap { $0.tasks.map(\.name) })
+            // Concurrency caps and rate limits count over every host: the store applies them.
+            var limits: [String: TaskClaimLimit] = [:]
+            for task in tasks {
+                if let spec = try? registry.spec(queue: queue, task: task), let limit = TaskClaimLimit(spec.options) { limits[task] = limit }
+            }
             let jobs = try await store.claim(
-                queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.lease.inSeconds, now: .now)
+                queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.lease.inSeconds, now: .now, limits: limits)
             if !jobs.isEmpty || isLast {
                 metrics.started(jobs)
                 let waited = jobs.filter { $0.dependencies > 0 }.map(\.id)
@@ -168,7 +173,12 @@ extension Coordinator {
                 ])
         }
         for job in transitions.finished { notifier.jobFinished(job.id) }
-        for queue in transitions.queuesWithNewWork { notifier.workArrived(in: queue) }
+        var queues = transitions.queuesWithNewWork
+        // A run of a capped task that ended frees a place: claims held back at the cap look again.
+        for job in transitions.finished + transitions.retried where job.startedAt != nil {
+            if (try? registry.spec(queue: job.queue, task: job.task))?.options.concurrency != nil { queues.insert(job.queue) }
+        }
+        for queue in queues { notifier.workArrived(in: queue) }
     }
 
     /// A host is leaving: it stops being offered work, and jobs still leased to it (claimed by a

@@ -90,6 +90,16 @@ enum RegistrationCheck {
                 throw refusal("\(label): \(option) must be between 0 and one year in seconds, got \(value)", field: option)
             }
         }
+        if let cap = options.concurrency, !(1...1_000_000).contains(cap) {
+            throw refusal("\(label): concurrency must be from 1 to 1000000 jobs at once, got \(cap)", field: "concurrency")
+        }
+        if let rate = options.rateLimit {
+            guard (1...1_000_000).contains(rate.limit), rate.period.isFinite, rate.period >= 0.001, rate.period <= 365 * 86_400 else {
+                throw refusal(
+                    "\(label): rate_limit must be {\"limit\": 1 to 1000000, \"period\": 0.001 s to one year}, got \(rate.limit) per \(rate.period) s",
+                    field: "rate_limit")
+            }
+        }
     }
 
     private static func jsonValue(_ value: JSONValue, _ what: String) throws(EasyJobsError) {

@@ -20,7 +20,8 @@ struct SQLiteClaimQuery {
 
     /// `tasks` must not be empty. Sorted, so a set of tasks always gives the same statement
     /// (one entry in the statement cache) and the same argument order.
-    init(queue: String, tasks: Set<String>, limit: Int, now: Date) {
+    /// A task in `taskLimits` takes at most that many (its concurrency cap or rate limit allows no more).
+    init(queue: String, tasks: Set<String>, limit: Int, now: Date, taskLimits: [String: Int] = [:]) {
         let arm = """
             SELECT seq, priority FROM (
                 SELECT seq, priority FROM jobs
@@ -31,7 +32,7 @@ struct SQLiteClaimQuery {
             """
         var arguments = StatementArguments()
         for task in tasks.sorted() {
-            arguments += [queue, task, now.timeIntervalSince1970, now.timeIntervalSince1970, limit]
+            arguments += [queue, task, now.timeIntervalSince1970, now.timeIntervalSince1970, min(limit, taskLimits[task] ?? limit)]
         }
         arguments += [limit]
         self.sql = """

@@ -93,24 +93,70 @@ extension SQLiteJobStore {
     /// whatever other tasks' backlog sits ahead of them. The last error of an earlier attempt
     /// is kept until the job finishes again. Returns the jobs in enqueue (FIFO) order.
     public func claim(
-        queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date
+        queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date, limits: [String: TaskClaimLimit]
     ) async throws -> [Job] {
         guard !tasks.isEmpty, limit > 0 else { return [] }
-        let selection = SQLiteClaimQuery(queue: queue, tasks: tasks, limit: limit, now: now)
-        let sql = """
-            UPDATE jobs
-            SET status = 'running', host_id = ?, lease_expires_at = ?, started_at = ?, attempts = attempts + 1, lease = lease + 1
-            WHERE seq IN (\(selection.sql))
-            RETURNING \(Self.jobColumns)
-            """
-        var arguments: StatementArguments = [hostID, now.addingTimeInterval(leaseDuration).timeIntervalSince1970, now.timeIntervalSince1970]
-        arguments += selection.arguments
-        return try await write("claim jobs", context: ["queue": queue, "host_id": hostID]) { [arguments] db in
+        let limits = limits.filter { tasks.contains($0.key) }
+        return try await write("claim jobs", context: ["queue": queue, "host_id": hostID]) { db in
             try Self.promote(queue: queue, now: now, db)
+            // Inside the write transaction: SQLite's one writer makes the count and the claim atomic.
+            var served = tasks
+            var taskLimits: [String: Int] = [:]
+            for (task, taskLimit) in limits {
+                let allowed = try Self.allowance(taskLimit, queue: queue, task: task, now: now, db)
+                if allowed == 0 { served.remove(task) } else { taskLimits[task] = allowed }
+            }
+            guard !served.isEmpty else { return [] }
+            let selection = SQLiteClaimQuery(queue: queue, tasks: served, limit: limit, now: now, taskLimits: taskLimits)
+            var arguments: StatementArguments = [hostID, now.addingTimeInterval(leaseDuration).timeIntervalSince1970, now.timeIntervalSince1970]
+            arguments += selection.arguments
             // RETURNING gives rows in no defined order; the claim's order is restored.
-            return try Self.fetchJobs(db, sql: sql, arguments: arguments)
-                .sorted { ($0.job.priority, -$0.seq) > ($1.job.priority, -$1.seq) }.map(\.job)
+            let claimed = try Self.fetchJobs(
+                db,
+                sql: """
+                    UPDATE jobs
+                    SET status = 'running', host_id = ?, lease_expires_at = ?, started_at = ?, attempts = attempts + 1, lease = lease + 1
+                    WHERE seq IN (\(selection.sql))
+                    RETURNING \(Self.jobColumns)
+                    """, arguments: arguments
+            ).sorted { ($0.job.priority, -$0.seq) > ($1.job.priority, -$1.seq) }.map(\.job)
+            for (task, taskLimit) in limits {
+                guard let window = taskLimit.window(at: now) else { continue }
+                let count = claimed.count { $0.task == task }
+                if count > 0 { try Self.countStarts(count, queue: queue, task: task, window: window, db) }
+            }
+            return claimed
         }
+    }
+
+    /// How many jobs of `task` may start now: its running jobs (read from the running rows alone,
+    /// at most the hosts' slots) against its cap, its starts in this window against its rate.
+    static func allowance(_ limit: TaskClaimLimit, queue: String, task: String, now: Date, _ db: Database) throws -> Int {
+        let running =
+            limit.concurrency == nil
+            ? 0
+            : try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT COUNT(*) FROM jobs WHERE status = 'running' AND queue = ? AND task = ?"),
+                arguments: [queue, task]) ?? 0
+        let started =
+            try limit.window(at: now).map { window in
+                try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT count FROM task_rates WHERE queue = ? AND task = ? AND window_start = ?"),
+                    arguments: [queue, task, window]) ?? 0
+            } ?? 0
+        return limit.allowance(running: running, started: started)
+    }
+
+    /// Adds `count` starts of `task` to the window (a new window starts over).
+    static func countStarts(_ count: Int, queue: String, task: String, window: Int64, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO task_rates (queue, task, window_start, count) VALUES (?, ?, ?, ?)
+                ON CONFLICT (queue, task) DO UPDATE SET
+                    count = CASE WHEN task_rates.window_start = excluded.window_start THEN task_rates.count + excluded.count ELSE excluded.count END,
+                    window_start = excluded.window_start
+                """
+        ).execute(arguments: [queue, task, window, count])
     }
 
     @discardableResult

@@ -125,6 +125,7 @@ enum SQLiteMigrations {
             // priority: claims take the highest first (jobs_claim_task orders by it, then seq).
             // expires_at: a job not started by then ends expired (jobs_expiry finds them).
             // unique_key: an Idempotency-Key or unique_for key; jobs_unique finds its match.
+            // task_rates: starts of rate-limited tasks in their current window.
             let columns = """
                 seq, id, queue, task, args, status, attempts, result, error, created_at, started_at, finished_at, host_id,
                 lease_expires_at, pulled_at, origin, parent_id, max_attempts, run_at, dependencies, cancel_requested,
@@ -177,6 +178,13 @@ enum SQLiteMigrations {
                     CREATE INDEX jobs_scheduled ON jobs (queue, run_at) WHERE status = 'scheduled';
                     CREATE INDEX jobs_expiry ON jobs (expires_at) WHERE status IN ('waiting', 'scheduled', 'queued') AND expires_at IS NOT NULL;
                     CREATE INDEX jobs_unique ON jobs (queue, unique_key, created_at) WHERE unique_key IS NOT NULL;
+                    CREATE TABLE task_rates (
+                        queue TEXT NOT NULL,
+                        task TEXT NOT NULL,
+                        window_start INTEGER NOT NULL,
+                        count INTEGER NOT NULL,
+                        PRIMARY KEY (queue, task)
+                    );
                     """)
             if let sequence {
                 try db.execute(sql: "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'jobs'", arguments: [sequence])
