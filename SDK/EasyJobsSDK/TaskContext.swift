@@ -90,6 +90,21 @@ public final class TaskContext: Sendable {
         try await enqueue(task, try JSONValue.read(Array(JSONEncoder().encode(arguments))), options: options)
     }
 
+    /// Reports how far the job is, from 0 to 1 (clamped), with an optional message: the job view
+    /// and the dashboard show the latest. Advisory: it never fails the task (a host older than
+    /// ABI 1.2, a subprocess run or an unreachable manager loses the report). Each call is one
+    /// request to the manager, so report a few times a second at most.
+    ///
+    /// ```swift
+    /// await context.progress(Double(done) / Double(total), "\(done) of \(total) rows")
+    /// ```
+    public func progress(_ fraction: Double, _ message: String? = nil) async {
+        guard fraction.isFinite else { return }
+        var body: [String: JSONValue] = ["fraction": .double(min(max(fraction, 0), 1))]
+        if let message { body["message"] = .string(message) }
+        _ = try? await sink.request(kind: "progress", body: Array(JSONValue.object(body).encoded()), what: "report progress")
+    }
+
     /// ``call(_:_:)`` with typed arguments and result.
     public func call<Arguments: Encodable, Output: Decodable>(_ task: String, arguments: Arguments, as output: Output.Type) async throws -> Output {
         let bytes = try await sink.call(task: task, arguments: Array(JSONEncoder().encode(arguments)))

@@ -240,6 +240,11 @@ public struct ManagerClient: Sendable {
         return response.requestID
     }
 
+    /// Relays a running job's progress (`context.progress`).
+    public func progress(_ request: ProgressRequest) async throws {
+        let _: JSONValue = try await send(.POST, WireContract.HostEndpoint.progress.path, body: WireCoding.makeEncoder().encode(request), auth: .host)
+    }
+
     /// Waits up to `wait` seconds for a job to finish without consuming its result; `nil` if it has not.
     public func awaitJob(_ request: AwaitRequest) async throws -> JobView? {
         let (status, body) = try await raw(

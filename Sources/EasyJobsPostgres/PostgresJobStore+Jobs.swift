@@ -90,7 +90,8 @@ extension PostgresJobStore {
             return PostgresQuery(
                 unsafeSQL: """
                     UPDATE jobs
-                    SET status = 'running', host_id = $1, lease_expires_at = $2, started_at = $3, attempts = attempts + 1, lease = lease + 1
+                    SET status = 'running', host_id = $1, lease_expires_at = $2, started_at = $3, attempts = attempts + 1, lease = lease + 1,
+                        progress = NULL, progress_message = NULL
                     WHERE seq IN (\(selection.sql))
                     RETURNING \(Self.jobColumns)
                     """, binds: binds)
@@ -236,6 +237,16 @@ extension PostgresJobStore {
             try await Self.notify(Set(released.map(\.queue)).map(StoreEvent.workArrived), connection, logger: self.logger)
             return released
         }
+    }
+
+    public func setProgress(jobID: String, lease: Int, hostID: String, fraction: Double, message: String?) async throws -> Bool {
+        let rows = try await query(
+            "record progress", context: ["job_id": jobID],
+            """
+            UPDATE jobs SET progress = \(fraction), progress_message = \(message.map(Self.text))
+            WHERE id = \(jobID) AND lease = \(lease) AND host_id = \(hostID) AND status = 'running' RETURNING id
+            """)
+        return rows.count == 1
     }
 
     public func cancelRequested(hostID: String) async throws -> [String] {

@@ -233,7 +233,8 @@ public final class PostgresJobStore: ManagerStore, Service, Sendable {
         seq, id, queue, task, args, status, attempts, result, error, \
         created_at, started_at, finished_at, host_id, lease_expires_at, pulled_at, \
         origin, parent_id, max_attempts, run_at, dependencies, cancel_requested, \
-        plugin_name, plugin_version, plugin_sha256, scheduled_for, lease, lost_leases, priority, expires_at
+        plugin_name, plugin_version, plugin_sha256, scheduled_for, lease, lost_leases, priority, expires_at, \
+        progress, progress_message
         """
 
     /// Runs a query that returns job rows.
@@ -261,7 +262,7 @@ public final class PostgresJobStore: ManagerStore, Service, Sendable {
             } else {
                 nil
             }
-        let job = Job(
+        var job = Job(
             id: id,
             queue: try row["queue"],
             task: try row["task"],
@@ -288,6 +289,8 @@ public final class PostgresJobStore: ManagerStore, Service, Sendable {
             priority: try row["priority"],
             expiresAt: try row.date("expires_at")
         )
+        job.progress = try row["progress"]
+        job.progressMessage = try row["progress_message"]
         return (try row["seq"], job)
     }
 

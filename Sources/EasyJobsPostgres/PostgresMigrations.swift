@@ -148,6 +148,8 @@ enum PostgresMigrations {
                 "ALTER TABLE jobs ADD COLUMN priority BIGINT NOT NULL DEFAULT 0",
                 "ALTER TABLE jobs ADD COLUMN expires_at DOUBLE PRECISION",
                 "ALTER TABLE jobs ADD COLUMN unique_key TEXT COLLATE \"C\"",
+                "ALTER TABLE jobs ADD COLUMN progress DOUBLE PRECISION",
+                "ALTER TABLE jobs ADD COLUMN progress_message TEXT",
                 "DROP INDEX jobs_claim_task",
                 "CREATE INDEX jobs_claim_task ON jobs (queue, task, priority DESC, seq) WHERE status = 'queued'",
                 "CREATE INDEX jobs_scheduled ON jobs (queue, run_at) WHERE status = 'scheduled'",

@@ -98,6 +98,10 @@ public protocol JobStore: Sendable {
     /// `run_before` parent fails). An expired job gets no `run_after` or `on_failure` jobs.
     func expireOverdue(now: Date, rules: any JobRules) async throws -> JobTransitions
 
+    /// Records how far a running job got, only while `hostID` holds it under `lease`; false when
+    /// it does not (the run lost its lease or ended).
+    func setProgress(jobID: String, lease: Int, hostID: String, fraction: Double, message: String?) async throws -> Bool
+
     func job(id: String) async throws -> Job?
 
     /// Marks a finished job's result as pulled and returns the job, with `first` true for the

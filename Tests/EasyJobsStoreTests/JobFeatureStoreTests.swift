@@ -250,4 +250,20 @@ struct JobFeatureStoreTests {
             #expect(try await claim(35, 1) == ["r6"])
         }
     }
+
+    @Test(arguments: StoreKind.allCases) func progressIsKeptOnlyFromTheRunThatHoldsTheLease(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            try await store.enqueue([job("p")])
+            let run = try #require(try await store.claim(queue: "Q", tasks: ["t"], hostID: "h", limit: 1, leaseDuration: 30, now: at(1)).first)
+            #expect(try await store.setProgress(jobID: "p", lease: run.lease, hostID: "h", fraction: 0.4, message: "rows"))
+            #expect(try await !store.setProgress(jobID: "p", lease: run.lease - 1, hostID: "h", fraction: 0.9, message: "stale"))
+            #expect(try await !store.setProgress(jobID: "p", lease: run.lease, hostID: "other", fraction: 0.9, message: "other"))
+            let seen = try #require(try await store.job(id: "p"))
+            #expect(seen.progress == 0.4 && seen.progressMessage == "rows")
+            // A new run starts without the last run's progress.
+            _ = try await store.release(hostID: "h", jobs: nil)
+            let again = try #require(try await store.claim(queue: "Q", tasks: ["t"], hostID: "h", limit: 1, leaseDuration: 30, now: at(2)).first)
+            #expect(again.progress == nil && again.progressMessage == nil)
+        }
+    }
 }

@@ -335,3 +335,30 @@ private func view(_ id: String, _ client: ManagerClient) async throws -> JobView
         }
     }
 }
+
+/// `context.progress`: the job view shows how far a running job is.
+@Suite(.serialized) struct ProgressTests {
+    @Test func aRunningJobsProgressShowsInItsView() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "progress", queue: "test", plugins: ["TestTasks"])
+            let client = cluster.client
+            let id = try await client.enqueue(queue: "test", task: "progress_steps", arguments: ["seconds": 3])
+            try await waitUntil("the job reports half way") {
+                let view = try await client.viewResult(id: id)
+                return view.status == .running && view.progress == 0.5 && view.progressMessage == "halfway"
+            }
+            let (_, raw) = try await cluster.request(.GET, "/job/view/result?request_id=\(id)")
+            #expect(raw?["progress"] == 0.5)
+            #expect(raw?["progress_message"] == "halfway")
+            #expect(try await client.pullResult(id: id, wait: 20) == .completed(2))
+            let done = try #require(try await client.list(task: "progress_steps", limit: 10).jobs.first)
+            #expect(done.progress == 1 && done.progressMessage == "done")
+            // A progress report for a run the host does not hold is refused.
+            let (status, body) = try await cluster.request(
+                .POST, "/hosts/progress", body: #"{"host_id": "nobody", "job_id": "\#(id)", "lease": 1, "fraction": 0.5}"#,
+                headers: ["X-EasyJobs-Secret": "test-secret"])
+            #expect(status == 401)
+            #expect(body?["error"]?["code"] == "unauthorized")
+        }
+    }
+}

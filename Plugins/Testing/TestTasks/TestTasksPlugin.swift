@@ -63,6 +63,15 @@ let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
         "rated", description: "Does nothing; at most 3 start per 2 s in the queue.", options: TaskOptions(rateLimit: (limit: 3, period: 2))
     ) { (_: NoArguments, _) in }
 
+    TaskDefinition(
+        "progress_steps", description: "Reports half way, sleeps `seconds`, reports done.", parameters: [.double("seconds", default: 1)]
+    ) { (args: SleepArguments, context) -> Int in
+        await context.progress(0.5, "halfway")
+        try await Task.sleep(for: .seconds(min(max(args.seconds.isFinite ? args.seconds : 0, 0), 60)))
+        await context.progress(1, "done")
+        return 2
+    }
+
     TaskDefinition("enqueue_unknown", description: "Enqueues a task its queue does not have.") { (_: NoArguments, context) -> String in
         try await context.enqueue("no_such_task")
     }

@@ -34,6 +34,9 @@ public struct Job: Codable, Sendable, Hashable {
     public var priority: Int
     /// A job not started by then ends `expired`.
     public var expiresAt: Date?
+    /// How far its latest run got, from 0 to 1, as the task reported it (`context.progress`).
+    public var progress: Double?
+    public var progressMessage: String?
     /// How many `run_before` jobs it waits for (or waited for).
     public var dependencies: Int
     /// Cancellation was asked for while the job ran; its host is stopping it.

@@ -98,6 +98,9 @@ public struct JobView: Codable, Sendable, Hashable {
     public var priority: Int
     /// The job ends `expired` if not started by then.
     public var expiresAt: Date?
+    /// How far its latest run got, from 0 to 1, and what it said then (`context.progress`).
+    public var progress: Double?
+    public var progressMessage: String?
 
     public init(_ job: Job, hostName: String? = nil, children: [Job] = []) {
         requestID = job.id
@@ -119,6 +122,8 @@ public struct JobView: Codable, Sendable, Hashable {
         runAt = job.status == .scheduled || (job.status == .waiting && job.runAt != nil) ? job.runAt : nil
         priority = job.priority
         expiresAt = job.expiresAt
+        progress = job.progress
+        progressMessage = job.progressMessage
         waitsOn = children.filter { $0.origin.kind == .runBefore }.map(JobLink.init)
         triggered = children.filter { $0.origin.kind != .runBefore }.map(JobLink.init)
         cancelRequested = job.cancelRequested
@@ -133,6 +138,7 @@ public struct JobView: Codable, Sendable, Hashable {
         case leaseExpiresAt = "lease_expires_at", origin, maxAttempts = "max_attempts", nextTryAt = "next_try_at"
         case triggered, waitsOn = "waits_on", cancelRequested = "cancel_requested", plugin, note
         case scheduledFor = "scheduled_for", runAt = "run_at", priority, expiresAt = "expires_at"
+        case progress, progressMessage = "progress_message"
     }
 }
 

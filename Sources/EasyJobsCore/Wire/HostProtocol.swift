@@ -385,6 +385,30 @@ public struct CallRequest: Codable, Sendable {
     enum CodingKeys: String, CodingKey { case hostID = "host_id", parentID = "parent_id", lease, task, args, options, waits }
 }
 
+/// `POST /hosts/progress`: how far a running job is (`context.progress`), as its host relays it.
+public struct ProgressRequest: Codable, Sendable, Hashable {
+    public var hostID: String
+    public var jobID: String
+    /// The run's lease number: a run that lost its lease reports no progress.
+    public var lease: Int
+    /// From 0 to 1.
+    public var fraction: Double
+    public var message: String?
+
+    public init(hostID: String, jobID: String, lease: Int, fraction: Double, message: String?) {
+        self.hostID = hostID
+        self.jobID = jobID
+        self.lease = lease
+        self.fraction = fraction
+        self.message = message
+    }
+
+    /// Longest message kept, in characters.
+    public static let maxMessageLength = 1_000
+
+    enum CodingKeys: String, CodingKey { case hostID = "host_id", jobID = "job_id", lease, fraction, message }
+}
+
 /// `POST /hosts/await`: waits up to `wait` seconds for a job to finish, without consuming its result.
 public struct AwaitRequest: Codable, Sendable {
     public var jobID: String

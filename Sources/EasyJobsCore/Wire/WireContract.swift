@@ -14,7 +14,7 @@ public enum WireContract {
 
     /// The host protocol's endpoints (docs/host-protocol.md), under `/hosts`.
     public enum HostEndpoint: String, Sendable, CaseIterable {
-        case register, claim, report, unregister, call, await, events, logs, release, heartbeat
+        case register, claim, report, unregister, call, await, events, logs, release, heartbeat, progress
 
         /// The group the host endpoints share (and its secret check).
         public static let group = "hosts"

@@ -221,8 +221,9 @@ struct JobRunner: Sendable {
     /// Answers a running job's request (ABI 1.2): `enqueue` makes a job of its queue through the
     /// manager and answers its request id without waiting for it.
     private func request(_ kind: String, body: Data, from job: ClaimedJob, logger: Logger) async -> CallOutcome {
+        if kind == "progress" { return await progress(body: body, from: job, logger: logger) }
         guard kind == "enqueue" else {
-            return .failure("this host does not answer '\(kind)' requests (it knows: enqueue)")
+            return .failure("this host does not answer '\(kind)' requests (it knows: enqueue, progress)")
         }
         let task: String
         let arguments: JSONValue
@@ -258,6 +259,29 @@ struct JobRunner: Sendable {
             }
         }
         return .failure("the enqueue of '\(task)' was cancelled")
+    }
+
+    /// Relays a running job's progress to the manager. Progress is advisory: a manager that cannot
+    /// be reached, or a run that lost its lease, loses the report and the task goes on.
+    private func progress(body: Data, from job: ClaimedJob, logger: Logger) async -> CallOutcome {
+        let request = try? JSONValue.decode(body)
+        let fraction: Double? =
+            switch request?["fraction"] {
+            case .double(let value)?: value
+            case .int(let value)?: Double(value)
+            default: nil
+            }
+        guard let request, let fraction, fraction.isFinite else {
+            return .failure("a progress request needs {\"fraction\": 0…1, \"message\": …}")
+        }
+        do {
+            try await client.progress(
+                ProgressRequest(
+                    hostID: hostID, jobID: job.jobID, lease: job.lease, fraction: min(max(fraction, 0), 1), message: request["message"]?.stringValue))
+        } catch {
+            logger.debug("progress not recorded: \(error)")
+        }
+        return .success(Data("{}".utf8))
     }
 
     private static func emit(_ line: LogLine, logger: Logger) {

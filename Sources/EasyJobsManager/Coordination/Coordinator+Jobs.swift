@@ -105,3 +105,22 @@ extension Coordinator {
         return count
     }
 }
+
+extension Coordinator {
+    /// Records a running job's progress; refused (`lease_lost`) when the host no longer holds
+    /// its run, so a stale run cannot overwrite what the current one reports.
+    public func recordProgress(_ request: ProgressRequest) async throws {
+        guard request.fraction.isFinite, (0...1).contains(request.fraction) else {
+            throw EasyJobsError(
+                .malformedRequest, "progress must be a fraction from 0 to 1, got \(request.fraction)", context: ["request_id": request.jobID])
+        }
+        let message = request.message.map { String($0.prefix(ProgressRequest.maxMessageLength)) }
+        guard
+            try await store.setProgress(
+                jobID: request.jobID, lease: request.lease, hostID: request.hostID, fraction: request.fraction, message: message)
+        else {
+            throw EasyJobsError(
+                .leaseLost, "job \(request.jobID) is not running on this host under lease \(request.lease)", context: ["request_id": request.jobID])
+        }
+    }
+}

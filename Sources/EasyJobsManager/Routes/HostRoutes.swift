@@ -46,6 +46,13 @@ struct HostRoutes {
             let job = try await coordinator.call(call)
             return try JSONResponse.make(EnqueueResponse(requestID: job.id))
         }
+        session.post(RouterPath(WireContract.HostEndpoint.progress.route)) { request, context in
+            var request = request
+            let progress = try await request.decode(ProgressRequest.self, limit: coordinator.options.maxBodySize)
+            try context.requireHost(progress.hostID)
+            try await coordinator.recordProgress(progress)
+            return try JSONResponse.make(["recorded": true])
+        }
         session.post(RouterPath(WireContract.HostEndpoint.await.route)) { request, context in
             var request = request
             let wait = try await request.decode(AwaitRequest.self, limit: coordinator.options.maxBodySize)

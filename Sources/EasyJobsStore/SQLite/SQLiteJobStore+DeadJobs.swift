@@ -14,7 +14,8 @@ extension SQLiteJobStore {
                 sql: """
                     UPDATE jobs
                     SET status = 'queued', attempts = 0, lost_leases = 0, result = NULL, finished_at = NULL, started_at = NULL,
-                        pulled_at = NULL, host_id = NULL, lease_expires_at = NULL, cancel_requested = 0, run_at = 0, expires_at = NULL
+                        pulled_at = NULL, host_id = NULL, lease_expires_at = NULL, cancel_requested = 0, run_at = 0, expires_at = NULL,
+                        progress = NULL, progress_message = NULL
                     WHERE seq IN (\(selection))
                     RETURNING \(Self.jobColumns)
                     """, arguments: arguments

@@ -115,7 +115,8 @@ extension SQLiteJobStore {
                 db,
                 sql: """
                     UPDATE jobs
-                    SET status = 'running', host_id = ?, lease_expires_at = ?, started_at = ?, attempts = attempts + 1, lease = lease + 1
+                    SET status = 'running', host_id = ?, lease_expires_at = ?, started_at = ?, attempts = attempts + 1, lease = lease + 1,
+                        progress = NULL, progress_message = NULL
                     WHERE seq IN (\(selection.sql))
                     RETURNING \(Self.jobColumns)
                     """, arguments: arguments
@@ -197,6 +198,15 @@ extension SQLiteJobStore {
                     UPDATE jobs SET status = 'queued' WHERE \(Self.readyToRelease) RETURNING \(Self.jobColumns)
                     """, arguments: []
             ).sorted { $0.seq < $1.seq }.map(\.job)
+        }
+    }
+
+    public func setProgress(jobID: String, lease: Int, hostID: String, fraction: Double, message: String?) async throws -> Bool {
+        try await write("record progress", context: ["job_id": jobID]) { db in
+            try db.cachedStatement(
+                sql: "UPDATE jobs SET progress = ?, progress_message = ? WHERE id = ? AND lease = ? AND host_id = ? AND status = 'running'"
+            ).execute(arguments: [fraction, message, jobID, lease, hostID])
+            return db.changesCount == 1
         }
     }
 

@@ -37,6 +37,8 @@ extension SQLiteJobStore {
         case lostLeases
         case priority
         case expiresAt
+        case progress
+        case progressMessage
 
         /// Its name in SQL.
         var name: String {
@@ -74,7 +76,7 @@ extension SQLiteJobStore {
         let result: String? = try optional(.result)
         let runAt: Double = try value(.runAt)
         let pluginName: String? = try optional(.pluginName)
-        let job = Job(
+        var job = Job(
             id: id,
             queue: try value(.queue),
             task: try value(.task),
@@ -103,6 +105,8 @@ extension SQLiteJobStore {
             priority: try value(.priority),
             expiresAt: try date(.expiresAt)
         )
+        job.progress = try optional(.progress)
+        job.progressMessage = try optional(.progressMessage)
         return (try value(.seq), job)
     }
 

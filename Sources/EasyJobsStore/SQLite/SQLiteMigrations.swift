@@ -126,6 +126,7 @@ enum SQLiteMigrations {
             // expires_at: a job not started by then ends expired (jobs_expiry finds them).
             // unique_key: an Idempotency-Key or unique_for key; jobs_unique finds its match.
             // task_rates: starts of rate-limited tasks in their current window.
+            // progress, progress_message: how far the latest run got (context.progress).
             let columns = """
                 seq, id, queue, task, args, status, attempts, result, error, created_at, started_at, finished_at, host_id,
                 lease_expires_at, pulled_at, origin, parent_id, max_attempts, run_at, dependencies, cancel_requested,
@@ -164,7 +165,9 @@ enum SQLiteMigrations {
                         lost_leases INTEGER NOT NULL DEFAULT 0,
                         priority INTEGER NOT NULL DEFAULT 0,
                         expires_at REAL,
-                        unique_key TEXT
+                        unique_key TEXT,
+                        progress REAL,
+                        progress_message TEXT
                     );
                     INSERT INTO jobs_v4 (\(columns)) SELECT \(columns) FROM jobs;
                     DROP TABLE jobs;
