@@ -87,6 +87,8 @@ public enum ManagerApplication {
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port), serverName: "EasyJobs"),
             services: [LeaseReaper(coordinator: coordinator, logger: logger)]
+                + (options.webhookSecret.map { [WebhookDispatcher(store: store, secret: $0, maxAttempts: options.webhookAttempts, logger: logger)] }
+                    ?? [])
                 + (options.firesSchedules ? [Scheduler(coordinator: coordinator, logger: logger)] : [])
                 + pruner(store: store, options: options, logger: logger)
                 + (options.rabbitMQ.map { [BrokerConsumer(coordinator: coordinator, options: $0, logger: logger)] } ?? [])

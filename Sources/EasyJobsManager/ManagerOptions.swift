@@ -14,6 +14,11 @@ public struct ManagerOptions: Sendable {
     public var secret: String?
     /// When set, client endpoints need `Authorization: Bearer <token>`.
     public var apiToken: String?
+    /// The key completion webhooks are signed with (HMAC-SHA256, `EasyJobs-Signature`); an
+    /// enqueue with a webhook is refused while it is not set. Default none.
+    public var webhookSecret: String?
+    /// Attempts of one webhook delivery before it is given up (backoff 1 s, doubling, up to 1 h). Default 8.
+    public var webhookAttempts = 8
     /// How long a claim holds a job without a heartbeat. Default 30 s.
     public var lease: Duration
     /// Largest request body, in bytes. Default 1 MiB.

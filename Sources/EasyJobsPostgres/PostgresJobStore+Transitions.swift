@@ -200,6 +200,14 @@ extension PostgresJobStore {
         while !pending.isEmpty {
             let job = pending.removeFirst()
             transitions.finished.append(job)
+            if let url = job.webhookURL {
+                // In the transaction that ends the job: an end is never committed without its delivery.
+                let now = now.timeIntervalSince1970
+                _ = try await connection.query(
+                    "INSERT INTO webhook_deliveries (job_id, url, created_at, next_at) VALUES (\(job.id), \(url), \(now), \(now))", logger: logger
+                ).collect()
+                transitions.webhooks += 1
+            }
             if job.status != .cancelled && job.status != .expired {
                 let created = rules.followUps(of: job)
                 if !created.isEmpty {

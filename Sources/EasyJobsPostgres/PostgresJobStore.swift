@@ -234,7 +234,7 @@ public final class PostgresJobStore: ManagerStore, Service, Sendable {
         created_at, started_at, finished_at, host_id, lease_expires_at, pulled_at, \
         origin, parent_id, max_attempts, run_at, dependencies, cancel_requested, \
         plugin_name, plugin_version, plugin_sha256, scheduled_for, lease, lost_leases, priority, expires_at, \
-        progress, progress_message
+        progress, progress_message, webhook_url
         """
 
     /// Runs a query that returns job rows.
@@ -291,12 +291,13 @@ public final class PostgresJobStore: ManagerStore, Service, Sendable {
         )
         job.progress = try row["progress"]
         job.progressMessage = try row["progress_message"]
+        job.webhookURL = try row["webhook_url"]
         return (try row["seq"], job)
     }
 
     // MARK: - Inserting jobs
 
-    /// Rows per INSERT: 17 parameters each stays well under PostgreSQL's 65,535 per statement.
+    /// Rows per INSERT: 18 parameters each stays well under PostgreSQL's 65,535 per statement.
     private static let insertBatch = 1_000
 
     /// Inserts jobs on `connection` (inside the caller's transaction), in order.
@@ -304,7 +305,7 @@ public final class PostgresJobStore: ManagerStore, Service, Sendable {
         var start = jobs.startIndex
         while start < jobs.endIndex {
             let end = min(start + insertBatch, jobs.endIndex)
-            var binds = PostgresBindings(capacity: (end - start) * 17)
+            var binds = PostgresBindings(capacity: (end - start) * 18)
             var values: [String] = []
             values.reserveCapacity(end - start)
             for job in jobs[start..<end] {
@@ -327,10 +328,11 @@ public final class PostgresJobStore: ManagerStore, Service, Sendable {
                 binds.append(job.priority)
                 binds.append(job.expiresAt?.timeIntervalSince1970)
                 binds.append(job.uniqueness?.key)
-                values.append("(" + (first..<first + 17).map { "$\($0)" }.joined(separator: ", ") + ", 0)")
+                binds.append(job.webhookURL)
+                values.append("(" + (first..<first + 18).map { "$\($0)" }.joined(separator: ", ") + ", 0)")
             }
             let sql = """
-                INSERT INTO jobs (id, queue, task, args, status, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at, scheduled_for, run_at, priority, expires_at, unique_key, attempts)
+                INSERT INTO jobs (id, queue, task, args, status, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at, scheduled_for, run_at, priority, expires_at, unique_key, webhook_url, attempts)
                 VALUES \(values.joined(separator: ", "))
                 """
             _ = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect()

@@ -150,6 +150,21 @@ enum PostgresMigrations {
                 "ALTER TABLE jobs ADD COLUMN unique_key TEXT COLLATE \"C\"",
                 "ALTER TABLE jobs ADD COLUMN progress DOUBLE PRECISION",
                 "ALTER TABLE jobs ADD COLUMN progress_message TEXT",
+                "ALTER TABLE jobs ADD COLUMN webhook_url TEXT",
+                """
+                CREATE TABLE webhook_deliveries (
+                    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    job_id TEXT COLLATE "C" NOT NULL,
+                    url TEXT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    attempts BIGINT NOT NULL DEFAULT 0,
+                    next_at DOUBLE PRECISION NOT NULL,
+                    delivered_at DOUBLE PRECISION,
+                    failed_at DOUBLE PRECISION,
+                    last_error TEXT
+                )
+                """,
+                "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at) WHERE delivered_at IS NULL AND failed_at IS NULL",
                 "DROP INDEX jobs_claim_task",
                 "CREATE INDEX jobs_claim_task ON jobs (queue, task, priority DESC, seq) WHERE status = 'queued'",
                 "CREATE INDEX jobs_scheduled ON jobs (queue, run_at) WHERE status = 'scheduled'",

@@ -36,6 +36,8 @@ public struct JobTransitions: Sendable {
     public var released: [Job] = []
     /// Reports refused: the reporting host no longer holds that job under that lease.
     public var rejected: [String] = []
+    /// Webhook deliveries the ends queued.
+    public var webhooks = 0
 
     public init() {}
 

@@ -4,4 +4,4 @@
 /// ```swift
 /// let store: any ManagerStore = try SQLiteJobStore(path: ".easyjobs/easyjobs.sqlite")
 /// ```
-public typealias ManagerStore = JobStore & DeadJobStore & JobLogStore & ScheduleStore & LockStore & PauseStore & HostStore
+public typealias ManagerStore = JobStore & DeadJobStore & WebhookStore & JobLogStore & ScheduleStore & LockStore & PauseStore & HostStore

@@ -28,6 +28,8 @@ public struct NewJob: Sendable {
     /// When set, the job is stored only if no job of its queue matches it
     /// (``JobStore/enqueue(_:)`` answers the one that does).
     public var uniqueness: Uniqueness?
+    /// Where the manager POSTs the outcome when the job ends.
+    public var webhookURL: String?
 
     public init(
         id: String = Job.newID(), queue: String, task: String, args: [String: JSONValue], createdAt: Date = .now,
@@ -54,6 +56,7 @@ public struct NewJob: Sendable {
             finishedAt: status == .failed ? createdAt : nil, origin: origin, maxAttempts: maxAttempts, dependencies: dependencies,
             scheduledFor: scheduledFor, priority: priority, expiresAt: expiresAt)
         job.runAt = runAt
+        job.webhookURL = webhookURL
         return job
     }
 }

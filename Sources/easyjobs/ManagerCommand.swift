@@ -55,6 +55,8 @@ struct ManagerFlags: ParsableArguments {
     var peerSync: Double = 1
     @Option(help: "Shared secret of the host endpoints (EASYJOBS_SECRET).") var secret: String?
     @Option(name: .customLong("api-token"), help: "Token clients must send as 'Authorization: Bearer' (EASYJOBS_API_TOKEN).") var apiToken: String?
+    @Option(name: .customLong("webhook-secret"), help: "Key completion webhooks are signed with (EASYJOBS_WEBHOOK_SECRET); webhooks need it.")
+    var webhookSecret: String?
     @Option(name: .customLong("lease"), help: "Seconds a claimed job is held without a heartbeat.") var leaseSeconds: Double = 30
     @Option(name: .customLong("max-body"), help: "Largest request body in bytes.") var maxBodySize = 1 << 20
     @Option(
@@ -76,7 +78,7 @@ struct ManagerFlags: ParsableArguments {
             throw ValidationError("--compat must be 'native' or 'easyjobs', got '\(compatText)'")
         }
         let retention = try Self.duration(retain ?? Environment.value("EASYJOBS_RETAIN") ?? "7d", flag: "--retain")
-        return ManagerOptions(
+        var options = ManagerOptions(
             host: host, port: port,
             dataDirectory: URL(fileURLWithPath: dataDir ?? Environment.value("EASYJOBS_DATA_DIR") ?? ".easyjobs"),
             secret: secret ?? Environment.value("EASYJOBS_SECRET"),
@@ -85,6 +87,8 @@ struct ManagerFlags: ParsableArguments {
             maxBatchJobs: maxBatchJobs, retain: retention, pruneInterval: min(.seconds(60), max(retention / 10, .milliseconds(500))),
             maxLogLinesPerJob: maxLogLines, firesSchedules: !noSchedules, peerSyncInterval: try Seconds.flag(peerSync, flag: "--peer-sync"),
             compatibility: compatibility, rabbitMQ: try rabbitMQOptions())
+        options.webhookSecret = webhookSecret ?? Environment.value("EASYJOBS_WEBHOOK_SECRET")
+        return options
     }
 
     /// Seconds in `7d`, `12h`, `30m`, `3600s` or `3600`; `forever` or 0 is 0 (never prune).

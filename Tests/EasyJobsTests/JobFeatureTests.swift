@@ -362,3 +362,69 @@ private func view(_ id: String, _ client: ManagerClient) async throws -> JobView
         }
     }
 }
+
+/// Completion webhooks: a real receiver on 127.0.0.1 gets each outcome, signed, after retries.
+@Suite(.serialized) struct WebhookTests {
+    static let receiver = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("webhook/receive.py")
+
+    /// The receiver's records, one per request it answered.
+    func records(_ file: URL) throws -> [JSONValue] {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return [] }
+        return try text.split(separator: "\n").map { try JSONValue.decode(Data($0.utf8)) }
+    }
+
+    @Test func anEndedJobsOutcomeIsPostedSignedUntilTheReceiverTakesIt() async throws {
+        try await withCluster(managerArguments: ["--webhook-secret", "hook-key"]) { cluster in
+            try await cluster.startHost(name: "hooks", queue: "test", plugins: ["TestTasks"])
+            let record = cluster.directory.url.appendingPathComponent("webhooks.jsonl")
+            // The first two requests are answered 500: the delivery is tried again.
+            let receiver = try ChildProcess(
+                label: "webhook receiver",
+                arguments: [Self.receiver.path, "--record", record.path, "--secret", "hook-key", "--fail", "2", "--seconds", "120"],
+                executable: URL(fileURLWithPath: "/usr/bin/python3"))
+            defer { Task { await receiver.stop() } }
+            let port = try await receiver.waitForOutput(#"listening on (\d+)"#)
+            let client = cluster.client
+            let hook = EnqueueOptions(webhook: "http://127.0.0.1:\(port)/done")
+            let ok = try await client.enqueue(queue: "test", task: "add", arguments: ["a": 2, "b": 3], options: hook)
+            let failed = try await client.enqueue(queue: "test", task: "boom", options: hook)
+            try await waitUntil("both outcomes are taken", timeout: .seconds(60)) {
+                try records(record).filter { $0["answered"] == 204 }.count == 2
+            }
+            let all = try records(record)
+            #expect(all.count == 4)
+            #expect(all.allSatisfy { $0["valid"] == true && $0["path"] == "/done" })
+            #expect(
+                all.allSatisfy {
+                    if case .double(let age)? = $0["age"] { age < 30 } else { false }
+                })
+            let taken = Dictionary(all.filter { $0["answered"] == 204 }.map { ($0["body"]?["request_id"]?.stringValue ?? "", $0["body"]) }) { a, _ in
+                a
+            }
+            #expect(taken[ok]??["status"] == "completed")
+            #expect(taken[ok]??["result"] == 5)
+            #expect(taken[failed]??["status"] == "failed")
+            #expect(taken[failed]??["error"] == "boom")
+            // A retried delivery keeps its id.
+            let deliveries = Dictionary(grouping: all) { $0["delivery"]?.stringValue ?? "" }
+            #expect(deliveries.count == 2)
+            #expect(deliveries.values.map(\.count).sorted() == [1, 3] || deliveries.values.map(\.count).sorted() == [2, 2])
+        }
+    }
+
+    @Test func aWebhookNeedsTheManagersSecretAndAnHTTPURL() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "hooks", queue: "test", plugins: ["TestTasks"])
+            let before = try await cluster.jobCount()
+            let (status, body) = try await cluster.request(.POST, "/test/task/noop?webhook=http://127.0.0.1:9/x", body: "{}")
+            #expect(status == 409)
+            #expect(body?["error"]?["code"] == "webhooks_unavailable")
+            #expect(body?["error"]?["message"]?.stringValue?.contains("--webhook-secret") == true)
+            let (bad, badBody) = try await cluster.request(.POST, "/test/task/noop?webhook=ftp://x", body: "{}")
+            #expect(bad == 400)
+            #expect(badBody?["error"]?["message"]?.stringValue?.contains("webhook must be an http or https URL") == true)
+            #expect(try await cluster.jobCount() == before)
+        }
+    }
+}

@@ -37,6 +37,8 @@ public struct EasyJobsError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let jobStateConflict = Code(rawValue: "job_state_conflict")
         /// An `Idempotency-Key` the queue has seen came with another task or other arguments.
         public static let idempotencyConflict = Code(rawValue: "idempotency_conflict")
+        /// A job asked for a webhook of a manager that has no key to sign it with.
+        public static let webhooksUnavailable = Code(rawValue: "webhooks_unavailable")
         /// A wait that the caller bounded ran out (the job exists, it has not finished).
         public static let timedOut = Code(rawValue: "timed_out")
         /// A host registered with the id of another host that is online.

@@ -37,6 +37,8 @@ public struct Job: Codable, Sendable, Hashable {
     /// How far its latest run got, from 0 to 1, as the task reported it (`context.progress`).
     public var progress: Double?
     public var progressMessage: String?
+    /// Where the manager POSTs the outcome when the job ends.
+    public var webhookURL: String?
     /// How many `run_before` jobs it waits for (or waited for).
     public var dependencies: Int
     /// Cancellation was asked for while the job ran; its host is stopping it.

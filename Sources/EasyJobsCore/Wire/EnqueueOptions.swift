@@ -37,11 +37,14 @@ public struct EnqueueOptions: Sendable, Hashable, Codable {
     /// An enqueue of the same task with the same arguments within this many seconds of one that
     /// did not fail, get cancelled or expire answers that job instead of making a new one.
     public var uniqueFor: Double?
+    /// A URL the manager POSTs the job's outcome to when it ends, signed, with retries.
+    public var webhook: String?
 
     public init(
         runAt: Date? = nil, delay: Double? = nil, priority: Int? = nil, expiresAt: Date? = nil, expiresIn: Double? = nil,
-        idempotencyKey: String? = nil, uniqueFor: Double? = nil
+        idempotencyKey: String? = nil, uniqueFor: Double? = nil, webhook: String? = nil
     ) {
+        self.webhook = webhook
         self.runAt = runAt
         self.delay = delay
         self.priority = priority
@@ -53,7 +56,7 @@ public struct EnqueueOptions: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case runAt = "run_at", delay, priority, expiresAt = "expires_at", expiresIn = "expires_in"
-        case idempotencyKey = "idempotency_key", uniqueFor = "unique_for"
+        case idempotencyKey = "idempotency_key", uniqueFor = "unique_for", webhook
     }
 
     /// The names the options take on the wire (query parameters, batch fields).
@@ -63,6 +66,8 @@ public struct EnqueueOptions: Sendable, Hashable, Codable {
     public static let idempotencyHeader = "Idempotency-Key"
 
     public static let priorityRange = -1_000...1_000
+    /// Longest webhook URL taken.
+    public static let maxURLLength = 2_048
     /// Longest key kept.
     public static let maxKeyLength = 255
     /// Furthest ahead a job may be scheduled or given a deadline: ten years.
@@ -81,6 +86,7 @@ public struct EnqueueOptions: Sendable, Hashable, Codable {
         fields["expires_in"] = expiresIn.map { "\($0)" }
         fields["idempotency_key"] = idempotencyKey
         fields["unique_for"] = uniqueFor.map { "\($0)" }
+        fields["webhook"] = webhook
         return fields
     }
 
@@ -126,6 +132,17 @@ public struct EnqueueOptions: Sendable, Hashable, Codable {
                     context: ["option": "idempotency_key"])
             }
             idempotencyKey = key
+        }
+        if let url = fields["webhook"] {
+            let parsed = URLComponents(string: url)
+            guard url.utf8.count <= Self.maxURLLength, let parsed, ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+                !(parsed.host ?? "").isEmpty
+            else {
+                throw EasyJobsError(
+                    .malformedRequest, "webhook must be an http or https URL of at most \(Self.maxURLLength) bytes, got '\(url.prefix(100))'",
+                    context: ["option": "webhook"])
+            }
+            webhook = url
         }
         if runAt != nil && delay != nil {
             throw EasyJobsError(.malformedRequest, "give run_at or delay, not both", context: ["option": "delay"])

@@ -85,6 +85,15 @@ extension Coordinator {
             }
         }
         jobs[0].uniqueness = Self.uniqueness(task: task, arguments: jobs[0].args, options: options, now: now)
+        if let webhook = options.webhook {
+            guard self.options.webhookSecret != nil else {
+                throw EasyJobsError(
+                    .webhooksUnavailable,
+                    "this manager cannot send webhooks: they are signed with --webhook-secret (EASYJOBS_WEBHOOK_SECRET), which is not set",
+                    context: ["option": "webhook"])
+            }
+            jobs[0].webhookURL = webhook
+        }
         return jobs
     }
 

@@ -9,7 +9,7 @@ extension EasyJobsError.Code {
         case .invalidArguments, .jobFailed, .idempotencyConflict: .unprocessableContent
         case .unknownQueue, .unknownTask, .jobNotFound, .hostNotFound, .notFound: .notFound
         case .resultConsumed: .gone
-        case .leaseLost, .taskUnavailable, .hostIDInUse, .jobCancelled, .jobExpired, .jobStateConflict: .conflict
+        case .leaseLost, .taskUnavailable, .hostIDInUse, .jobCancelled, .jobExpired, .jobStateConflict, .webhooksUnavailable: .conflict
         case .timedOut: .gatewayTimeout
         case .unauthorized, .sessionInvalid: .unauthorized
         case .forbidden: .forbidden

@@ -119,6 +119,7 @@ enum OpenAPIDocument {
             "expires_at": time, "expires_in": ["type": "number", "exclusiveMinimum": 0, "maximum": .double(EnqueueOptions.maxHorizon)],
             "idempotency_key": ["type": "string", "minLength": 1, "maxLength": .int(EnqueueOptions.maxKeyLength)],
             "unique_for": ["type": "number", "exclusiveMinimum": 0, "maximum": .double(EnqueueOptions.maxHorizon)],
+            "webhook": ["type": "string", "format": "uri", "maxLength": .int(EnqueueOptions.maxURLLength)],
         ]
     }
 
@@ -129,6 +130,8 @@ enum OpenAPIDocument {
         "expires_at": "End the job `expired` if it has not started by this time.",
         "expires_in": "End the job `expired` if it has not started within this many seconds (instead of expires_at).",
         "idempotency_key": "As the Idempotency-Key header: a repeat answers the first job (`deduplicated: true`).",
+        "webhook":
+            "An http(s) URL the manager POSTs the outcome to when the job ends ({request_id, status, result or error, …}), signed in EasyJobs-Signature (t=<unix time>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">) with the manager's --webhook-secret; tried again with backoff until a 2xx answer. 409 webhooks_unavailable when the manager has no secret.",
         "unique_for":
             "A repeat of this task with the same arguments within this many seconds answers the earlier job, unless it failed, was cancelled or expired.",
     ]

@@ -55,8 +55,8 @@ extension SQLiteJobStore {
     static func insert(_ rows: [StatementArguments], _ db: Database) throws {
         let statement = try db.cachedStatement(
             sql: """
-                INSERT INTO jobs (id, queue, task, args, status, attempts, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at, scheduled_for, run_at, priority, expires_at, unique_key)
-                VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO jobs (id, queue, task, args, status, attempts, created_at, origin, parent_id, max_attempts, dependencies, error, finished_at, scheduled_for, run_at, priority, expires_at, unique_key, webhook_url)
+                VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         for row in rows {
             try statement.execute(arguments: row)
@@ -71,7 +71,7 @@ extension SQLiteJobStore {
                 job.status.rawValue, created, job.origin.kind.rawValue, job.origin.parentID, job.maxAttempts,
                 job.dependencies, job.error, job.status == .failed ? created : nil, job.scheduledFor?.timeIntervalSince1970,
             ]
-            row += [job.runAt?.timeIntervalSince1970 ?? 0, job.priority, job.expiresAt?.timeIntervalSince1970, job.uniqueness?.key]
+            row += [job.runAt?.timeIntervalSince1970 ?? 0, job.priority, job.expiresAt?.timeIntervalSince1970, job.uniqueness?.key, job.webhookURL]
             return row
         }
     }

@@ -39,6 +39,7 @@ extension SQLiteJobStore {
         case expiresAt
         case progress
         case progressMessage
+        case webhookUrl
 
         /// Its name in SQL.
         var name: String {
@@ -107,6 +108,7 @@ extension SQLiteJobStore {
         )
         job.progress = try optional(.progress)
         job.progressMessage = try optional(.progressMessage)
+        job.webhookURL = try optional(.webhookUrl)
         return (try value(.seq), job)
     }
 

@@ -201,6 +201,12 @@ extension SQLiteJobStore {
         while !pending.isEmpty {
             let job = pending.removeFirst()
             transitions.finished.append(job)
+            if let url = job.webhookURL {
+                // In the transaction that ends the job: an end is never committed without its delivery.
+                try db.cachedStatement(sql: "INSERT INTO webhook_deliveries (job_id, url, created_at, next_at) VALUES (?, ?, ?, ?)")
+                    .execute(arguments: [job.id, url, now.timeIntervalSince1970, now.timeIntervalSince1970])
+                transitions.webhooks += 1
+            }
             if job.status != .cancelled && job.status != .expired {
                 let created = rules.followUps(of: job)
                 if !created.isEmpty {

@@ -127,6 +127,8 @@ enum SQLiteMigrations {
             // unique_key: an Idempotency-Key or unique_for key; jobs_unique finds its match.
             // task_rates: starts of rate-limited tasks in their current window.
             // progress, progress_message: how far the latest run got (context.progress).
+            // webhook_url, webhook_deliveries: an ended job's outcome, queued for its webhook in the
+            // transaction that ends it (an outbox), sent by the manager's WebhookDispatcher.
             let columns = """
                 seq, id, queue, task, args, status, attempts, result, error, created_at, started_at, finished_at, host_id,
                 lease_expires_at, pulled_at, origin, parent_id, max_attempts, run_at, dependencies, cancel_requested,
@@ -167,7 +169,8 @@ enum SQLiteMigrations {
                         expires_at REAL,
                         unique_key TEXT,
                         progress REAL,
-                        progress_message TEXT
+                        progress_message TEXT,
+                        webhook_url TEXT
                     );
                     INSERT INTO jobs_v4 (\(columns)) SELECT \(columns) FROM jobs;
                     DROP TABLE jobs;
@@ -181,6 +184,18 @@ enum SQLiteMigrations {
                     CREATE INDEX jobs_scheduled ON jobs (queue, run_at) WHERE status = 'scheduled';
                     CREATE INDEX jobs_expiry ON jobs (expires_at) WHERE status IN ('waiting', 'scheduled', 'queued') AND expires_at IS NOT NULL;
                     CREATE INDEX jobs_unique ON jobs (queue, unique_key, created_at) WHERE unique_key IS NOT NULL;
+                    CREATE TABLE webhook_deliveries (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        job_id TEXT NOT NULL,
+                        url TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_at REAL NOT NULL,
+                        delivered_at REAL,
+                        failed_at REAL,
+                        last_error TEXT
+                    );
+                    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at) WHERE delivered_at IS NULL AND failed_at IS NULL;
                     CREATE TABLE task_rates (
                         queue TEXT NOT NULL,
                         task TEXT NOT NULL,

@@ -13,10 +13,16 @@ final class ChildProcess: Sendable {
     private let errors = OutputBuffer()
 
     /// `fileSizeLimitKiB`: the process may write no file past this size (RLIMIT_FSIZE), as on a full disk.
-    init(label: String, arguments: [String], environment: [String: String] = [:], fileSizeLimitKiB: Int? = nil) throws {
+    /// `executable`: another program than `easyjobs` (a test server).
+    init(
+        label: String, arguments: [String], environment: [String: String] = [:], fileSizeLimitKiB: Int? = nil, executable: URL? = nil
+    ) throws {
         self.label = label
         let process = Process()
-        if let fileSizeLimitKiB {
+        if let executable {
+            process.executableURL = executable
+            process.arguments = arguments
+        } else if let fileSizeLimitKiB {
             // The shell sets the limit and ignores SIGXFSZ, so writes fail with EFBIG, then becomes easyjobs.
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", "ulimit -f \(fileSizeLimitKiB); trap '' XFSZ; exec \"$0\" \"$@\"", BuildProducts.easyjobs.path] + arguments
