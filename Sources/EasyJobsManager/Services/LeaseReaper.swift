@@ -14,9 +14,14 @@ struct LeaseReaper: Service {
             do {
                 _ = try await coordinator.requeueExpired()
                 try await coordinator.releaseReadyJobs()
-                try await coordinator.sweepDueJobs()
             } catch {
                 logger.error("cannot hand back expired jobs: \(error)")
+            }
+            // Apart: a failure above must not keep due jobs waiting or overdue jobs alive.
+            do {
+                try await coordinator.sweepDueJobs()
+            } catch {
+                logger.error("cannot queue due jobs or expire overdue ones: \(error)")
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
