@@ -94,8 +94,8 @@ public struct JobView: Codable, Sendable, Hashable {
     public var scheduledFor: Date?
     /// A `scheduled` job's time to run.
     public var runAt: Date?
-    /// Higher runs first.
-    public var priority: Int
+    /// Higher runs first. Optional on the wire only: a manager before job priorities sends none.
+    public var priority: Int?
     /// The job ends `expired` if not started by then.
     public var expiresAt: Date?
     /// How far its latest run got, from 0 to 1, and what it said then (`context.progress`).
