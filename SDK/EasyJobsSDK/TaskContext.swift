@@ -156,16 +156,25 @@ final class HostSink: Sendable {
             }
             return true
         }
+        return try Self.answer(
+            status, bytes,
+            unavailable: TaskFailure(
+                "cannot \(what): the host does not take requests (it speaks ABI 1.1 or older, or runs the task in a subprocess) or the run has ended",
+                type: "RequestUnavailable"),
+            failureType: "RequestFailed")
+    }
+
+    /// The host's reply to a call or a request: its bytes, or the failure it names;
+    /// `unavailable` when the host offered no such function or the run had ended.
+    private static func answer(_ status: Int32, _ bytes: [UInt8], unavailable: TaskFailure, failureType: String) throws -> [UInt8] {
         switch status {
         case Int32(EASYJOBS_STATUS_SUCCESS.rawValue):
             return bytes
         case -1:
-            throw TaskFailure(
-                "cannot \(what): the host does not take requests (it speaks ABI 1.1 or older, or runs the task in a subprocess) or the run has ended",
-                type: "RequestUnavailable")
+            throw unavailable
         default:
             let message = (try? JSONDecoder().decode([String: String].self, from: Data(bytes)))?["message"]
-            throw TaskFailure(message ?? String(decoding: bytes, as: UTF8.self), type: "RequestFailed")
+            throw TaskFailure(message ?? String(decoding: bytes, as: UTF8.self), type: failureType)
         }
     }
 
@@ -180,16 +189,11 @@ final class HostSink: Sendable {
             }
             return true
         }
-        switch status {
-        case Int32(EASYJOBS_STATUS_SUCCESS.rawValue):
-            return bytes
-        case -1:
-            throw TaskFailure(
-                "cannot call '\(task)': the host does not offer calls (it speaks ABI 1.0) or the run has ended", type: "CallUnavailable")
-        default:
-            let message = (try? JSONDecoder().decode([String: String].self, from: Data(bytes)))?["message"]
-            throw TaskFailure(message ?? String(decoding: bytes, as: UTF8.self), type: "CallFailed")
-        }
+        return try Self.answer(
+            status, bytes,
+            unavailable: TaskFailure(
+                "cannot call '\(task)': the host does not offer calls (it speaks ABI 1.0) or the run has ended", type: "CallUnavailable"),
+            failureType: "CallFailed")
     }
 
     func send(level: easyjobs_log_level, _ message: String) {
