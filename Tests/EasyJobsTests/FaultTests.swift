@@ -57,18 +57,17 @@ import Glibc
             let file = cluster.directory.url.appendingPathComponent("ticks").path
             let doomed = try await cluster.startHost(name: "doomed", queue: "c", plugins: ["Crashers"], maxTasks: 20)
             let client = cluster.client
-            // A stream of 200 jobs, the first 20 at once (so the doomed host holds 20 however slow
-            // enqueues are on a loaded machine), then 10 ms apart; the doomed host dies holding 20.
+            // A stream of 200 jobs, the first 60 in one batch (so the doomed host holds 20 for
+            // several seconds however slow single enqueues are on a loaded machine: one at a
+            // time, they can arrive slower than 20 slots run 3 s jobs), then 10 ms apart; the
+            // doomed host dies holding 20.
             let total = 200 * Self.scale
+            let arguments: JSONValue = ["seconds": 3, "path": .string(file)]
             let stream = Task {
-                var ids = try await withThrowingTaskGroup(of: String.self) { group in
-                    for _ in 0..<20 {
-                        group.addTask { try await client.enqueue(queue: "c", task: "tick", arguments: ["seconds": 3, "path": .string(file)]) }
-                    }
-                    return try await group.reduce(into: [String]()) { $0.append($1) }
-                }
-                for _ in 20..<total {
-                    ids.append(try await client.enqueue(queue: "c", task: "tick", arguments: ["seconds": 3, "path": .string(file)]))
+                var ids = try await client.enqueueBatch(
+                    queue: "c", jobs: Array(repeating: BatchEnqueueItem(task: "tick", arguments: arguments), count: 60))
+                for _ in 60..<total {
+                    ids.append(try await client.enqueue(queue: "c", task: "tick", arguments: arguments))
                     try await Task.sleep(for: .milliseconds(10))
                 }
                 return ids
