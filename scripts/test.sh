@@ -59,6 +59,6 @@ fi
 # script (a --filter) apply to the first pass only.
 if [ "$#" -eq 0 ]; then
     EASYJOBS_TEST_STORE=postgres swift test --skip-build \
-        --filter "EndToEndTests|PipelineTests|SchedulingTests|ReliabilityTests|BadInputTests|SubprocessTests|ObservabilityTests|PluginCacheTests|CommandLineTests|FaultTests|RetentionEndToEndTests|JobFeatureTests|TaskEnqueueTests|DeadJobTests|TaskLimitTests|ProgressTests|WebhookTests" \
+        --filter "EndToEndTests|PipelineTests|SchedulingTests|ReliabilityTests|BadInputTests|SubprocessTests|ObservabilityTests|PluginCacheTests|CommandLineTests|FaultTests|RetentionEndToEndTests|JobFeatureTests|TaskEnqueueTests|DeadJobTests|TaskLimitTests|ProgressTests|WebhookTests|WeightedQueueTests" \
         --skip "aFullDisk|aReadOnlyDataDirectory"
 fi

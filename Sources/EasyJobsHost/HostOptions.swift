@@ -1,3 +1,4 @@
+import EasyJobsCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -17,8 +18,11 @@ public struct HostOptions: Sendable {
     public var secret: String?
     /// The directory whose `*.so` files are loaded.
     public var pluginsDirectory: URL
-    /// The queue this host serves. Default `default`.
-    public var queue: String
+    /// The queues this host serves, with their shares of its claims (``QueueWeight``). Never
+    /// empty; default `default` alone.
+    public var queues: [QueueWeight]
+    /// The first of ``queues``.
+    public var queue: String { queues[0].name }
     /// Jobs run at once. Default 5.
     public var maxTasks: Int
     /// Shown in the manager's views. Default `<hostname>-<pid>`.
@@ -55,6 +59,7 @@ public struct HostOptions: Sendable {
         secret: String? = nil,
         pluginsDirectory: URL,
         queue: String = "default",
+        queues: [QueueWeight] = [],
         maxTasks: Int = 5,
         name: String? = nil,
         dataDirectory: URL = URL(fileURLWithPath: ".easyjobs"),
@@ -71,7 +76,7 @@ public struct HostOptions: Sendable {
         self.managerURL = managerURL
         self.secret = secret
         self.pluginsDirectory = pluginsDirectory
-        self.queue = queue
+        self.queues = queues.isEmpty ? [QueueWeight(name: queue)] : queues
         self.maxTasks = max(1, maxTasks)
         self.name = name ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         self.dataDirectory = dataDirectory

@@ -45,7 +45,12 @@ public struct HostFlags: ParsableArguments {
     public init() {}
 
     @Option(help: "Directory whose *.so plugins are loaded (EASYJOBS_PLUGINS).") var plugins: String?
-    @Option(help: "The queue to serve (EASYJOBS_QUEUE).") var queue: String?
+    @Option(
+        help: """
+            A queue to serve, as NAME or NAME:WEIGHT (its share of the host's claims, 1 to 1000, default 1); repeat to serve several. \
+            Default: EASYJOBS_QUEUE (comma-separated) or 'default'.
+            """)
+    var queue: [String] = []
     @Option(name: .customLong("max-tasks"), help: "Jobs run at once.") var maxTasks = 5
     @Option(help: "The host's name in the manager's views.") var name: String?
     @Option(name: .customLong("shutdown-grace"), help: "On SIGTERM, seconds running jobs may go on before they are handed back.")
@@ -61,13 +66,26 @@ public struct HostFlags: ParsableArguments {
 
     public func validate() throws {
         _ = try Seconds.flag(shutdownGrace, flag: "--shutdown-grace")
+        let queues = try parsedQueues()
+        guard Set(queues.map(\.name)).count == queues.count else {
+            throw ValidationError("--queue names a queue twice: \(queue.joined(separator: " "))")
+        }
+    }
+
+    /// The queues of `--queue` or `EASYJOBS_QUEUE`, in order.
+    func parsedQueues() throws(EasyJobsError) -> [QueueWeight] {
+        let texts =
+            !queue.isEmpty
+            ? queue : (Environment.value("EASYJOBS_QUEUE")?.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) } ?? [])
+        let queues = try texts.map { text throws(EasyJobsError) in try QueueWeight(parsing: text) }
+        return queues.isEmpty ? [QueueWeight(name: "default")] : queues
     }
 
     public func resolve(manager: String, secret: String?, defaultPlugins: String?, dataDirectory: String?) -> HostOptions {
         let directory = plugins ?? Environment.value("EASYJOBS_PLUGINS") ?? defaultPlugins ?? "plugins"
         return HostOptions(
             managerURL: manager, secret: secret, pluginsDirectory: URL(fileURLWithPath: directory),
-            queue: queue ?? Environment.value("EASYJOBS_QUEUE") ?? "default", maxTasks: maxTasks, name: name,
+            queues: (try? parsedQueues()) ?? [QueueWeight(name: "default")], maxTasks: maxTasks, name: name,
             dataDirectory: URL(fileURLWithPath: dataDirectory ?? Environment.value("EASYJOBS_DATA_DIR") ?? ".easyjobs"),
             shutdownGrace: .seconds(shutdownGrace), recycleAfterReloads: recycleAfterReloads, recycleAboveRSSMB: recycleAboveRSSMB,
             subprocessPoolSize: subprocessPool ?? Environment.value("EASYJOBS_SUBPROCESS_POOL").flatMap { Int($0) } ?? 2)

@@ -10,14 +10,15 @@ extension PostgresJobStore {
     public func saveHost(_ host: HostRecord) async throws {
         let plugins = try Self.encodeJSON(host.plugins)
         let refused = try Self.encodeJSON(host.refused)
+        let queues = try Self.encodeJSON(host.queues)
         _ = try await query(
             "save a host", context: ["host_id": host.id],
             """
-            INSERT INTO hosts (id, name, queue, max_tasks, plugins, refused, registered_at, last_seen, session_hash)
-            VALUES (\(host.id), \(host.name), \(host.queue), \(host.maxTasks), \(plugins), \(refused),
+            INSERT INTO hosts (id, name, queue, queues, max_tasks, plugins, refused, registered_at, last_seen, session_hash)
+            VALUES (\(host.id), \(host.name), \(host.queue), \(queues), \(host.maxTasks), \(plugins), \(refused),
                     \(host.registeredAt.timeIntervalSince1970), \(host.lastSeen.timeIntervalSince1970), \(host.sessionHash))
             ON CONFLICT (id) DO UPDATE SET
-                name = excluded.name, queue = excluded.queue, max_tasks = excluded.max_tasks,
+                name = excluded.name, queue = excluded.queue, queues = excluded.queues, max_tasks = excluded.max_tasks,
                 plugins = excluded.plugins, refused = excluded.refused,
                 registered_at = excluded.registered_at, last_seen = excluded.last_seen, session_hash = excluded.session_hash
             """)
@@ -42,7 +43,7 @@ extension PostgresJobStore {
         ).first
     }
 
-    static let hostColumns = "id, name, queue, max_tasks, plugins, refused, registered_at, last_seen, session_hash"
+    static let hostColumns = "id, name, queue, queues, max_tasks, plugins, refused, registered_at, last_seen, session_hash"
 
     private static func decodeHosts(_ rows: [PostgresRow]) throws -> [HostRecord] {
         let decoder = JSONDecoder()
@@ -50,10 +51,12 @@ extension PostgresJobStore {
             let columns = Columns(row)
             let plugins: String = try columns["plugins"]
             let refused: String = try columns["refused"]
+            let queues: String? = try columns["queues"]
             return HostRecord(
                 id: try columns["id"],
                 name: try columns["name"],
                 queue: try columns["queue"],
+                queues: try queues.map { try decoder.decode([QueueWeight].self, from: Data($0.utf8)) },
                 maxTasks: try columns["max_tasks"],
                 plugins: try decoder.decode([PluginInfo].self, from: Data(plugins.utf8)),
                 refused: try decoder.decode([RefusedPlugin].self, from: Data(refused.utf8)),

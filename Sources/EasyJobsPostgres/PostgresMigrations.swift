@@ -181,6 +181,9 @@ enum PostgresMigrations {
                 )
                 """,
             ]),
+        // A host may serve several queues with weights: JSON [{"name", "weight"}]. NULL (a row of
+        // an earlier version) means `queue` alone, and `queue` stays the first.
+        Migration(name: "v4-host-queues", statements: ["ALTER TABLE hosts ADD COLUMN queues TEXT"]),
     ]
 
     /// Applies the migrations `connection`'s database lacks. Must run inside a transaction:

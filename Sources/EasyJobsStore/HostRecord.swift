@@ -5,7 +5,10 @@ import Foundation
 public struct HostRecord: Sendable, Hashable {
     public var id: String
     public var name: String
+    /// The first of ``queues``: where the host's schedules fire.
     public var queue: String
+    /// Every queue the host serves, with its weight; never empty.
+    public var queues: [QueueWeight]
     public var maxTasks: Int
     public var plugins: [PluginInfo]
     public var refused: [RefusedPlugin]
@@ -16,17 +19,25 @@ public struct HostRecord: Sendable, Hashable {
     public var sessionHash: String?
 
     public init(
-        id: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin], registeredAt: Date, lastSeen: Date,
-        sessionHash: String? = nil
+        id: String, name: String, queue: String, queues: [QueueWeight]? = nil, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin],
+        registeredAt: Date, lastSeen: Date, sessionHash: String? = nil
     ) {
         self.sessionHash = sessionHash
         self.id = id
         self.name = name
         self.queue = queue
+        self.queues = queues.flatMap { $0.isEmpty ? nil : $0 } ?? [QueueWeight(name: queue)]
         self.maxTasks = maxTasks
         self.plugins = plugins
         self.refused = refused
         self.registeredAt = registeredAt
         self.lastSeen = lastSeen
+    }
+}
+
+extension HostRecord {
+    /// Whether the host takes jobs of `queue`.
+    public func serves(_ queue: String) -> Bool {
+        queues.contains { $0.name == queue }
     }
 }

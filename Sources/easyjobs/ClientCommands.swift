@@ -179,7 +179,7 @@ struct PluginsCommand: AsyncParsableCommand {
             let hosts = try await flags.client().hosts()
             if json { return try printJSON(hosts) }
             for host in hosts {
-                print("\(host.name) (queue \(host.queue), \(host.online ? "online" : "offline"))")
+                print("\(host.name) (queues \(host.servedQueues.map(\.description).joined(separator: ", ")), \(host.online ? "online" : "offline"))")
                 for plugin in host.plugins {
                     print(
                         "  \(plugin.name) \(plugin.version)  sha256 \(plugin.sha256.prefix(12))  tasks: \(plugin.tasks.map(\.name).joined(separator: ", "))"

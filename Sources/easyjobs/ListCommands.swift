@@ -42,11 +42,12 @@ struct HostsCommand: AsyncParsableCommand {
         do {
             let hosts = try await flags.client().hosts()
             if json { return try printJSON(hosts) }
-            var table = Table(header: ["NAME", "QUEUE", "STATE", "MAX TASKS", "PLUGINS", "LAST HEARTBEAT"])
+            var table = Table(header: ["NAME", "QUEUES", "STATE", "MAX TASKS", "PLUGINS", "LAST HEARTBEAT"])
             for host in hosts {
                 let state = (host.online ? "online" : "offline") + (host.paused ? ", paused" : "")
                 table.rows.append([
-                    host.name, host.queue, state, "\(host.maxTasks)", host.plugins.map { "\($0.name) \($0.version)" }.joined(separator: ", "),
+                    host.name, host.servedQueues.map(\.description).joined(separator: ","), state, "\(host.maxTasks)",
+                    host.plugins.map { "\($0.name) \($0.version)" }.joined(separator: ", "),
                     WireCoding.format(host.lastHeartbeat),
                 ])
             }

@@ -14,6 +14,18 @@ import Testing
         #expect(notifier.version(of: "etl") != version)
     }
 
+    @Test func workInAnyOfAHostsQueuesWakesItsClaim() async {
+        let notifier = JobNotifier()
+        let version = notifier.version(of: ["hi", "lo"])
+        async let woken: Void = notifier.waitForWork(in: ["hi", "lo"], after: version, timeout: .seconds(3_600))
+        try? await Task.sleep(for: .milliseconds(50))
+        notifier.workArrived(in: "elsewhere")
+        #expect(notifier.version(of: ["hi", "lo"]) == version)
+        notifier.workArrived(in: "lo")
+        await woken
+        #expect(notifier.version(of: ["hi", "lo"]) != version)
+    }
+
     @Test func workHandedBackAnywhereWakesTheClaimsOfEveryQueue() async {
         let notifier = JobNotifier()
         let etl = notifier.version(of: "etl")

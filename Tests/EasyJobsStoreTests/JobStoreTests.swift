@@ -395,6 +395,7 @@ struct JobStoreTests {
             host.maxTasks = 8
             host.plugins = []
             host.lastSeen = at(5)
+            host.queues = [QueueWeight(name: "ETL", weight: 5), QueueWeight(name: "Backfill")]
             try await store.saveHost(host)
             let other = HostRecord(
                 id: "h0", name: "worker-0", queue: "Other", maxTasks: 1, plugins: [], refused: [], registeredAt: at(1), lastSeen: at(1))

@@ -241,7 +241,10 @@ struct PostgresJobStoreTests {
                 try await group.waitForAll()
             }
             let applied = try await TestPostgres.rows(url, "SELECT name FROM easyjobs_migrations ORDER BY name")
-            #expect(try applied.map { try $0.makeRandomAccess()[0].decode(String.self) } == ["v1", "v2-claim-by-task", "v3-job-features"])
+            #expect(
+                try applied.map { try $0.makeRandomAccess()[0].decode(String.self) } == [
+                    "v1", "v2-claim-by-task", "v3-job-features", "v4-host-queues",
+                ])
         }
     }
 

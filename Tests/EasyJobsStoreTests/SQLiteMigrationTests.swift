@@ -47,4 +47,30 @@ struct SQLiteMigrationTests {
         // "deleted" took seq 4: the first job stored after the migration comes after it.
         #expect(seqs == [3, 5])
     }
+
+    /// "v5-host-queues" adds the queues of a host: one stored before it serves its one queue,
+    /// and a host saved after it keeps its weights.
+    @Test func theHostQueuesMigrationReadsAnEarlierHostAsServingItsOneQueue() async throws {
+        let directory = try TemporaryDirectory()
+        let queue = try DatabaseQueue(path: directory.databasePath)
+        try SQLiteMigrations.migrator.migrate(queue, upTo: "v4-job-features")
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO hosts (id, name, queue, max_tasks, plugins, refused, registered_at, last_seen)
+                    VALUES ('old', 'old-host', 'etl', 4, '[]', '[]', 1700000000, 1700000000)
+                    """)
+        }
+        try queue.close()
+
+        let store = try SQLiteJobStore(path: directory.databasePath)
+        let old = try #require(try await store.host(id: "old"))
+        #expect(old.queue == "etl" && old.queues == [QueueWeight(name: "etl")] && old.maxTasks == 4)
+        let weighted = [QueueWeight(name: "hi", weight: 3), QueueWeight(name: "lo")]
+        try await store.saveHost(
+            HostRecord(
+                id: "new", name: "new-host", queue: "hi", queues: weighted, maxTasks: 2, plugins: [], refused: [], registeredAt: .now, lastSeen: .now)
+        )
+        #expect(try await store.host(id: "new")?.queues == weighted)
+    }
 }

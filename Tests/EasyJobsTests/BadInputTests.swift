@@ -59,6 +59,17 @@ import Testing
             name: "malformed host request", method: "POST", path: "/hosts/register", body: #"{"max": 1}"#,
             headers: ["X-EasyJobs-Secret": "test-secret"], status: 400, code: "malformed_request", messageContains: "missing field 'host_id'"),
         Case(
+            name: "queue weight out of range", method: "POST", path: "/hosts/register",
+            body:
+                #"{"host_id": "w", "name": "w", "queue": "a", "queues": [{"name": "a", "weight": 0}], "max_tasks": 1, "plugins": [], "refused": []}"#,
+            headers: ["X-EasyJobs-Secret": "test-secret"], status: 422, code: "invalid_arguments",
+            messageContains: "the weight of queue 'a' must be from 1 to 1000, got 0"),
+        Case(
+            name: "queue listed twice", method: "POST", path: "/hosts/register",
+            body:
+                #"{"host_id": "w", "name": "w", "queue": "a", "queues": [{"name": "a", "weight": 2}, {"name": "a", "weight": 1}], "max_tasks": 1, "plugins": [], "refused": []}"#,
+            headers: ["X-EasyJobs-Secret": "test-secret"], status: 422, code: "invalid_arguments", messageContains: "queue 'a' is listed twice"),
+        Case(
             name: "host request without a session", method: "POST", path: "/hosts/claim", body: #"{"host_id": "x", "max": 1, "wait": 0}"#,
             headers: ["X-EasyJobs-Secret": "test-secret"], status: 401, code: "unauthorized", messageContains: "X-EasyJobs-Session"),
         Case(

@@ -423,3 +423,68 @@ private func view(_ id: String, _ client: ManagerClient) async throws -> JobView
         }
     }
 }
+
+/// One host serving several queues, each with its share of the host's claims.
+@Suite(.serialized) struct WeightedQueueTests {
+    @Test func aHostTakesItsQueuesByWeightAndLeavesNoSlotIdle() async throws {
+        try await withCluster { cluster in
+            // Registered once so that the tasks are known in both queues, then stopped: the jobs queue up unserved.
+            let first = try await cluster.startHost(name: "register", queue: "hi,lo", plugins: ["TestTasks"])
+            await first.stop()
+            let client = cluster.client
+            var queueOf: [String: String] = [:]
+            for queue in ["hi", "lo"] {
+                let ids = try await client.enqueueBatch(
+                    queue: queue, jobs: (0..<24).map { BatchEnqueueItem(task: "add", arguments: ["a": .int($0), "b": 1]) }, queueAnyway: true)
+                for id in ids { queueOf[id] = queue }
+            }
+            // One job at a time, so the order of starts is the order of claims.
+            try await cluster.startHost(name: "weighted", queue: "hi:3,lo", plugins: ["TestTasks"], maxTasks: 1)
+            let host = try #require(try await client.hosts().first { $0.name == "weighted" })
+            #expect(host.queues == [QueueWeight(name: "hi", weight: 3), QueueWeight(name: "lo")])
+            #expect(host.queue == "hi")
+            #expect(queueOf.count == 48)
+            try await waitUntil("every job ends", timeout: .seconds(60)) {
+                try await client.list(status: "completed", limit: 100).jobs.count == 48
+            }
+            var started: [(queue: String, at: Date)] = []
+            for (id, queue) in queueOf {
+                let view = try await client.viewResult(id: id)
+                #expect(view.status == .completed)
+                started.append((queue, try #require(view.startedAt)))
+            }
+            let order = started.sorted { $0.at < $1.at }.map(\.queue)
+            // While both have work, three of hi for each of lo, in every stretch of four
+            // (a a b a …), so lo is never starved; once hi is empty, lo takes every claim.
+            for window in stride(from: 0, to: 32, by: 4) {
+                let stretch = order[window..<window + 4]
+                #expect(stretch.filter { $0 == "hi" }.count == 3, "claims \(window)…\(window + 3): \(stretch); all: \(order)")
+            }
+            #expect(order[32...].allSatisfy { $0 == "lo" }, "after hi ran out: \(order[32...])")
+        }
+    }
+
+    @Test func aPausedQueueHoldsItsJobsWhileTheHostServesItsOthers() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "both", queue: "a,b", plugins: ["TestTasks"])
+            let client = cluster.client
+            _ = try await client.setPaused(.queue, name: "a", paused: true)
+            let held = try await client.enqueue(queue: "a", task: "add", arguments: ["a": 1, "b": 1])
+            let served = try await client.enqueue(queue: "b", task: "add", arguments: ["a": 2, "b": 2])
+            #expect(try await client.pullResult(id: served, wait: 30) == .completed(4))
+            #expect(try await client.viewResult(id: held).status == .queued)
+            #expect(try await client.hosts().first { $0.name == "both" }?.paused == false)
+            _ = try await client.setPaused(.queue, name: "a", paused: false)
+            #expect(try await client.pullResult(id: held, wait: 30) == .completed(2))
+        }
+    }
+
+    @Test func aBadQueueFlagStopsTheHostWithItsReason() async throws {
+        for (flag, reason) in [("a:0", "the weight of queue 'a' must be a whole number from 1 to 1000, got '0'"), (":2", "a queue needs a name")] {
+            let process = try ChildProcess(label: "bad queue", arguments: ["host", "--queue", flag, "--manager", "http://127.0.0.1:9"])
+            let status = try await process.waitForExit(timeout: .seconds(30))
+            #expect(status != 0)
+            #expect(process.stderr.contains(reason), "stderr: \(process.stderr)")
+        }
+    }
+}

@@ -49,27 +49,49 @@ public struct RefusedPlugin: Codable, Sendable, Hashable {
     }
 }
 
-/// `POST /hosts/register`: a host joins a queue with its plugins.
+/// `POST /hosts/register`: a host joins its queues with its plugins.
 public struct HostRegistration: Codable, Sendable {
     /// Stable across reconnects of one host process, so the manager recognises it.
     public var hostID: String
     public var name: String
+    /// The first of ``queues``: where its tasks' schedules fire, and what a manager of an
+    /// earlier version, which knows one queue per host, reads.
     public var queue: String
+    /// Every queue the host serves, with its share of the host's claims. A registration without
+    /// the field (an earlier host's) serves `queue` alone.
+    public var queues: [QueueWeight]
     public var maxTasks: Int
     public var plugins: [PluginInfo]
     public var refused: [RefusedPlugin]
 
     public init(hostID: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin]) {
+        self.init(hostID: hostID, name: name, queues: [QueueWeight(name: queue)], maxTasks: maxTasks, plugins: plugins, refused: refused)
+    }
+
+    /// `queues` must not be empty: its first is ``queue``.
+    public init(hostID: String, name: String, queues: [QueueWeight], maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin]) {
         self.hostID = hostID
         self.name = name
-        self.queue = queue
+        self.queue = queues.first?.name ?? ""
+        self.queues = queues
         self.maxTasks = maxTasks
         self.plugins = plugins
         self.refused = refused
     }
 
     enum CodingKeys: String, CodingKey {
-        case hostID = "host_id", name, queue, maxTasks = "max_tasks", plugins, refused
+        case hostID = "host_id", name, queue, queues, maxTasks = "max_tasks", plugins, refused
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        hostID = try c.decode(String.self, forKey: .hostID)
+        name = try c.decode(String.self, forKey: .name)
+        queue = try c.decode(String.self, forKey: .queue)
+        queues = try c.decodeIfPresent([QueueWeight].self, forKey: .queues) ?? [QueueWeight(name: queue)]
+        maxTasks = try c.decode(Int.self, forKey: .maxTasks)
+        plugins = try c.decode([PluginInfo].self, forKey: .plugins)
+        refused = try c.decode([RefusedPlugin].self, forKey: .refused)
     }
 }
 
@@ -124,6 +146,8 @@ public struct LeasedJob: Codable, Sendable, Hashable {
 /// A job handed to a host.
 public struct ClaimedJob: Codable, Sendable, Hashable {
     public var jobID: String
+    /// The job's queue; a manager of an earlier version leaves it out (its host serves one).
+    public var queue: String?
     public var task: String
     public var args: [String: JSONValue]
     public var attempt: Int
@@ -136,10 +160,11 @@ public struct ClaimedJob: Codable, Sendable, Hashable {
     public var token: String?
 
     public init(
-        jobID: String, task: String, args: [String: JSONValue], attempt: Int, lease: Int, leaseExpiresAt: Date,
+        jobID: String, queue: String? = nil, task: String, args: [String: JSONValue], attempt: Int, lease: Int, leaseExpiresAt: Date,
         dependencies: [String: JSONValue] = [:], token: String? = nil
     ) {
         self.jobID = jobID
+        self.queue = queue
         self.task = task
         self.args = args
         self.attempt = attempt
@@ -150,12 +175,13 @@ public struct ClaimedJob: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case jobID = "job_id", task, args, attempt, lease, leaseExpiresAt = "lease_expires_at", dependencies, token
+        case jobID = "job_id", queue, task, args, attempt, lease, leaseExpiresAt = "lease_expires_at", dependencies, token
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         jobID = try c.decode(String.self, forKey: .jobID)
+        queue = try c.decodeIfPresent(String.self, forKey: .queue)
         task = try c.decode(String.self, forKey: .task)
         args = try c.decode([String: JSONValue].self, forKey: .args)
         attempt = try c.decode(Int.self, forKey: .attempt)
@@ -309,7 +335,10 @@ public struct HeartbeatResponse: Codable, Sendable {
 public struct HostView: Codable, Sendable {
     public var hostID: String
     public var name: String
+    /// The first of ``queues``.
     public var queue: String
+    /// Every queue the host serves, with its weight; absent from an earlier manager's view.
+    public var queues: [QueueWeight]?
     public var maxTasks: Int
     public var plugins: [PluginInfo]
     public var refused: [RefusedPlugin]
@@ -321,12 +350,13 @@ public struct HostView: Codable, Sendable {
     public var paused: Bool
 
     public init(
-        hostID: String, name: String, queue: String, maxTasks: Int, plugins: [PluginInfo], refused: [RefusedPlugin], lastHeartbeat: Date,
-        online: Bool, problems: [String] = [], paused: Bool = false
+        hostID: String, name: String, queue: String, queues: [QueueWeight]? = nil, maxTasks: Int, plugins: [PluginInfo],
+        refused: [RefusedPlugin], lastHeartbeat: Date, online: Bool, problems: [String] = [], paused: Bool = false
     ) {
         self.hostID = hostID
         self.name = name
         self.queue = queue
+        self.queues = queues
         self.maxTasks = maxTasks
         self.plugins = plugins
         self.refused = refused
@@ -337,9 +367,14 @@ public struct HostView: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case hostID = "host_id", name, queue, maxTasks = "max_tasks", plugins, refused
+        case hostID = "host_id", name, queue, queues, maxTasks = "max_tasks", plugins, refused
         case lastHeartbeat = "last_heartbeat", online, problems, paused
     }
+}
+
+extension HostView {
+    /// ``queues``, or ``queue`` alone in the view of a manager that predates them.
+    public var servedQueues: [QueueWeight] { queues ?? [QueueWeight(name: queue)] }
 }
 
 /// `POST /hosts/unregister`: the host is leaving after a graceful stop.

@@ -130,7 +130,7 @@ struct JobRunner: Sendable {
             return .failed("host \(options.name) has no plugin serving task '\(job.task)'")
         }
         var runContext: [String: JSONValue] = [
-            "job_id": .string(job.jobID), "queue": .string(context.queue), "task": .string(job.task), "attempt": .int(job.attempt),
+            "job_id": .string(job.jobID), "queue": .string(job.queue ?? context.queue), "task": .string(job.task), "attempt": .int(job.attempt),
         ]
         if !job.dependencies.isEmpty { runContext["dependencies"] = .object(job.dependencies) }
         logger.debug("job started", metadata: ["attempt": "\(job.attempt)", "plugin": "\(plugin.info.name)@\(plugin.info.version)"])

@@ -14,7 +14,7 @@ struct Registrar: Sendable {
 
     var registration: HostRegistration {
         HostRegistration(
-            hostID: hostID, name: options.name, queue: options.queue, maxTasks: options.maxTasks,
+            hostID: hostID, name: options.name, queues: options.queues, maxTasks: options.maxTasks,
             plugins: catalog.plugins.map(\.info), refused: catalog.refused)
     }
 
@@ -29,7 +29,7 @@ struct Registrar: Sendable {
                 logger.info(
                     "registered with the manager",
                     metadata: [
-                        "manager": "\(options.managerURL)", "queue": "\(options.queue)",
+                        "manager": "\(options.managerURL)", "queues": "\(options.queues.map(\.description).joined(separator: ","))",
                         "tasks": "\(registration.plugins.flatMap(\.tasks).map(\.name).sorted().joined(separator: ","))",
                     ])
                 return response

@@ -30,7 +30,8 @@ extension Coordinator {
             token = HostSessions.issue(hostID: registration.hostID)
         }
         let record = HostRecord(
-            id: registration.hostID, name: registration.name, queue: registration.queue, maxTasks: registration.maxTasks,
+            id: registration.hostID, name: registration.name, queue: registration.queue, queues: registration.queues,
+            maxTasks: registration.maxTasks,
             plugins: registration.plugins, refused: registration.refused, registeredAt: now, lastSeen: now,
             sessionHash: HostSessions.hash(token))
         try await store.saveHost(record)
@@ -41,7 +42,7 @@ extension Coordinator {
         logger.info(
             "host registered",
             metadata: [
-                "host": "\(registration.name)", "queue": "\(registration.queue)",
+                "host": "\(registration.name)", "queues": "\(registration.queues.map(\.description).joined(separator: ","))",
                 "plugins": "\(registration.plugins.map { "\($0.name)@\($0.version)" }.joined(separator: ","))",
                 "refused": "\(registration.refused.count)",
             ])
@@ -53,7 +54,7 @@ extension Coordinator {
             logger.warning("pipeline problem: \(problem)", metadata: ["host": "\(registration.name)", "queue": "\(registration.queue)"])
         }
         // A host may have been waiting for its tasks' queue to exist.
-        notifier.workArrived(in: registration.queue)
+        for queue in registration.queues { notifier.workArrived(in: queue.name) }
         return HostRegistrationResponse(
             leaseSeconds: options.lease.inSeconds, heartbeatSeconds: max(options.lease.inSeconds / 3, 0.2), session: token)
     }
@@ -94,54 +95,76 @@ extension Coordinator {
             throw EasyJobsError(.hostNotFound, "unknown host '\(request.hostID)': register first", context: ["host_id": request.hostID])
         }
         let limit = min(max(request.max, 1), Self.maxClaim)
-        let queue = host.queue
+        let queueNames = host.queues.map(\.name)
         let poll = LongPoll(wait: request.wait, maxWait: options.maxWait, isClientConnected: isClientConnected)
-        let claimed = try await poll.run(version: { notifier.version(of: queue) }) { isLast -> [ClaimedJob]? in
+        let claimed = try await poll.run(version: { notifier.version(of: queueNames) }) { isLast -> [ClaimedJob]? in
             if registry.isLeaving(hostID: host.id) { return [] }
             // Read each round: a host that reloaded a plugin re-registers while its poll waits.
             let current = registry.host(id: host.id) ?? host
             // A poll from before the host's latest registration belongs to a process that may be
             // gone (a recycled host's old connection): it claims nothing more.
             if current.registeredAt != host.registeredAt { return [] }
-            // A paused host or queue claims nothing; it waits here until resumed or the poll ends.
-            // Neither does a host that stopped heartbeating: a killed host's long poll can outlive it
-            // on the manager (its connection is not read, so its close goes unseen) and would take
-            // jobs for a dead process, to be lost again with the lease.
+            // Neither does a host that stopped heartbeating: a killed host's long poll can outlive
+            // it on the manager (its connection is not read, so its close goes unseen) and would
+            // take jobs for a dead process, to be lost again with the lease.
             var heard = Date().timeIntervalSince(current.lastSeen) < options.lease.inSeconds
             // Its heartbeats may go to another manager of the store: ask the store before deciding.
             if !heard, try await learnHost(id: host.id), let seen = registry.host(id: host.id)?.lastSeen {
                 heard = Date().timeIntervalSince(seen) < options.lease.inSeconds
             }
-            let tasks: Set<String> =
-                !heard || pauses.isPaused(host: current.name, queue: current.queue) ? [] : Set(current.plugins.flatMap { $0.tasks.map(\.name) })
-            // Concurrency caps and rate limits count over every host: the store applies them.
-            var limits: [String: TaskClaimLimit] = [:]
-            for task in tasks {
-                if let spec = try? registry.spec(queue: queue, task: task), let limit = TaskClaimLimit(spec.options) { limits[task] = limit }
+            // A paused host or queue claims nothing; it waits here until resumed or the poll ends.
+            let open = heard ? current.queues.filter { !pauses.isPaused(host: current.name, queue: $0.name) } : []
+            let tasks = Set(current.plugins.flatMap { $0.tasks.map(\.name) })
+            let (plan, commit) = queueTurns.plan(hostID: host.id, slots: limit, over: open)
+            var jobs: [Job] = []
+            // Each queue its share; then what a queue short of work left goes to those that had more.
+            var short: Set<String> = []
+            for (queue, count) in plan {
+                let taken = try await claim(queue: queue, tasks: tasks, hostID: host.id, limit: count)
+                if taken.count < count { short.insert(queue) }
+                jobs += taken
             }
-            let jobs = try await store.claim(
-                queue: host.queue, tasks: tasks, hostID: host.id, limit: limit, leaseDuration: options.lease.inSeconds, now: .now, limits: limits)
+            if !short.isEmpty {
+                // Queues whose turn did not come in this plan (one slot, several queues) come last.
+                let others = open.map(\.name).filter { name in !plan.contains { $0.queue == name } }
+                for queue in plan.map(\.queue) + others where jobs.count < limit && !short.contains(queue) {
+                    jobs += try await claim(queue: queue, tasks: tasks, hostID: host.id, limit: limit - jobs.count)
+                }
+            }
+            if !jobs.isEmpty { commit() }
             if !jobs.isEmpty || isLast {
                 metrics.started(jobs)
                 let waited = jobs.filter { $0.dependencies > 0 }.map(\.id)
                 let dependencies = waited.isEmpty ? [:] : try await store.dependencyResults(of: waited)
                 for job in jobs where job.attempts > 1 {
                     logger.info(
-                        "retrying job", metadata: ["job_id": "\(job.id)", "task": "\(job.task)", "attempt": "\(job.attempts)", "queue": "\(queue)"])
+                        "retrying job",
+                        metadata: ["job_id": "\(job.id)", "task": "\(job.task)", "attempt": "\(job.attempts)", "queue": "\(job.queue)"])
                 }
                 return jobs.map { job in
-                    let subprocess = (try? registry.spec(queue: queue, task: job.task))?.options.subprocess ?? false
+                    let subprocess = (try? registry.spec(queue: job.queue, task: job.task))?.options.subprocess ?? false
                     return ClaimedJob(
-                        jobID: job.id, task: job.task, args: job.args, attempt: job.attempts, lease: job.lease,
+                        jobID: job.id, queue: job.queue, task: job.task, args: job.args, attempt: job.attempts, lease: job.lease,
                         leaseExpiresAt: job.leaseExpiresAt ?? .now, dependencies: dependencies[job.id] ?? [:],
                         token: subprocess ? tokens.token(jobID: job.id, lease: job.lease) : nil)
                 }
             }
             return nil
         } wait: { [notifier] version, timeout in
-            await notifier.waitForWork(in: queue, after: version, timeout: timeout)
+            await notifier.waitForWork(in: queueNames, after: version, timeout: timeout)
         }
         return claimed ?? []
+    }
+
+    /// Claims up to `limit` of `tasks`' jobs of one queue, under the caps and rate limits its
+    /// tasks declare (they count over every host: the store applies them).
+    private func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int) async throws -> [Job] {
+        var limits: [String: TaskClaimLimit] = [:]
+        for task in tasks {
+            if let spec = try? registry.spec(queue: queue, task: task), let limit = TaskClaimLimit(spec.options) { limits[task] = limit }
+        }
+        return try await store.claim(
+            queue: queue, tasks: tasks, hostID: hostID, limit: limit, leaseDuration: options.lease.inSeconds, now: .now, limits: limits)
     }
 
     /// Records how runs ended. Each report counts only under the lease it names; a failure with
@@ -188,6 +211,7 @@ extension Coordinator {
             throw EasyJobsError(.hostNotFound, "unknown host '\(hostID)'", context: ["host_id": hostID])
         }
         registry.markLeaving(hostID: hostID)
+        queueTurns.forget(hostID: hostID)
         // A graceful stop hands back what it did not finish: not the jobs' fault, so the tries are refunded.
         let released = try await store.release(hostID: hostID, jobs: nil)
         for queue in Set(released.map(\.queue)) { notifier.workArrived(in: queue) }

@@ -32,7 +32,7 @@ extension Coordinator {
         do throws(EasyJobsError) {
             try RegistrationCheck.validate(
                 HostRegistration(
-                    hostID: host.id, name: host.name, queue: host.queue, maxTasks: host.maxTasks, plugins: host.plugins, refused: host.refused))
+                    hostID: host.id, name: host.name, queues: host.queues, maxTasks: host.maxTasks, plugins: host.plugins, refused: host.refused))
             return nil
         } catch {
             return error.message

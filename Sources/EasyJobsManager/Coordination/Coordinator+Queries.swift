@@ -47,9 +47,9 @@ extension Coordinator {
     public func hostViews(now: Date = .now) -> [HostView] {
         registry.hosts.sorted { $0.name < $1.name }.map { host in
             HostView(
-                hostID: host.id, name: host.name, queue: host.queue, maxTasks: host.maxTasks, plugins: host.plugins,
+                hostID: host.id, name: host.name, queue: host.queue, queues: host.queues, maxTasks: host.maxTasks, plugins: host.plugins,
                 refused: host.refused, lastHeartbeat: host.lastSeen, online: isOnline(host, now: now),
-                problems: problems(of: host), paused: pauses.isPaused(host: host.name, queue: host.queue))
+                problems: problems(of: host), paused: host.queues.allSatisfy { pauses.isPaused(host: host.name, queue: $0.name) })
         }
     }
 

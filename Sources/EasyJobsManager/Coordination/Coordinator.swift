@@ -19,6 +19,7 @@ public struct Coordinator: Sendable {
     let tokens: JobTokens
     public let pauses: PauseState
     public let metrics: ManagerMetrics
+    let queueTurns = HostQueueTurns()
 
     public init(
         store: any ManagerStore, registry: TaskRegistry, notifier: JobNotifier = JobNotifier(), tokens: JobTokens,
@@ -45,9 +46,14 @@ public struct Coordinator: Sendable {
 
     /// The problems found in the pipelines of the host's tasks, as `task: problem` lines.
     public func problems(of host: HostRecord) -> [String] {
-        let problems = registry.problems(queue: host.queue)
         let names = Set(host.plugins.flatMap { $0.tasks.map(\.name) })
-        return problems.keys.sorted().filter(names.contains).flatMap { task in problems[task]!.map { "\(task): \($0)" } }
+        let lines = host.queues.flatMap { queue in
+            let problems = registry.problems(queue: queue.name)
+            return problems.keys.sorted().filter(names.contains).flatMap { task in problems[task]!.map { "\(task): \($0)" } }
+        }
+        // The same plugin in two queues finds the same problems in each: say each once.
+        var seen: Set<String> = []
+        return lines.filter { seen.insert($0).inserted }
     }
 
     public func isServed(queue: String, task: String) -> Bool {

@@ -21,6 +21,11 @@ public final class JobNotifier: Sendable {
         func version(of queue: String) -> UInt64 {
             versions[queue, default: 0] &+ everywhere
         }
+
+        /// Changes when any of `queues` does: each part only grows.
+        func version(of queues: [String]) -> UInt64 {
+            queues.reduce(everywhere) { $0 &+ versions[$1, default: 0] }
+        }
     }
 
     private let state = ConditionWaiter<State, Waiting>(State())
@@ -44,6 +49,29 @@ public final class JobNotifier: Sendable {
     /// Waits until `queue` moves past `version` or `timeout` passes.
     public func waitForWork(in queue: String, after version: UInt64, timeout: Duration) async {
         _ = await state.wait(on: .work(queue: queue), timeout: timeout) { $0.version(of: queue) != version ? () : nil }
+    }
+
+    /// The version of a host's several queues: it moves when any of them does.
+    public func version(of queues: [String]) -> UInt64 {
+        state.withLock { $0.version(of: queues) }
+    }
+
+    /// Waits until any of `queues` moves past `version` (read with ``version(of:)-([String])``)
+    /// or `timeout` passes.
+    public func waitForWork(in queues: [String], after version: UInt64, timeout: Duration) async {
+        guard queues.count > 1 else {
+            if let queue = queues.first { await waitForWork(in: queue, after: version, timeout: timeout) }
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for queue in queues {
+                group.addTask { [state] in
+                    _ = await state.wait(on: .work(queue: queue), timeout: timeout) { $0.version(of: queues) != version ? () : nil }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     /// Bumped by every finish; a pull reads it before it reads the job, like a queue version.

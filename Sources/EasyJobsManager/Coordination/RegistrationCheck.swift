@@ -15,12 +15,32 @@ enum RegistrationCheck {
     static let maxTextLength = 8_192
     static let maxOptionBytes = 64 << 10
     static let maxRefused = 256
+    static let maxQueues = 64
 
     /// Throws `invalid_arguments` naming the first thing over a limit or malformed.
     static func validate(_ registration: HostRegistration) throws(EasyJobsError) {
         try name(registration.hostID, "host_id")
         try name(registration.name, "name")
         try name(registration.queue, "queue")
+        guard !registration.queues.isEmpty, registration.queues.count <= maxQueues else {
+            throw refusal("a host serves 1 to \(maxQueues) queues, got \(registration.queues.count)", field: "queues")
+        }
+        guard registration.queues[0].name == registration.queue else {
+            throw refusal(
+                "queue must be the first of queues ('\(registration.queues[0].name)'), got '\(registration.queue)'", field: "queue")
+        }
+        var queues: Set<String> = []
+        for queue in registration.queues {
+            try name(queue.name, "queues[].name")
+            guard (1...QueueWeight.maximumWeight).contains(queue.weight) else {
+                throw refusal(
+                    "the weight of queue '\(queue.name)' must be from 1 to \(QueueWeight.maximumWeight), got \(queue.weight)",
+                    field: "queues[].weight")
+            }
+            guard queues.insert(queue.name).inserted else {
+                throw refusal("queue '\(queue.name)' is listed twice", field: "queues[].name")
+            }
+        }
         guard registration.maxTasks >= 1 && registration.maxTasks <= 10_000 else {
             throw refusal("max_tasks must be between 1 and 10000, got \(registration.maxTasks)", field: "max_tasks")
         }

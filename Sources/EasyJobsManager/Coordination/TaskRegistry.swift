@@ -58,7 +58,7 @@ public final class TaskRegistry: Sendable {
     public func markLeaving(hostID: String) {
         state.withLock { state in
             state.leaving.insert(hostID)
-            if let queue = state.hosts[hostID]?.queue { Self.recomputeProblems(queue: queue, in: &state) }
+            for queue in state.hosts[hostID]?.queues ?? [] { Self.recomputeProblems(queue: queue.name, in: &state) }
         }
     }
 
@@ -66,7 +66,7 @@ public final class TaskRegistry: Sendable {
     public func isServed(queue: String, task: String, onlineSince: Date) -> Bool {
         state.withLock { state in
             state.hosts.values.contains { host in
-                host.queue == queue && host.lastSeen >= onlineSince && !state.leaving.contains(host.id)
+                host.serves(queue) && host.lastSeen >= onlineSince && !state.leaving.contains(host.id)
                     && host.plugins.contains { $0.tasks.contains { $0.name == task } }
             }
         }
@@ -122,17 +122,19 @@ public final class TaskRegistry: Sendable {
     /// signature; pipeline problems are computed from what is served.
     private static func add(_ host: HostRecord, to state: inout State) {
         state.hosts[host.id] = host
-        for plugin in host.plugins {
-            for task in plugin.tasks {
-                state.tasks[host.queue, default: [:]][task.name] = task
+        for queue in host.queues {
+            for plugin in host.plugins {
+                for task in plugin.tasks {
+                    state.tasks[queue.name, default: [:]][task.name] = task
+                }
             }
+            recomputeProblems(queue: queue.name, in: &state)
         }
-        recomputeProblems(queue: host.queue, in: &state)
     }
 
     private static func recomputeProblems(queue: String, in state: inout State) {
         var served: [String: TaskSpec] = [:]
-        for host in state.hosts.values where host.queue == queue && !state.leaving.contains(host.id) {
+        for host in state.hosts.values where host.serves(queue) && !state.leaving.contains(host.id) {
             for task in host.plugins.flatMap(\.tasks) { served[task.name] = task }
         }
         state.problems[queue] = PipelineValidation.problems(in: Array(served.values))

@@ -103,7 +103,7 @@ public struct ManagerMetrics: Sendable {
     func registered(_ host: HostRegistration) {
         count("easyjobs_plugin_loads_total", [("host", host.name)], by: host.plugins.count)
         count("easyjobs_plugin_refusals_total", [("host", host.name)], by: host.refused.count)
-        count("easyjobs_host_registrations_total", [("queue", host.queue)])
+        for queue in host.queues { count("easyjobs_host_registrations_total", [("queue", queue.name)]) }
     }
 
     /// Gauges read at scrape time: they say how things are, not what happened.

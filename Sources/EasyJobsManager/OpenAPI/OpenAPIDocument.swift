@@ -294,7 +294,7 @@ enum OpenAPIDocument {
                     "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]],
                 ]),
             "get /hosts": operation(
-                "Hosts with their plugins.", tag: "system",
+                "Hosts with their queues (and weights) and plugins.", tag: "system",
                 ok: ["description": "Hosts.", "content": ["application/json": ["schema": ["type": "array", "items": ["type": "object"]]]]]),
             "get /schedules": operation(
                 "Schedules.", tag: "schedules",

@@ -9,18 +9,19 @@ extension SQLiteJobStore {
     public func saveHost(_ host: HostRecord) async throws {
         let plugins = try Self.encodeJSON(host.plugins)
         let refused = try Self.encodeJSON(host.refused)
+        let queues = try Self.encodeJSON(host.queues)
         try await write("save a host", context: ["host_id": host.id]) { db in
             let statement = try db.cachedStatement(
                 sql: """
-                    INSERT INTO hosts (id, name, queue, max_tasks, plugins, refused, registered_at, last_seen, session_hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO hosts (id, name, queue, queues, max_tasks, plugins, refused, registered_at, last_seen, session_hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET
-                        name = excluded.name, queue = excluded.queue, max_tasks = excluded.max_tasks,
+                        name = excluded.name, queue = excluded.queue, queues = excluded.queues, max_tasks = excluded.max_tasks,
                         plugins = excluded.plugins, refused = excluded.refused,
                         registered_at = excluded.registered_at, last_seen = excluded.last_seen, session_hash = excluded.session_hash
                     """)
             try statement.execute(arguments: [
-                host.id, host.name, host.queue, host.maxTasks, plugins, refused,
+                host.id, host.name, host.queue, queues, host.maxTasks, plugins, refused,
                 host.registeredAt.timeIntervalSince1970, host.lastSeen.timeIntervalSince1970, host.sessionHash,
             ])
         }
@@ -47,7 +48,7 @@ extension SQLiteJobStore {
         }
     }
 
-    static let hostColumns = "id, name, queue, max_tasks, plugins, refused, registered_at, last_seen, session_hash"
+    static let hostColumns = "id, name, queue, queues, max_tasks, plugins, refused, registered_at, last_seen, session_hash"
 
     static func fetchHosts(_ db: Database, sql: String, arguments: StatementArguments) throws -> [HostRecord] {
         let decoder = JSONDecoder()
@@ -56,9 +57,11 @@ extension SQLiteJobStore {
         while let row = try rows.next() {
             let plugins: String = row["plugins"]
             let refused: String = row["refused"]
+            let queues: String? = row["queues"]
             hosts.append(
                 HostRecord(
-                    id: row["id"], name: row["name"], queue: row["queue"], maxTasks: row["max_tasks"],
+                    id: row["id"], name: row["name"], queue: row["queue"],
+                    queues: try queues.map { try decoder.decode([QueueWeight].self, from: Data($0.utf8)) }, maxTasks: row["max_tasks"],
                     plugins: try decoder.decode([PluginInfo].self, from: Data(plugins.utf8)),
                     refused: try decoder.decode([RefusedPlugin].self, from: Data(refused.utf8)),
                     registeredAt: Date(timeIntervalSince1970: row["registered_at"]),

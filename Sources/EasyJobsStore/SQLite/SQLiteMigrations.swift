@@ -209,6 +209,11 @@ enum SQLiteMigrations {
                 if db.changesCount == 0 { try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('jobs', ?)", arguments: [sequence]) }
             }
         }
+        migrator.registerMigration("v5-host-queues") { db in
+            // A host may serve several queues with weights: JSON [{"name", "weight"}]. NULL (a
+            // row of an earlier version) means `queue` alone, and `queue` stays the first.
+            try db.execute(sql: "ALTER TABLE hosts ADD COLUMN queues TEXT")
+        }
         return migrator
     }
 }

@@ -64,9 +64,11 @@ final class TestCluster: @unchecked Sendable {
     ) async throws -> ChildProcess {
         let directory = try pluginDirectory ?? self.directory.pluginDirectory("plugins-\(name)", plugins: plugins)
         var arguments = [
-            "host", "--manager", url, "--plugins", directory.path, "--queue", queue, "--name", name, "--max-tasks", "\(maxTasks)",
+            "host", "--manager", url, "--plugins", directory.path, "--name", name, "--max-tasks", "\(maxTasks)",
             "--data-dir", self.directory.url.appendingPathComponent("host-\(name)").path,
         ]
+        // "a:3,b" serves both queues, as `--queue a:3 --queue b`.
+        arguments += queue.split(separator: ",").flatMap { ["--queue", String($0)] }
         if let secret { arguments += ["--secret", secret] }
         let host = try ChildProcess(label: "host \(name)", arguments: arguments, environment: environment)
         hosts.append(host)
