@@ -273,6 +273,11 @@ public struct ManagerClient: Sendable {
         let _: [String: String] = try await send(.POST, "/job/report", body: report.encoded(), auth: .job(token))
     }
 
+    /// A subprocess child's progress, with the job's token.
+    public func childProgress(_ progress: ChildProgress, token: String) async throws {
+        let _: [String: Bool] = try await send(.POST, "/job/progress", body: WireCoding.makeEncoder().encode(progress), auth: .job(token))
+    }
+
     /// Whether the manager answers `/health`: also how a subprocess child opens its connection
     /// before it has a result to report.
     @discardableResult

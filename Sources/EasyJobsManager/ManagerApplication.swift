@@ -79,6 +79,13 @@ public enum ManagerApplication {
             try await coordinator.childReport(report, run: run)
             return try JSONResponse.make(["accepted": report.jobID])
         }
+        system.post("/job/progress") { request, _ in
+            var request = request
+            let run = try coordinator.verifyJobToken(request.headers[.easyJobsJobToken])
+            let progress = try await request.decode(ChildProgress.self, limit: options.maxBodySize)
+            try await coordinator.childProgress(progress, run: run)
+            return try JSONResponse.make(["recorded": true])
+        }
         HostRoutes(coordinator: coordinator).add(
             to: router.group(RouterPath(WireContract.HostEndpoint.group)).add(middleware: SecretMiddleware(secret: options.secret)))
 

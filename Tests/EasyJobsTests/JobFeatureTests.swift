@@ -356,6 +356,29 @@ private func view(_ id: String, _ client: ManagerClient) async throws -> JobView
             #expect(body?["error"]?["code"] == "unauthorized")
         }
     }
+
+    @Test func aSubprocessChildsProgressReachesTheManagerWithItsJobToken() async throws {
+        try await withCluster { cluster in
+            try await cluster.startHost(name: "progress", queue: "test", plugins: ["TestTasks"])
+            let client = cluster.client
+            let id = try await client.enqueue(queue: "test", task: "progress_in_child", arguments: ["seconds": 8])
+            try await waitUntil("the child reports half way") {
+                let view = try await client.viewResult(id: id)
+                return view.status == .running && view.progress == 0.5 && view.progressMessage == "halfway"
+            }
+            #expect(try await client.pullResult(id: id, wait: 20) == .completed(2))
+            let done = try #require(try await client.list(task: "progress_in_child", limit: 10).jobs.first)
+            #expect(done.progress == 1 && done.progressMessage == "done")
+            // Without the job's token, or with one of a run that is over, nothing is recorded.
+            for headers in [[:], ["X-EasyJobs-Job-Token": "forged"]] {
+                let (status, body) = try await cluster.request(
+                    .POST, "/job/progress", body: #"{"job_id": "\#(id)", "lease": 1, "fraction": 0.1}"#, headers: headers)
+                #expect(status == 403)
+                #expect(body?["error"]?["code"] == "forbidden")
+            }
+            #expect(try await client.list(task: "progress_in_child", limit: 10).jobs.first?.progress == 1)
+        }
+    }
 }
 
 /// Completion webhooks: a real receiver on 127.0.0.1 gets each outcome, signed, after retries.

@@ -72,6 +72,16 @@ let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
         return 2
     }
 
+    TaskDefinition(
+        "progress_in_child", description: "progress_steps in a subprocess child.", parameters: [.double("seconds", default: 1)],
+        options: TaskOptions(subprocess: true)
+    ) { (args: SleepArguments, context) -> Int in
+        await context.progress(0.5, "halfway")
+        try await Task.sleep(for: .seconds(min(max(args.seconds.isFinite ? args.seconds : 0, 0), 60)))
+        await context.progress(1, "done")
+        return 2
+    }
+
     TaskDefinition("enqueue_unknown", description: "Enqueues a task its queue does not have.") { (_: NoArguments, context) -> String in
         try await context.enqueue("no_such_task")
     }

@@ -442,7 +442,40 @@ public struct ProgressRequest: Codable, Sendable, Hashable {
     public static let maxMessageLength = 1_000
 
     enum CodingKeys: String, CodingKey { case hostID = "host_id", jobID = "job_id", lease, fraction, message }
+
+    /// `host_id` may be left out where the job token says whose run it is (``ChildProgress``).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        hostID = try c.decodeIfPresent(String.self, forKey: .hostID) ?? ""
+        jobID = try c.decode(String.self, forKey: .jobID)
+        lease = try c.decode(Int.self, forKey: .lease)
+        fraction = try c.decode(Double.self, forKey: .fraction)
+        message = try c.decodeIfPresent(String.self, forKey: .message)
+    }
 }
+
+extension ProgressRequest {
+    /// Reads the body of a task's `progress` request (`{"fraction": 0…1, "message": …}`, the SDK's
+    /// `context.progress`), clamping the fraction; `nil` when it is not one.
+    public init?(taskRequest body: some DataProtocol, hostID: String, jobID: String, lease: Int) {
+        let request = try? JSONValue.decode(body)
+        let fraction: Double? =
+            switch request?["fraction"] {
+            case .double(let value)?: value
+            case .int(let value)?: Double(value)
+            default: nil
+            }
+        guard let request, let fraction, fraction.isFinite else { return nil }
+        self.init(hostID: hostID, jobID: jobID, lease: lease, fraction: min(max(fraction, 0), 1), message: request["message"]?.stringValue)
+    }
+
+    /// What a task is told when its progress request is not one.
+    public static let malformedTaskRequest = "a progress request needs {\"fraction\": 0…1, \"message\": …}"
+}
+
+/// `POST /job/progress`: a subprocess child's progress, with its job token (the host is the
+/// one its job runs on; `host_id` is not read).
+public typealias ChildProgress = ProgressRequest
 
 /// `POST /hosts/await`: waits up to `wait` seconds for a job to finish, without consuming its result.
 public struct AwaitRequest: Codable, Sendable {

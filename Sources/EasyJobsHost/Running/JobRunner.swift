@@ -264,20 +264,11 @@ struct JobRunner: Sendable {
     /// Relays a running job's progress to the manager. Progress is advisory: a manager that cannot
     /// be reached, or a run that lost its lease, loses the report and the task goes on.
     private func progress(body: Data, from job: ClaimedJob, logger: Logger) async -> CallOutcome {
-        let request = try? JSONValue.decode(body)
-        let fraction: Double? =
-            switch request?["fraction"] {
-            case .double(let value)?: value
-            case .int(let value)?: Double(value)
-            default: nil
-            }
-        guard let request, let fraction, fraction.isFinite else {
-            return .failure("a progress request needs {\"fraction\": 0…1, \"message\": …}")
+        guard let request = ProgressRequest(taskRequest: body, hostID: hostID, jobID: job.jobID, lease: job.lease) else {
+            return .failure(ProgressRequest.malformedTaskRequest)
         }
         do {
-            try await client.progress(
-                ProgressRequest(
-                    hostID: hostID, jobID: job.jobID, lease: job.lease, fraction: min(max(fraction, 0), 1), message: request["message"]?.stringValue))
+            try await client.progress(request)
         } catch {
             logger.debug("progress not recorded: \(error)")
         }

@@ -74,7 +74,22 @@ public enum TaskChild {
                 }
             },
             onCall: { task, _ in .failure("a subprocess task cannot call '\(task)': calls run only in the host") },
-            onRequest: { kind, _ in .failure("a subprocess task cannot send '\(kind)' requests: they run only in the host") })
+            onRequest: { kind, body in
+                // Progress goes to the manager with the job's token, as the report does; an
+                // enqueue needs the host's session, which a child never holds.
+                guard kind == "progress" else {
+                    return .failure("a subprocess task cannot send '\(kind)' requests (it can send: progress)")
+                }
+                guard let progress = ProgressRequest(taskRequest: body, hostID: "", jobID: job.jobID, lease: job.lease) else {
+                    return .failure(ProgressRequest.malformedTaskRequest)
+                }
+                do {
+                    try await client.childProgress(progress, token: job.token)
+                } catch {
+                    printError("run-task: progress not recorded: \((error as? EasyJobsError)?.message ?? "\(error)")\n")
+                }
+                return .success(Data("{}".utf8))
+            })
         let outcome: JobOutcome =
             switch await plugin.run(task: job.task, invocation: invocation) {
             case .success(let bytes):

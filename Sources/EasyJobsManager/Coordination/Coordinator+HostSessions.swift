@@ -285,6 +285,23 @@ extension Coordinator {
         }
     }
 
+    /// A subprocess child's progress, for the run its token is for, recorded as its host's.
+    public func childProgress(_ progress: ChildProgress, run: LeasedJob) async throws {
+        guard progress.jobID == run.jobID, progress.lease == run.lease else {
+            throw EasyJobsError(
+                .forbidden, "the job token is for job '\(run.jobID)' (lease \(run.lease)), not '\(progress.jobID)' (lease \(progress.lease))",
+                context: ["request_id": progress.jobID])
+        }
+        guard let job = try await store.job(id: progress.jobID), job.status == .running, job.lease == run.lease, let host = job.hostID else {
+            throw EasyJobsError(
+                .forbidden, "the job token of job '\(progress.jobID)' is no longer valid: that run has ended",
+                context: ["request_id": progress.jobID])
+        }
+        var recorded = progress
+        recorded.hostID = host
+        try await recordProgress(recorded)
+    }
+
     /// Stores lines of running jobs' logs sent by their host.
     public func appendLogs(_ request: LogsRequest) async throws {
         guard registry.host(id: request.hostID) != nil else {

@@ -377,6 +377,33 @@ enum OpenAPIDocument {
                     "413": errorResponse("Over the report size limit."),
                 ],
             ],
+            "post /job/progress": [
+                "tags": ["hosts"], "summary": "A subprocess child's progress, with its job token (X-EasyJobs-Job-Token) only.", "security": [],
+                "parameters": [["name": "X-EasyJobs-Job-Token", "in": "header", "required": true, "schema": ["type": "string"]]],
+                "requestBody": [
+                    "required": true,
+                    "content": [
+                        "application/json": [
+                            "schema": [
+                                "type": "object", "required": ["job_id", "lease", "fraction"],
+                                "properties": [
+                                    "job_id": ["type": "string"], "lease": ["type": "integer"],
+                                    "fraction": ["type": "number", "minimum": 0, "maximum": 1],
+                                    "message": ["type": "string"],
+                                ],
+                            ]
+                        ]
+                    ],
+                ],
+                "responses": [
+                    "200": [
+                        "description": "Recorded.",
+                        "content": ["application/json": ["schema": ["type": "object", "properties": ["recorded": ["type": "boolean"]]]]],
+                    ],
+                    "400": errorResponse("Not a progress report."), "403": errorResponse("No token, a wrong one, or one of a run that is over."),
+                    "413": errorResponse("Over the body size limit."),
+                ],
+            ],
             "get /openapi.json": [
                 "tags": ["system"], "summary": "This document.", "security": [],
                 "responses": ["200": ["description": "OpenAPI 3.1.", "content": ["application/json": ["schema": ["type": "object"]]]]],
