@@ -5,6 +5,11 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
 
+// The SDK package's products (SDK/Package.swift), as this package's targets use them.
+let sdk = Target.Dependency.product(name: "EasyJobsSDK", package: "SDK")
+let abi = Target.Dependency.product(name: "CEasyJobsABI", package: "SDK")
+let json = Target.Dependency.product(name: "EasyJobsJSON", package: "SDK")
+
 let package = Package(
     name: "EasyJobs",
     platforms: [.macOS(.v15)],
@@ -12,8 +17,6 @@ let package = Package(
         .executable(name: "easyjobs", targets: ["easyjobs"]),
         /// The host alone (`easyjobs host` becomes it when it is installed beside `easyjobs`).
         .executable(name: "easyjobs-host", targets: ["easyjobs-host"]),
-        /// What plugin authors depend on.
-        .library(name: "EasyJobsSDK", targets: ["EasyJobsSDK"]),
         /// The example plugin of the seed (extract → transform → load → compute).
         .library(name: "ETL", type: .dynamic, targets: ["ETL"]),
         /// Plugins used by the tests and the benchmark.
@@ -29,6 +32,8 @@ let package = Package(
         .executable(name: "easyjobs-bench", targets: ["EasyJobsBench"]),
     ],
     dependencies: [
+        // The SDK is a package of its own, so a plugin depends on it alone (SDK/Package.swift).
+        .package(path: "SDK"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
@@ -44,23 +49,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
-        // MARK: SDK (depends on nothing of ours)
-        .target(name: "CEasyJobsABI", path: "SDK/CEasyJobsABI"),
-        // The one JSON value, shared by plugins (through the SDK) and the host and manager.
-        .target(name: "EasyJobsJSON", path: "SDK/EasyJobsJSON", swiftSettings: swiftSettings),
-        .target(
-            name: "EasyJobsSDK",
-            dependencies: [
-                "CEasyJobsABI",
-                "EasyJobsJSON",
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "SDK/EasyJobsSDK",
-            swiftSettings: swiftSettings
-        ),
-
         // MARK: Core, store, manager, host
-        .target(name: "EasyJobsCore", dependencies: ["EasyJobsJSON"], swiftSettings: swiftSettings),
+        .target(name: "EasyJobsCore", dependencies: [json], swiftSettings: swiftSettings),
         .target(name: "CHostSupport"),
         .systemLibrary(name: "CFFI", path: "Sources/CFFI", providers: [.apt(["libffi-dev"])]),
         .target(
@@ -118,7 +108,7 @@ let package = Package(
             dependencies: [
                 "EasyJobsCore",
                 "EasyJobsClient",
-                "CEasyJobsABI",
+                abi,
                 "CHostSupport",
                 "CFFI",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -179,16 +169,16 @@ let package = Package(
         ),
 
         // MARK: Plugins
-        .target(name: "ETL", dependencies: ["EasyJobsSDK"], path: "Plugins/ETL", swiftSettings: swiftSettings),
-        .target(name: "TestTasks", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/TestTasks", swiftSettings: swiftSettings),
-        .target(name: "IncompatibleABI", dependencies: ["CEasyJobsABI"], path: "Plugins/Testing/IncompatibleABI"),
+        .target(name: "ETL", dependencies: [sdk], path: "Plugins/ETL", swiftSettings: swiftSettings),
+        .target(name: "TestTasks", dependencies: [sdk], path: "Plugins/Testing/TestTasks", swiftSettings: swiftSettings),
+        .target(name: "IncompatibleABI", dependencies: [abi], path: "Plugins/Testing/IncompatibleABI"),
         .target(name: "NotAPlugin", path: "Plugins/Testing/NotAPlugin", swiftSettings: swiftSettings),
-        .target(name: "CyclicTasks", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/CyclicTasks", swiftSettings: swiftSettings),
-        .target(name: "Crashers", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/Crashers", swiftSettings: swiftSettings),
+        .target(name: "CyclicTasks", dependencies: [sdk], path: "Plugins/Testing/CyclicTasks", swiftSettings: swiftSettings),
+        .target(name: "Crashers", dependencies: [sdk], path: "Plugins/Testing/Crashers", swiftSettings: swiftSettings),
         .target(name: "VersionedMarker", path: "Plugins/Testing/VersionedMarker"),
-        .target(name: "Scheduled", dependencies: ["EasyJobsSDK"], path: "Plugins/Testing/Scheduled", swiftSettings: swiftSettings),
+        .target(name: "Scheduled", dependencies: [sdk], path: "Plugins/Testing/Scheduled", swiftSettings: swiftSettings),
         .target(
-            name: "Versioned", dependencies: ["EasyJobsSDK", "VersionedMarker"], path: "Plugins/Testing/Versioned", swiftSettings: swiftSettings),
+            name: "Versioned", dependencies: [sdk, "VersionedMarker"], path: "Plugins/Testing/Versioned", swiftSettings: swiftSettings),
         // A C plugin: no SDK, only a manifest and plain C functions.
         .target(name: "CMathPlugin", path: "Plugins/FFI/CMath"),
 
@@ -247,7 +237,7 @@ let package = Package(
                 "EasyJobsCore",
                 "EasyJobsClient",
                 "EasyJobsHost",
-                "CEasyJobsABI",
+                abi,
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -9,6 +9,13 @@ import Glibc
 
 /// A plugin author's path: `easyjobs plugin new`, an out-of-tree build against this checkout's
 /// SDK, `plugin inspect`, and the task running in a host that picks the file up.
+/// Where the tests find the tools a plugin author uses.
+enum ToolPaths {
+    static let swift =
+        ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":")
+        .map { "\($0)/swift" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/swift"
+}
+
 @Suite(.serialized) struct PluginAuthoringTests {
     func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, timeout: Duration = .seconds(600)) async throws -> (Int32, String)
     {
@@ -44,10 +51,7 @@ import Glibc
             let package = workspace.appendingPathComponent("Greeter")
             #expect(FileManager.default.fileExists(atPath: package.appendingPathComponent("Package.swift").path))
 
-            let swift =
-                ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":")
-                .map { "\($0)/swift" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/swift"
-            let (built, log) = try await run(swift, ["build", "--product", "Greeter"], in: package)
+            let (built, log) = try await run(ToolPaths.swift, ["build", "--product", "Greeter"], in: package)
             #expect(built == 0, "swift build failed:\n\(log.suffix(3000))")
             let library = package.appendingPathComponent(".build/debug/libGreeter.so")
 
@@ -74,5 +78,108 @@ import Glibc
             #expect(try await cluster.client.pullResult(id: id, wait: 20) == .completed(["text": "hello, world"]))
             #expect(host.stdout.contains("hello, world"))
         }
+    }
+
+    /// The loop of issue 18: `plugin dev` builds the new package, serves it from an `easyjobs up`
+    /// of its own, and serves each saved edit, keeping the last good build through a broken one.
+    @Test func pluginDevServesEachSavedEditAndKeepsTheLastGoodBuild() async throws {
+        let workspace = try TemporaryDirectory()
+        let (created, message) = try await run(BuildProducts.easyjobs.path, ["plugin", "new", "Greeter", "--path", workspace.url.path])
+        #expect(created == 0, "\(message)")
+        let package = workspace.url.appendingPathComponent("Greeter")
+        let source = package.appendingPathComponent("Sources/Greeter/GreeterPlugin.swift")
+        let dev = try ChildProcess(label: "plugin dev", arguments: ["plugin", "dev", package.path])
+        // On SIGTERM it ends the manager and host it started; a failure below must not leave them running.
+        defer { if dev.isRunning { kill(dev.pid, SIGTERM) } }
+        let url = try await dev.waitForOutput(#"EasyJobs is up for development: API at (http://127\.0\.0\.1:[0-9]+)"#, timeout: .seconds(120))
+        let client = ManagerClient(baseURL: url)
+        // A cold build of the SDK and swift-log: generous on a loaded machine.
+        let first = try await dev.waitForOutput(#"serving greeter v0\.1\.0\+1 \(sha ([0-9a-f]{12})\)"#, timeout: .seconds(600))
+        #expect(
+            try await client.pullResult(id: try await client.enqueue(queue: "default", task: "greet", arguments: ["name": "Ada"]), wait: 30)
+                == .completed(["text": "hello, Ada"]))
+
+        // The scaffold depends on the SDK alone: swift-log is all it resolved.
+        let resolved = try String(contentsOf: package.appendingPathComponent("Package.resolved"), encoding: .utf8)
+        #expect(resolved.contains("swift-log") && !resolved.contains("hummingbird") && !resolved.contains("grdb"), "\(resolved)")
+
+        // Edit one: served by the new build, whose sha the job names.
+        try (try String(contentsOf: source, encoding: .utf8)).replacingOccurrences(of: "Greeting(text: \"hello, ", with: "Greeting(text: \"hi, ")
+            .write(to: source, atomically: true, encoding: .utf8)
+        let second = try await dev.waitForOutput(#"serving greeter v0\.1\.0\+2 \(sha ([0-9a-f]{12})\)"#, timeout: .seconds(300))
+        #expect(second != first)
+        let id = try await client.enqueue(queue: "default", task: "greet", arguments: ["name": "Bo"])
+        #expect(try await client.pullResult(id: id, wait: 30) == .completed(["text": "hi, Bo"]))
+        let job = try #require(try await client.list(task: "greet", limit: 10).jobs.first { $0.requestID == id })
+        #expect(job.plugin?.sha256.hasPrefix(second) == true)
+
+        // A broken edit: its errors are printed, and the last good build keeps serving.
+        try (try String(contentsOf: source, encoding: .utf8) + "\nnot swift(\n").write(to: source, atomically: true, encoding: .utf8)
+        _ = try await dev.waitForOutput(#"build failed \(([0-9]+) errors?\); still serving the last good build"#, timeout: .seconds(300))
+        #expect(dev.stderr.contains("GreeterPlugin.swift"), "\(dev.stderr.suffix(2000))")
+        #expect(
+            try await client.pullResult(id: try await client.enqueue(queue: "default", task: "greet", arguments: ["name": "Cy"]), wait: 30)
+                == .completed(["text": "hi, Cy"]))
+
+        // Edit two, mending it: the new build serves.
+        try (try String(contentsOf: source, encoding: .utf8)).replacingOccurrences(of: "\nnot swift(\n", with: "")
+            .replacingOccurrences(of: "Greeting(text: \"hi, ", with: "Greeting(text: \"hey, ").write(to: source, atomically: true, encoding: .utf8)
+        _ = try await dev.waitForOutput(#"serving greeter v0\.1\.0\+3 \(sha ([0-9a-f]{12})\)"#, timeout: .seconds(300))
+        #expect(
+            try await client.pullResult(id: try await client.enqueue(queue: "default", task: "greet", arguments: ["name": "Di"]), wait: 30)
+                == .completed(["text": "hey, Di"]))
+
+        // Stopped, it ends the manager and host it started.
+        await dev.stop(signal: SIGTERM)
+        #expect(!dev.isRunning)
+        try await waitUntil("the development manager is gone", timeout: .seconds(20)) { (try? await client.health()) != true }
+    }
+
+    /// `plugin test` runs one task of a built plugin without a manager, as a plugin's own CI would.
+    @Test func pluginTestRunsOneTaskAloneAndSaysHowItEnded() async throws {
+        let tasks = BuildProducts.directory.appendingPathComponent("libTestTasks.so").path
+        var (status, output) = try await run(BuildProducts.easyjobs.path, ["plugin", "test", tasks, "add", "--json", #"{"a": 2, "b": 3}"#])
+        #expect(status == 0 && output.contains("result: 5"), "\(output)")
+        (status, output) = try await run(BuildProducts.easyjobs.path, ["plugin", "test", tasks, "fan_out", "--json", "{}"])
+        #expect(status == 0 && output.contains("enqueue add") && output.contains("result: [\"plugin-test-enqueue-1\""), "\(output)")
+        (status, output) = try await run(BuildProducts.easyjobs.path, ["plugin", "test", tasks, "progress_steps", "--json", #"{"seconds": 0}"#])
+        #expect(status == 0 && output.contains("progress 50%: halfway") && output.contains("result: 2"), "\(output)")
+        (status, output) = try await run(BuildProducts.easyjobs.path, ["plugin", "test", tasks, "add", "--json", #"{"a": "two"}"#])
+        #expect(status == 2 && output.contains("argument 'a' must be int"), "\(output)")
+        (status, output) = try await run(BuildProducts.easyjobs.path, ["plugin", "test", tasks, "nope"])
+        #expect(status == 2 && output.contains("has no task 'nope'"), "\(output)")
+        let crashers = BuildProducts.directory.appendingPathComponent("libCrashers.so").path
+        (status, output) = try await run(BuildProducts.easyjobs.path, ["plugin", "test", crashers, "unwrap_nil"])
+        #expect(status == 1 && output.contains("crashed: task 'unwrap_nil' killed its process"), "\(output.suffix(500))")
+        let cmath = BuildProducts.directory.appendingPathComponent("libCMathPlugin.so").path
+        (status, output) = try await run(BuildProducts.easyjobs.path, ["plugin", "test", cmath, "add", "--json", #"{"a": 40}"#])
+        #expect(status == 0 && output.contains("result: 41"), "\(output)")
+    }
+
+    /// `plugin new --lang c`: a package of plain C and its manifest, which builds and runs.
+    @Test func aNewCPluginBuildsAndRuns() async throws {
+        let workspace = try TemporaryDirectory()
+        let (created, message) = try await run(BuildProducts.easyjobs.path, ["plugin", "new", "Adder", "--lang", "c", "--path", workspace.url.path])
+        #expect(created == 0, "\(message)")
+        let package = workspace.url.appendingPathComponent("Adder")
+        let (built, log) = try await run(ToolPaths.swift, ["build", "--product", "Adder"], in: package)
+        #expect(built == 0, "swift build failed:\n\(log.suffix(3000))")
+        let (status, output) = try await run(
+            BuildProducts.easyjobs.path,
+            ["plugin", "test", package.appendingPathComponent(".build/debug/libAdder.so").path, "add", "--json", #"{"a": 2, "b": 40}"#])
+        #expect(status == 0 && output.contains("result: 42"), "\(output)")
+    }
+
+    @Test func pluginNewRefusesAnSDKItCannotUse() async throws {
+        let workspace = try TemporaryDirectory()
+        let (status, output) = try await run(
+            BuildProducts.easyjobs.path, ["plugin", "new", "Greeter", "--path", workspace.url.path, "--sdk", workspace.url.path])
+        #expect(status != 0 && output.contains("is not the EasyJobs SDK"), "\(output)")
+        let (fromURL, _) = try await run(
+            BuildProducts.easyjobs.path, ["plugin", "new", "Remote", "--path", workspace.url.path, "--sdk", "https://example.com/easyjobs-sdk.git"])
+        #expect(fromURL == 0)
+        let manifest = try String(contentsOf: workspace.url.appendingPathComponent("Remote/Package.swift"), encoding: .utf8)
+        #expect(manifest.contains(#".package(url: "https://example.com/easyjobs-sdk.git", from: "0.1.0")"#))
+        #expect(manifest.contains(#".product(name: "EasyJobsSDK", package: "easyjobs-sdk")"#))
     }
 }

@@ -181,6 +181,14 @@ public struct LogLine: Sendable {
     public var isOutput: Bool { level == Int32(EASYJOBS_LOG_OUTPUT.rawValue) }
 }
 
+extension LogLine {
+    /// The name of a log level of the ABI, as lines written to standard error show it.
+    public static func levelName(_ level: Int32) -> String {
+        ["trace", "debug", "info", "notice", "warning", "error", "critical"].indices.contains(Int(level))
+            ? ["trace", "debug", "info", "notice", "warning", "error", "critical"][Int(level)] : "info"
+    }
+}
+
 /// How a run ended.
 public enum RunOutcome: Sendable, Equatable {
     case success(Data)

@@ -184,10 +184,3 @@ public enum TaskChild {
 private func printError(_ text: String) {
     StandardStreams.writeError(text)
 }
-
-extension LogLine {
-    static func levelName(_ level: Int32) -> String {
-        ["trace", "debug", "info", "notice", "warning", "error", "critical"].indices.contains(Int(level))
-            ? ["trace", "debug", "info", "notice", "warning", "error", "critical"][Int(level)] : "info"
-    }
-}
