@@ -55,7 +55,18 @@ struct Benchmark: AsyncParsableCommand {
         help: "Measure only the in-host cost of this many no-op calls per batch, Swift plugin against C through libffi.")
     var callOverhead: Int?
 
+    @Option(
+        name: .customLong("plugin-dev"),
+        help: "Measure only the plugin author's loop: this many one-line edits of a new plugin under `easyjobs plugin dev`.")
+    var pluginDev: Int?
+    @Flag(name: .customLong("plugin-dev-release"), help: "With --plugin-dev: release builds (plugin dev --release).") var pluginDevRelease = false
+
     func run() async throws {
+        if let pluginDev {
+            let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            try await PluginDevLoop.run(build: build, edits: pluginDev, release: pluginDevRelease)
+            return
+        }
         if let callOverhead {
             let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
             try await CallOverhead.run(build: build, calls: callOverhead, batches: 7)
