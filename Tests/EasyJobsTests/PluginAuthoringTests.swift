@@ -129,6 +129,18 @@ enum ToolPaths {
             try await client.pullResult(id: try await client.enqueue(queue: "default", task: "greet", arguments: ["name": "Di"]), wait: 30)
                 == .completed(["text": "hey, Di"]))
 
+        // A build a host would refuse is not installed; the reason is printed.
+        let mended = try String(contentsOf: source, encoding: .utf8)
+        try mended.replacingOccurrences(
+            of: "let greeter = Plugin(name: \"greeter\", version: \"0.1.0\") {",
+            with: "let greeter = Plugin(name: \"greeter\", version: \"0.1.0\") {\n    TaskDefinition(\"greet\") { (_: GreetArguments, _) in }"
+        ).write(to: source, atomically: true, encoding: .utf8)
+        let reason = try await dev.waitForOutput(#"refused: (.*)"#, timeout: .seconds(300))
+        #expect(reason.contains("task 'greet' is declared twice"), "\(reason)")
+        #expect(
+            try await client.pullResult(id: try await client.enqueue(queue: "default", task: "greet", arguments: ["name": "Ed"]), wait: 30)
+                == .completed(["text": "hey, Ed"]))
+
         // Stopped, it ends the manager and host it started.
         await dev.stop(signal: SIGTERM)
         #expect(!dev.isRunning)
