@@ -268,18 +268,8 @@ extension Coordinator {
 
     /// A subprocess child reports the run its token is for, in a job report as a host sends it.
     public func childReport(_ report: JobReport, run: LeasedJob) async throws {
-        guard report.jobID == run.jobID, report.lease == run.lease else {
-            throw EasyJobsError(
-                .forbidden, "the job token is for job '\(run.jobID)' (lease \(run.lease)), not '\(report.jobID)' (lease \(report.lease))",
-                context: ["request_id": report.jobID])
-        }
-        guard let job = try await store.job(id: report.jobID), job.status == .running, job.lease == run.lease, let host = job.hostID else {
-            throw EasyJobsError(
-                .forbidden, "the job token of job '\(report.jobID)' is no longer valid: that run has ended",
-                context: ["request_id": report.jobID])
-        }
-        let response = try await self.report(
-            ReportRequest(hostID: host, reports: [report]))
+        let host = try await hostOfRun(jobID: report.jobID, lease: report.lease, token: run)
+        let response = try await self.report(ReportRequest(hostID: host, reports: [report]))
         guard response.rejected.isEmpty else {
             throw EasyJobsError(.forbidden, "the run of job '\(report.jobID)' has ended", context: ["request_id": report.jobID])
         }
@@ -287,19 +277,24 @@ extension Coordinator {
 
     /// A subprocess child's progress, for the run its token is for, recorded as its host's.
     public func childProgress(_ progress: ChildProgress, run: LeasedJob) async throws {
-        guard progress.jobID == run.jobID, progress.lease == run.lease else {
-            throw EasyJobsError(
-                .forbidden, "the job token is for job '\(run.jobID)' (lease \(run.lease)), not '\(progress.jobID)' (lease \(progress.lease))",
-                context: ["request_id": progress.jobID])
-        }
-        guard let job = try await store.job(id: progress.jobID), job.status == .running, job.lease == run.lease, let host = job.hostID else {
-            throw EasyJobsError(
-                .forbidden, "the job token of job '\(progress.jobID)' is no longer valid: that run has ended",
-                context: ["request_id": progress.jobID])
-        }
         var recorded = progress
-        recorded.hostID = host
+        recorded.hostID = try await hostOfRun(jobID: progress.jobID, lease: progress.lease, token: run)
         try await recordProgress(recorded)
+    }
+
+    /// The host running the run a child's request names, once its token is for that run and
+    /// the run still holds its lease: a child acts as its host, for its one run only.
+    private func hostOfRun(jobID: String, lease: Int, token run: LeasedJob) async throws -> String {
+        guard jobID == run.jobID, lease == run.lease else {
+            throw EasyJobsError(
+                .forbidden, "the job token is for job '\(run.jobID)' (lease \(run.lease)), not '\(jobID)' (lease \(lease))",
+                context: ["request_id": jobID])
+        }
+        guard let job = try await store.job(id: jobID), job.status == .running, job.lease == run.lease, let host = job.hostID else {
+            throw EasyJobsError(
+                .forbidden, "the job token of job '\(jobID)' is no longer valid: that run has ended", context: ["request_id": jobID])
+        }
+        return host
     }
 
     /// Stores lines of running jobs' logs sent by their host.
