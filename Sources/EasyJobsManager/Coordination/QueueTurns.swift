@@ -50,6 +50,8 @@ final class HostQueueTurns: Sendable {
     /// The plan of a claim; `commit` keeps its turns once the claim took jobs, so rounds of a
     /// long poll that found nothing do not move them.
     func plan(hostID: String, slots: Int, over queues: [QueueWeight]) -> (plan: [(queue: String, count: Int)], commit: @Sendable () -> Void) {
+        // A host of one queue (nearly every host) has no turns to keep: no lock on its claims.
+        guard queues.count > 1 else { return (queues.first.map { [($0.name, slots)] } ?? [], {}) }
         var next = turns.withLock { $0[hostID] ?? QueueTurns() }
         let plan = next.plan(slots, over: queues)
         let planned = next

@@ -4,6 +4,7 @@ import EasyJobsCore
 import EasyJobsHost
 import EasyJobsHostCLI
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -72,6 +73,8 @@ struct PluginDevCommand: AsyncParsableCommand {
         )
         var seen: SourceSnapshot?
         var builds = 0
+        // Where the builds go, asked of SwiftPM once: asking costs a third of a second of each edit.
+        let binPath = BinPath()
         while environment.isRunning {
             let now = SourceSnapshot(package: package)
             if now != seen {
@@ -79,7 +82,7 @@ struct PluginDevCommand: AsyncParsableCommand {
                 try await Task.sleep(for: .milliseconds(50))
                 seen = SourceSnapshot(package: package)
                 let saved = ContinuousClock.now
-                if let served = await buildAndServe(package: package, product: product, environment: environment, number: builds + 1) {
+                if let served = await buildAndServe(package: package, product: product, environment: environment, binPath: binPath) {
                     builds += 1
                     let seconds = (ContinuousClock.now - saved).inSeconds
                     announce(
@@ -94,7 +97,7 @@ struct PluginDevCommand: AsyncParsableCommand {
     }
 
     /// Builds, checks and installs one build; the plugin it serves, or `nil` (what went wrong is printed).
-    private func buildAndServe(package: URL, product: String, environment: DevEnvironment, number: Int) async -> PluginRef? {
+    private func buildAndServe(package: URL, product: String, environment: DevEnvironment, binPath: BinPath) async -> PluginRef? {
         announce("building lib\(product).so …")
         let configuration = release ? ["-c", "release"] : []
         let (status, output) = await ToolProcess.run(ToolProcess.swift, ["build", "--product", product] + configuration, in: package)
@@ -109,8 +112,7 @@ struct PluginDevCommand: AsyncParsableCommand {
             announce("build failed (\(max(errors.count, 1)) error\(errors.count == 1 ? "" : "s")); still serving the last good build")
             return nil
         }
-        let (_, binPath) = await ToolProcess.run(ToolProcess.swift, ["build", "--show-bin-path"] + configuration, in: package)
-        let library = URL(fileURLWithPath: binPath.trimmingCharacters(in: .whitespacesAndNewlines)).appendingPathComponent("lib\(product).so")
+        let library = await binPath.directory(package: package, configuration: configuration).appendingPathComponent("lib\(product).so")
         // Checked as a host checks it, in a child of its own: a refused build is never installed.
         let (inspected, description) = await ToolProcess.run(HostExecutable.current, ["plugin", "inspect", "--json", library.path])
         guard inspected == 0, let info = try? WireCoding.makeDecoder().decode(PluginDescription.self, from: Data(description.utf8)).plugin else {
@@ -154,5 +156,18 @@ struct PluginDevCommand: AsyncParsableCommand {
             )
         }
         return dynamic[0]
+    }
+}
+
+/// The build directory of the package, read once.
+final class BinPath: Sendable {
+    private let known = Mutex<URL?>(nil)
+
+    func directory(package: URL, configuration: [String]) async -> URL {
+        if let url = known.withLock({ $0 }) { return url }
+        let (_, path) = await ToolProcess.run(ToolProcess.swift, ["build", "--show-bin-path"] + configuration, in: package)
+        let url = URL(fileURLWithPath: path.trimmingCharacters(in: .whitespacesAndNewlines))
+        known.withLock { $0 = url }
+        return url
     }
 }
