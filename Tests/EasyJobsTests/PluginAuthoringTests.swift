@@ -168,18 +168,38 @@ enum ToolPaths {
         #expect(status == 0 && output.contains("result: 41"), "\(output)")
     }
 
-    /// `plugin new --lang c`: a package of plain C and its manifest, which builds and runs.
-    @Test func aNewCPluginBuildsAndRuns() async throws {
+    /// `plugin new --lang c`: a package of plain C and its manifest, with the same loop: `plugin dev`
+    /// serves it and each saved edit, `plugin test` runs its task.
+    @Test func aNewCPluginGoesThroughTheSameLoop() async throws {
         let workspace = try TemporaryDirectory()
         let (created, message) = try await run(BuildProducts.easyjobs.path, ["plugin", "new", "Adder", "--lang", "c", "--path", workspace.url.path])
         #expect(created == 0, "\(message)")
         let package = workspace.url.appendingPathComponent("Adder")
-        let (built, log) = try await run(ToolPaths.swift, ["build", "--product", "Adder"], in: package)
-        #expect(built == 0, "swift build failed:\n\(log.suffix(3000))")
+        let source = package.appendingPathComponent("Sources/Adder/adder.c")
+        let dev = try ChildProcess(label: "plugin dev (C)", arguments: ["plugin", "dev", package.path])
+        defer { if dev.isRunning { kill(dev.pid, SIGTERM) } }
+        let url = try await dev.waitForOutput(#"EasyJobs is up for development: API at (http://127\.0\.0\.1:[0-9]+)"#, timeout: .seconds(120))
+        _ = try await dev.waitForOutput(#"serving adder v0\.1\.0\+1 \(sha ([0-9a-f]{12})\)"#, timeout: .seconds(300))
+        let client = ManagerClient(baseURL: url)
+        // The manifest's default fills b; the task runs in a child, as foreign code does by default.
+        #expect(
+            try await client.pullResult(id: try await client.enqueue(queue: "default", task: "add", arguments: ["a": 41]), wait: 30) == .completed(42)
+        )
+
+        try (try String(contentsOf: source, encoding: .utf8)).replacingOccurrences(
+            of: "return (int64_t)((uint64_t)a + (uint64_t)b);", with: "return (int64_t)((uint64_t)a + (uint64_t)b) * 10;"
+        ).write(to: source, atomically: true, encoding: .utf8)
+        _ = try await dev.waitForOutput(#"serving adder v0\.1\.0\+2 \(sha ([0-9a-f]{12})\)"#, timeout: .seconds(300))
+        #expect(
+            try await client.pullResult(id: try await client.enqueue(queue: "default", task: "add", arguments: ["a": 41]), wait: 30)
+                == .completed(420))
+
         let (status, output) = try await run(
             BuildProducts.easyjobs.path,
             ["plugin", "test", package.appendingPathComponent(".build/debug/libAdder.so").path, "add", "--json", #"{"a": 2, "b": 40}"#])
-        #expect(status == 0 && output.contains("result: 42"), "\(output)")
+        #expect(status == 0 && output.contains("result: 420"), "\(output)")
+        await dev.stop(signal: SIGTERM)
+        #expect(!dev.isRunning)
     }
 
     @Test func pluginNewRefusesAnSDKItCannotUse() async throws {
