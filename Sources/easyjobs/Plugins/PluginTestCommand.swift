@@ -121,13 +121,12 @@ struct PluginTestCommand: AsyncParsableCommand {
                 let request = (try? JSONValue.decode(body)) ?? .null
                 switch kind {
                 case "progress":
-                    let fraction = request["fraction"].flatMap { value -> Double? in
-                        if case .double(let number) = value { return number }
-                        if case .int(let number) = value { return Double(number) }
-                        return nil
+                    // Read as the host reads it, so a malformed one fails here as it would there.
+                    guard let progress = ProgressRequest(taskRequest: body, hostID: "", jobID: "plugin-test", lease: 0) else {
+                        return .failure(ProgressRequest.malformedTaskRequest)
                     }
-                    let percent = fraction.map { "\(Int(($0 * 100).rounded()))%" } ?? "?"
-                    StandardStreams.writeError("progress \(percent)" + (request["message"]?.stringValue.map { ": \($0)" } ?? "") + "\n")
+                    StandardStreams.writeError(
+                        "progress \(Int((progress.fraction * 100).rounded()))%" + (progress.message.map { ": \($0)" } ?? "") + "\n")
                     return .success(Data("{}".utf8))
                 case "enqueue":
                     let number = enqueued.withLock { count -> Int in
