@@ -44,6 +44,12 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
         do {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            // SQLite opens a WAL database on a read-only mount when its -wal and -shm files are
+            // there (a manager that was killed leaves them), and only every write fails then: a
+            // store that cannot write is refused before it is opened.
+            if let reason = Self.unwritableReason(path) {
+                throw EasyJobsError(.storeFailure, "Could not open the database at \(path): \(reason)", context: ["path": path])
+            }
             pool = try DatabasePool(path: path, configuration: configuration)
             // DatabasePool forces `synchronous = NORMAL` on its writer after
             // `prepareDatabase` when it turns WAL on, so the option is applied again on the
