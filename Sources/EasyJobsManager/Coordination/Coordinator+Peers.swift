@@ -14,8 +14,9 @@ extension Coordinator {
                 if let known = registry.host(id: host.id), known.registeredAt >= host.registeredAt { return true }
                 return Self.passesChecks(host)
             })
-        for queue in Set(fresh.map(\.queue)) { notifier.workArrived(in: queue) }
-        pauses.replace(with: try await store.paused())
+        for queue in Set(fresh.flatMap { $0.queues.map(\.name) }) { notifier.workArrived(in: queue) }
+        let changes = pauses.changeCount
+        pauses.replace(with: try await store.paused(), readAfter: changes)
     }
 
     /// Looks up one host in the store (it registered with another manager); true when known now.
