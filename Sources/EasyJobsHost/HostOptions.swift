@@ -41,6 +41,12 @@ public struct HostOptions: Sendable {
     public var shutdownGrace: Duration
     /// Between SIGTERM and SIGKILL when a subprocess child must stop. Default 5 s.
     public var killGrace: Duration
+    /// How long a subprocess child that the Swift runtime reported crashing (`Fatal error:`,
+    /// `Program crashed`) may take to write its backtrace and exit before it is killed. The
+    /// crashing process waits for its backtracer, which can stall (seen with a memory limit
+    /// reached on a loaded machine); without a bound the job would stay running. A symbolicated
+    /// backtrace of a debug build takes seconds on a busy machine, hence the margin. Default 30 s.
+    public var crashReportGrace: Duration
     /// The executable that runs subprocess tasks (`run-task`) and plugin probes
     /// (`describe-plugin`). Default: `easyjobs-host` when installed beside this process's
     /// executable, else this process's own (`HostExecutable.forChildren`).
@@ -68,6 +74,7 @@ public struct HostOptions: Sendable {
         maxReconnectDelay: Duration = .seconds(5),
         shutdownGrace: Duration = .seconds(30),
         killGrace: Duration = .seconds(5),
+        crashReportGrace: Duration = .seconds(30),
         executable: String? = nil,
         recycleAfterReloads: Int = 100,
         recycleAboveRSSMB: Int = 1024,
@@ -85,6 +92,7 @@ public struct HostOptions: Sendable {
         self.maxReconnectDelay = maxReconnectDelay
         self.shutdownGrace = shutdownGrace
         self.killGrace = killGrace
+        self.crashReportGrace = crashReportGrace
         self.recycleAfterReloads = recycleAfterReloads
         self.recycleAboveRSSMB = recycleAboveRSSMB
         self.subprocessPoolSize = max(0, subprocessPoolSize)

@@ -73,7 +73,7 @@ public struct HostService: Service {
             size: options.subprocessPoolSize,
             launcher: ChildLauncher(
                 executable: options.executable, manager: options.managerURL, killGrace: options.killGrace,
-                leaseSeconds: session.leaseSeconds, logger: logger))
+                crashReportGrace: options.crashReportGrace, leaseSeconds: session.leaseSeconds, logger: logger))
         children.keep(catalog.plugins)
         let context = RunContext(
             plugins: catalog, queue: options.queue, running: running, reporter: reporter, shipper: shipper, capacity: capacity,

@@ -63,13 +63,30 @@ public struct HostFlags: ParsableArguments {
         name: .customLong("subprocess-pool"),
         help: "Idle children kept ready per plugin version with subprocess tasks; 0 starts one per job (EASYJOBS_SUBPROCESS_POOL, default 2).")
     var subprocessPool: Int?
+    @Option(
+        name: .customLong("crash-report-grace"),
+        help:
+            "Seconds a crashed subprocess child may take to write its backtrace and exit before it is killed (EASYJOBS_CRASH_REPORT_GRACE, default 30)."
+    )
+    var crashReportGrace: Double?
 
     public func validate() throws {
         _ = try Seconds.flag(shutdownGrace, flag: "--shutdown-grace")
+        _ = try crashReportSeconds()
         let queues = try parsedQueues()
         guard Set(queues.map(\.name)).count == queues.count else {
             throw ValidationError("--queue names a queue twice: \(queue.joined(separator: " "))")
         }
+    }
+
+    /// `--crash-report-grace` or `EASYJOBS_CRASH_REPORT_GRACE`, checked as a flag is.
+    func crashReportSeconds() throws -> Duration {
+        if let crashReportGrace { return try Seconds.flag(crashReportGrace, flag: "--crash-report-grace") }
+        guard let text = Environment.value("EASYJOBS_CRASH_REPORT_GRACE") else { return .seconds(30) }
+        guard let value = Double(text) else {
+            throw ValidationError("EASYJOBS_CRASH_REPORT_GRACE must be a number of seconds, got '\(text)'")
+        }
+        return try Seconds.flag(value, flag: "EASYJOBS_CRASH_REPORT_GRACE")
     }
 
     /// The queues of `--queue` or `EASYJOBS_QUEUE`, in order.
@@ -87,7 +104,8 @@ public struct HostFlags: ParsableArguments {
             managerURL: manager, secret: secret, pluginsDirectory: URL(fileURLWithPath: directory),
             queues: (try? parsedQueues()) ?? [QueueWeight(name: "default")], maxTasks: maxTasks, name: name,
             dataDirectory: URL(fileURLWithPath: dataDirectory ?? Environment.value("EASYJOBS_DATA_DIR") ?? ".easyjobs"),
-            shutdownGrace: .seconds(shutdownGrace), recycleAfterReloads: recycleAfterReloads, recycleAboveRSSMB: recycleAboveRSSMB,
+            shutdownGrace: .seconds(shutdownGrace), crashReportGrace: (try? crashReportSeconds()) ?? .seconds(30),
+            recycleAfterReloads: recycleAfterReloads, recycleAboveRSSMB: recycleAboveRSSMB,
             subprocessPoolSize: subprocessPool ?? Environment.value("EASYJOBS_SUBPROCESS_POOL").flatMap { Int($0) } ?? 2)
     }
 }

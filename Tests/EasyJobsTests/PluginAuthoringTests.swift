@@ -163,6 +163,12 @@ enum ToolPaths {
         let crashers = BuildProducts.directory.appendingPathComponent("libCrashers.so").path
         (status, output) = try await run(BuildProducts.easyjobs.path, ["plugin", "test", crashers, "unwrap_nil"])
         #expect(status == 1 && output.contains("crashed: task 'unwrap_nil' killed its process"), "\(output.suffix(500))")
+        // Regression: the task's limits were not set, so hog_memory ate the machine's memory
+        // until the kernel killed it (117 s here) where a host fails it at its 1024 MiB.
+        (status, output) = try await run(BuildProducts.easyjobs.path, ["plugin", "test", crashers, "hog_memory"], timeout: .seconds(60))
+        #expect(status == 1 && output.contains("limits: memory 1024 MiB") && output.contains("failed to allocate"), "\(output.suffix(500))")
+        (status, output) = try await run(BuildProducts.easyjobs.path, ["plugin", "test", crashers, "burn_cpu"], timeout: .seconds(60))
+        #expect(status == 1 && output.contains("exceeded its CPU time limit"), "\(output.suffix(500))")
         let cmath = BuildProducts.directory.appendingPathComponent("libCMathPlugin.so").path
         (status, output) = try await run(BuildProducts.easyjobs.path, ["plugin", "test", cmath, "add", "--json", #"{"a": 40}"#])
         #expect(status == 0 && output.contains("result: 41"), "\(output)")

@@ -303,9 +303,10 @@ private func XCTUnwrapID(_ body: JSONValue?) throws -> String {
         ["--lease", "nan", "--lease must be a number of seconds"],
         ["--peer-sync", "inf", "--peer-sync must be a number of seconds"],
         ["--shutdown-grace", "nan", "--shutdown-grace must be a number of seconds"],
+        ["--crash-report-grace", "inf", "--crash-report-grace must be a number of seconds"],
     ])
     func aBadTimeIsRefusedClearly(_ case: [String]) async throws {
-        let command = `case`[0] == "--shutdown-grace" ? ["host", "--manager", "http://127.0.0.1:1"] : ["manager", "--port", "0"]
+        let command = `case`[0].hasSuffix("-grace") ? ["host", "--manager", "http://127.0.0.1:1"] : ["manager", "--port", "0"]
         let process = try ChildProcess(label: "easyjobs", arguments: command + [`case`[0], `case`[1]])
         let status = try await process.waitForExit()
         #expect(process.stderr.contains(`case`[2]))

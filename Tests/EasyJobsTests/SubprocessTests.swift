@@ -16,6 +16,23 @@ import Glibc
         return error.message
     }
 
+    /// Regression: a child that crashed and whose backtrace never finished (CI, `hog_memory`
+    /// under load) kept its job running for good, since only its exit ends the job.
+    @Test func aCrashedChildThatDoesNotExitIsKilledAndItsJobFails() async throws {
+        try await withCluster { cluster in
+            let host = try await cluster.startHost(
+                name: "stalling", queue: "c", plugins: ["Crashers"], environment: ["EASYJOBS_CRASH_REPORT_GRACE": "3"])
+            let id = try await cluster.client.enqueue(queue: "c", task: "stalls_while_crashing")
+            let message = try await failure(of: id, in: cluster)
+            #expect(message.hasPrefix("the child crashed and had not exited 3 s later (its backtrace stalled): killed by SIGKILL"), "\(message)")
+            #expect(message.contains("Fatal error: pretending to crash"))
+            #expect(host.stderr.contains("a subprocess child that crashed had not exited 3 s later; killed it"))
+            #expect(host.isRunning)
+            #expect(
+                try await failure(of: try await cluster.client.enqueue(queue: "c", task: "fails_in_child"), in: cluster) == "failed inside the child")
+        }
+    }
+
     @Test func misbehavingChildrenEndWithTheRightReasonAndTheHostKeepsServing() async throws {
         try await withCluster { cluster in
             let host = try await cluster.startHost(

@@ -40,6 +40,15 @@ let crashers = Plugin(name: "crashers", version: "1.0.0") {
         }
     }
 
+    /// What a child whose backtracer stalls shows the host: the runtime's words for a crash
+    /// on standard error, and a process that does not exit (seen with `hog_memory` on a loaded
+    /// CI machine, where the crash report never finished).
+    TaskDefinition("stalls_while_crashing", options: TaskOptions(retryPolicy: .never, subprocess: true)) { (_: NoArguments, _) -> Int in
+        let words = "CrashersPlugin/CrashersPlugin.swift:40: Fatal error: pretending to crash\n"
+        _ = words.withCString { write(2, $0, strlen($0)) }
+        while true { sleep(1) }
+    }
+
     TaskDefinition("burn_cpu", options: TaskOptions(retryPolicy: .never, subprocess: true, cpuLimitSeconds: 1)) { (_: NoArguments, _) -> Int in
         var x: UInt64 = 1
         while x != 0 { x = x &* 6364136223846793005 &+ 1442695040888963407 }

@@ -17,6 +17,8 @@ struct ChildLauncher: Sendable {
     let manager: String
     /// Time between SIGTERM and SIGKILL when a child must stop.
     let killGrace: Duration
+    /// How long a child may take to exit once the runtime said it crashed (`HostOptions.crashReportGrace`).
+    let crashReportGrace: Duration
     /// The manager's lease: a child whose host is stopped for long stops itself (see `TaskChild`).
     let leaseSeconds: Double
     let logger: Logger
@@ -26,7 +28,7 @@ struct ChildLauncher: Sendable {
     func start(_ plugin: LoadedPlugin, onEnd: @escaping @Sendable (StartedChild, StartedChild.End) -> Void = { _, _ in }) -> StartedChild {
         // Writing a job to a child that has just died must be an error to handle, not the host's death.
         _ = Self.ignoreBrokenPipes
-        let child = StartedChild(plugin: plugin, logger: logger)
+        let child = StartedChild(plugin: plugin, crashReportGrace: crashReportGrace, logger: logger)
         let setup = ChildSetup(
             manager: manager, plugin: plugin.copy.path, sha256: plugin.info.sha256, leaseSeconds: leaseSeconds, parentPID: getpid())
         // Started and watched from the spawn thread: see `SpawnThread`.

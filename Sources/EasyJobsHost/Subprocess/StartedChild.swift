@@ -33,6 +33,8 @@ final class StartedChild: Sendable {
     }
 
     let plugin: LoadedPlugin
+    /// How long it may take to exit once the runtime said it crashed.
+    let crashReportGrace: Duration
     /// When it was started, to tell a child that dies at once from one that lived.
     let started = ContinuousClock.now
     private let logger: Logger
@@ -56,12 +58,20 @@ final class StartedChild: Sendable {
         var sink: (@Sendable (JobLogLine.Stream, String) -> Void)?
         var end: End?
         var endWaiters: [CheckedContinuation<End, Never>] = []
+        /// The runtime said it crashed: it has `crashReportGrace` left to exit.
+        var crashNoticed = false
+        /// It was killed because it had not exited within that time.
+        var killedAfterCrash = false
     }
 
-    init(plugin: LoadedPlugin, logger: Logger) {
+    init(plugin: LoadedPlugin, crashReportGrace: Duration, logger: Logger) {
         self.plugin = plugin
+        self.crashReportGrace = crashReportGrace
         self.logger = logger
     }
+
+    /// Whether it was killed because it had not exited within `crashReportGrace` of its crash.
+    var killedAfterCrash: Bool { state.withLock { $0.killedAfterCrash } }
 
     /// Its process id while it runs.
     var pid: Int32? { state.withLock { $0.pid } }
@@ -250,6 +260,7 @@ final class StartedChild: Sendable {
 
     private func route(_ stream: JobLogLine.Stream, _ line: String) {
         let text = line.hasSuffix("\n") ? String(line.dropLast()) : line
+        if stream == .stderr && Self.announcesCrash(text) { noticeCrash() }
         if let sink = state.withLock({ $0.sink }) {
             sink(stream, text)
             return
@@ -257,5 +268,41 @@ final class StartedChild: Sendable {
         if stream == .stderr { idleTail.append(text) }
         logger.info(
             "idle subprocess child: \(text)", metadata: ["pid": "\(pid ?? 0)", "plugin": "\(plugin.info.name)@\(plugin.info.version)"])
+    }
+
+    /// The Swift runtime's words for a crash: `Fatal error:` for a trap it raised itself, the
+    /// backtracer's `Program crashed` for a signal.
+    static func announcesCrash(_ line: String) -> Bool {
+        line.contains("Fatal error: ") || line.contains("Program crashed: ")
+    }
+
+    /// The process is crashing and waits for its backtracer: it gets `crashReportGrace` to
+    /// finish, then its process group is killed, so that the job ends even when the
+    /// backtracer stalls.
+    private func noticeCrash() {
+        let first = state.withLock { state in
+            defer { state.crashNoticed = true }
+            return !state.crashNoticed
+        }
+        guard first else { return }
+        let grace = crashReportGrace
+        let logger = self.logger
+        Task { [weak self] in
+            try? await Task.sleep(for: grace)
+            guard let self else { return }
+            // Under the lock: the pid is cleared before the process is reaped, so it is still ours.
+            let killed = self.state.withLock { state -> Int32? in
+                guard let pid = state.pid else { return nil }
+                state.killedAfterCrash = true
+                kill(-pid, SIGKILL)
+                kill(pid, SIGKILL)
+                return pid
+            }
+            if let killed {
+                logger.warning(
+                    "a subprocess child that crashed had not exited \(grace.inSeconds.formatted) s later; killed it",
+                    metadata: ["pid": "\(killed)", "plugin": "\(self.plugin.info.name)@\(self.plugin.info.version)"])
+            }
+        }
     }
 }

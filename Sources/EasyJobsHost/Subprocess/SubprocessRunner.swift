@@ -56,17 +56,19 @@ struct SubprocessRunner: Sendable {
             }
         }
         var end: StartedChild.End
+        var child: StartedChild
         if let pooled = children.take(for: plugin) {
+            child = pooled
             let (pooledEnd, delivered) = await pooled.run(input, onLine: forward(pooled))
             end = pooledEnd
             // It died (or was retired) before it could take the job: the job has not started.
             if !delivered && stopReason() == nil {
                 logger.debug("the pooled child was gone before its hand-off; starting one for the job")
-                let child = children.launcher.start(plugin)
+                child = children.launcher.start(plugin)
                 end = await child.run(input, onLine: forward(child)).end
             }
         } else {
-            let child = children.launcher.start(plugin)
+            child = children.launcher.start(plugin)
             end = await child.run(input, onLine: forward(child)).end
         }
         children.replenish(for: plugin)
@@ -75,7 +77,8 @@ struct SubprocessRunner: Sendable {
         case .failed(let error):
             return .failed("cannot start the child process for '\(job.task)': \(error)")
         case .exited(let status):
-            return Self.outcome(for: status, spec: spec, stderrTail: tail.text)
+            let stalled = child.killedAfterCrash ? child.crashReportGrace : nil
+            return Self.outcome(for: status, spec: spec, stderrTail: tail.text, killedAfterCrash: stalled)
         }
     }
 
@@ -87,7 +90,9 @@ struct SubprocessRunner: Sendable {
         }
     }
 
-    static func outcome(for status: TerminationStatus, spec: TaskSpec, stderrTail: String) -> JobOutcome? {
+    /// How a job ended by its child's exit. `killedAfterCrash` is the grace after which a child
+    /// that had crashed but not exited was killed, when it was.
+    static func outcome(for status: TerminationStatus, spec: TaskSpec, stderrTail: String, killedAfterCrash: Duration? = nil) -> JobOutcome? {
         let details = stderrTail.isEmpty ? "" : "\n" + stderrTail
         switch status {
         case .exited(let code):
@@ -103,6 +108,11 @@ struct SubprocessRunner: Sendable {
             }
             if let limit = spec.options.memoryLimit, stderrTail.lowercased().contains("alloc") || stderrTail.lowercased().contains("memory") {
                 return .failed("exceeded its memory limit of \(limit) MiB (\(signalName(signal)))" + details)
+            }
+            if let grace = killedAfterCrash {
+                return .failed(
+                    "the child crashed and had not exited \(grace.inSeconds.formatted) s later (its backtrace stalled): killed by SIGKILL"
+                        + details)
             }
             return .failed("the child was killed by \(signalName(signal)) (signal \(signal))" + details)
         }

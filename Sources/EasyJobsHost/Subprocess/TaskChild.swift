@@ -61,7 +61,7 @@ public enum TaskChild {
             return ChildExit.badRequest.rawValue
         }
         setProcessName(ChildProcessName.running)
-        applyLimits(job)
+        ChildLimits.apply(memoryMB: job.memoryLimitMB, cpuSeconds: job.cpuLimitSeconds)
         watchForAStoppedHost(setup)
 
         let invocation = TaskInvocation(
@@ -160,25 +160,6 @@ public enum TaskChild {
         }
     }
 
-    /// The job's limits, set once it has its job. The address space limit counts what the
-    /// child mapped while it waited (the runtime, the plugin) as it did when the limit was set
-    /// before loading; CPU time already used is added to the CPU limit, since `RLIMIT_CPU`
-    /// counts the process's whole life and the job's share is what is bounded.
-    private static func applyLimits(_ job: ChildJob) {
-        if let megabytes = job.memoryLimitMB {
-            var limit = rlimit(rlim_cur: rlim_t(megabytes) << 20, rlim_max: rlim_t(megabytes) << 20)
-            setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit)
-        }
-        if let seconds = job.cpuLimitSeconds {
-            var usage = rusage()
-            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-            let used = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-            let soft = rlim_t((used + Double(seconds)).rounded(.up))
-            // SIGXCPU at the soft limit, SIGKILL a second later if it is ignored.
-            var limit = rlimit(rlim_cur: soft, rlim_max: soft + 1)
-            setrlimit(__rlimit_resource_t(RLIMIT_CPU.rawValue), &limit)
-        }
-    }
 }
 
 private func printError(_ text: String) {

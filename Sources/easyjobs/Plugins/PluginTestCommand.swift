@@ -62,12 +62,27 @@ struct PluginTestCommand: AsyncParsableCommand {
         try? FileManager.default.removeItem(at: Self.cache(of: child.processIdentifier))
         if child.terminationReason == .uncaughtSignal {
             let signal = child.terminationStatus
+            if signal == SIGXCPU {
+                StandardStreams.writeError("failed: task '\(task)' exceeded its CPU time limit (SIGXCPU); a host would fail the job the same way\n")
+                Foundation.exit(1)
+            }
             StandardStreams.writeError(
                 "crashed: task '\(task)' killed its process with \(String(cString: strsignal(signal))) (signal \(signal)); a host would fail the job and keep running\n"
             )
             Foundation.exit(1)
         }
         Foundation.exit(child.terminationStatus)
+    }
+
+    /// A subprocess task runs under its memory and CPU limits here as in a host's child, so
+    /// that a task that outgrows them fails in the plugin's tests too.
+    private func applyLimits(_ options: TaskOptions) {
+        var limits: [String] = []
+        if let megabytes = options.memoryLimit { limits.append("memory \(megabytes) MiB") }
+        if let seconds = options.cpuLimit { limits.append("CPU time \(seconds) s") }
+        guard !limits.isEmpty else { return }
+        StandardStreams.writeError("limits: \(limits.joined(separator: ", ")), as a host's child has them\n")
+        ChildLimits.apply(memoryMB: options.memoryLimit, cpuSeconds: options.cpuLimit)
     }
 
     /// Where the child of `pid` copies the plugin before it opens it, as a host does.
@@ -98,6 +113,7 @@ struct PluginTestCommand: AsyncParsableCommand {
                     "plugin '\(plugin.info.name)' has no task '\(task)' (its tasks: \(plugin.info.tasks.map(\.name).joined(separator: ", ")))")
             }
             bound = try spec.bind(arguments)
+            if spec.options.subprocess { applyLimits(spec.options) }
         } catch {
             StandardStreams.writeError("error: \(error.message)\n")
             return 2
