@@ -79,7 +79,9 @@ import Glibc
 
     @Test func limitsStillEndJobsRunByPooledChildren() async throws {
         try await withCluster { cluster in
-            let host = try await cluster.startHost(name: "limits", queue: "c", plugins: ["Crashers"], maxTasks: 1)
+            // A crash report that stalls (seen on CI for hog_memory) ends in 10 s, within the wait.
+            let host = try await cluster.startHost(
+                name: "limits", queue: "c", plugins: ["Crashers"], maxTasks: 1, environment: ["EASYJOBS_CRASH_REPORT_GRACE": "10"])
             for (task, message) in [("hog_memory", "exceeded its memory limit of 1024 MiB"), ("burn_cpu", "exceeded its CPU time limit of 1 s")] {
                 try await waitUntil("the pool is full") { idleChildren(of: host.pid).count == 2 }
                 let idle = Set(idleChildren(of: host.pid))
