@@ -161,13 +161,24 @@ struct Benchmark: AsyncParsableCommand {
                     child.finished.count, child.finished.percentile(50), child.finished.percentile(95)))
         }
         if chains > 0 {
-            let chainTimes = try await workloads.chainLatency(samples: chainSamples)
+            let timelines = try await workloads.chainLatency(samples: chainSamples)
+            let chainTimes = timelines.map(\.total)
             figures.chainP50 = chainTimes.percentile(50)
             print(
                 String(
                     format:
                         "3-step run_after chain, one at a time over %d chains, first step accepted → last result stored: p50 %.2f ms, p95 %.2f ms",
                     chainTimes.count, chainTimes.percentile(50), chainTimes.percentile(95)))
+            // Where a step's time goes: waiting to be claimed (from its predecessor's end, or its
+            // acceptance) and running until its result is stored (claim answer, run, report).
+            for step in 0..<3 {
+                let waits = timelines.map { $0.started[step] - (step == 0 ? 0 : $0.finished[step - 1]) }
+                let runs = timelines.map { $0.finished[step] - $0.started[step] }
+                print(
+                    String(
+                        format: "  step %d: queued → claimed p50 %.2f ms, claimed → result stored p50 %.2f ms", step + 1, waits.percentile(50),
+                        runs.percentile(50)))
+            }
         }
 
         var singleRates: [Double] = []
