@@ -66,10 +66,11 @@ import Testing
 
     @Test func aCrashInForeignCodeFailsTheJobAndTheHostLives() async throws {
         try await withCluster { cluster in
-            let host = try await cluster.startHost(name: "c", queue: "cmath", plugins: ["CMathPlugin"])
+            let host = try await cluster.startHost(
+                name: "c", queue: "cmath", plugins: ["CMathPlugin"], environment: ["EASYJOBS_CRASH_REPORT_GRACE": "200"])
             let id = try await cluster.client.enqueue(queue: "cmath", task: "crash")
             // (A crashed child writes its backtrace first, which takes a while on a loaded machine.)
-            guard case .failed(let error) = try await cluster.client.pullResult(id: id, wait: 90) else {
+            guard case .failed(let error) = try await cluster.client.pullResult(id: id, within: .seconds(240)) else {
                 Issue.record("the crash should fail the job")
                 return
             }

@@ -10,7 +10,7 @@ import Glibc
 /// Subprocess tasks: isolation, supervision, tokens, logs, cancellation and stopping hosts.
 @Suite(.serialized) struct SubprocessTests {
     func failure(of id: String, in cluster: TestCluster) async throws -> String {
-        guard case .failed(let error) = try await cluster.client.pullResult(id: id, wait: 60) else {
+        guard case .failed(let error) = try await cluster.client.pullResult(id: id, within: .seconds(240)) else {
             throw TestFailure("job \(id) did not fail")
         }
         return error.message
@@ -24,7 +24,8 @@ import Glibc
                 name: "stalling", queue: "c", plugins: ["Crashers"], environment: ["EASYJOBS_CRASH_REPORT_GRACE": "3"])
             let id = try await cluster.client.enqueue(queue: "c", task: "stalls_while_crashing")
             let message = try await failure(of: id, in: cluster)
-            #expect(message.hasPrefix("the child crashed and had not exited 3 s later (its backtrace stalled): killed by SIGKILL"), "\(message)")
+            #expect(
+                message.hasPrefix("the child crashed and had not exited 3 s later (its crash report unfinished): killed by SIGKILL"), "\(message)")
             #expect(message.contains("Fatal error: pretending to crash"))
             #expect(host.stderr.contains("a subprocess child that crashed had not exited 3 s later; killed it"))
             #expect(host.isRunning)
@@ -35,8 +36,11 @@ import Glibc
 
     @Test func misbehavingChildrenEndWithTheRightReasonAndTheHostKeepsServing() async throws {
         try await withCluster { cluster in
+            // Seven children crash at once: their backtraces may take long on a loaded machine,
+            // and this test is about how each ends, not about the crash-report grace.
             let host = try await cluster.startHost(
-                name: "crashers", queue: "c", plugins: ["Crashers"], environment: ["EASYJOBS_SECRET": cluster.secret!])
+                name: "crashers", queue: "c", plugins: ["Crashers"],
+                environment: ["EASYJOBS_SECRET": cluster.secret!, "EASYJOBS_CRASH_REPORT_GRACE": "200"])
             let unwrap = try await cluster.client.enqueue(queue: "c", task: "unwrap_nil")
             let null = try await cluster.client.enqueue(queue: "c", task: "write_null")
             let hang = try await cluster.client.enqueue(queue: "c", task: "hang")

@@ -111,7 +111,7 @@ struct SubprocessRunner: Sendable {
             }
             if let grace = killedAfterCrash {
                 return .failed(
-                    "the child crashed and had not exited \(grace.inSeconds.formatted) s later (its backtrace stalled): killed by SIGKILL"
+                    "the child crashed and had not exited \(grace.inSeconds.formatted) s later (its crash report unfinished): killed by SIGKILL"
                         + details)
             }
             return .failed("the child was killed by \(signalName(signal)) (signal \(signal))" + details)

@@ -138,6 +138,21 @@ func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: ()
     throw TestFailure("timed out waiting until \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
 }
 
+extension ManagerClient {
+    /// The job's outcome once it has one, long-polling again while it is pending (a manager
+    /// holds one poll for at most a minute), or the pending state after `within`. For jobs that
+    /// can take minutes on a loaded machine: a crashed Swift child writes its symbolicated
+    /// backtrace before it exits, seen taking over 30 s under a full run's load.
+    func pullResult(id: String, within: Duration) async throws -> PullResult {
+        let deadline = ContinuousClock.now + within
+        while true {
+            let remaining = (deadline - .now).inSeconds
+            let result = try await pullResult(id: id, wait: max(remaining, 0))
+            guard case .pending = result, remaining > 0 else { return result }
+        }
+    }
+}
+
 /// Runs `body` with a fresh cluster and stops every process it started, whatever happens.
 func withCluster<T>(
     secret: String? = "test-secret", apiToken: String? = nil, managerArguments: [String] = [], port: Int = 0, schedules: Bool = false,
