@@ -43,10 +43,13 @@ public struct HostOptions: Sendable {
     public var killGrace: Duration
     /// How long a subprocess child that the Swift runtime reported crashing (`Fatal error:`,
     /// `Program crashed`) may take to write its backtrace and exit before it is killed. The
-    /// crashing process waits for its backtracer, which can stall (seen with a memory limit
-    /// reached on a loaded machine); without a bound the job would stay running. A symbolicated
-    /// backtrace of a debug build takes seconds on a busy machine, hence the margin. Default 30 s.
+    /// crashing process waits for its backtracer, which took over 46 s on a loaded CI machine;
+    /// without a bound the job would stay running that long, or for good if it never ends. A
+    /// symbolicated backtrace of a debug build takes seconds on a busy machine, hence the margin.
+    /// Default ``defaultCrashReportGrace``.
     public var crashReportGrace: Duration
+    /// 30 s.
+    public static let defaultCrashReportGrace = Duration.seconds(30)
     /// The executable that runs subprocess tasks (`run-task`) and plugin probes
     /// (`describe-plugin`). Default: `easyjobs-host` when installed beside this process's
     /// executable, else this process's own (`HostExecutable.forChildren`).
@@ -74,7 +77,7 @@ public struct HostOptions: Sendable {
         maxReconnectDelay: Duration = .seconds(5),
         shutdownGrace: Duration = .seconds(30),
         killGrace: Duration = .seconds(5),
-        crashReportGrace: Duration = .seconds(30),
+        crashReportGrace: Duration = defaultCrashReportGrace,
         executable: String? = nil,
         recycleAfterReloads: Int = 100,
         recycleAboveRSSMB: Int = 1024,

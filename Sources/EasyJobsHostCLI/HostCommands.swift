@@ -82,7 +82,7 @@ public struct HostFlags: ParsableArguments {
     /// `--crash-report-grace` or `EASYJOBS_CRASH_REPORT_GRACE`, checked as a flag is.
     func crashReportSeconds() throws -> Duration {
         if let crashReportGrace { return try Seconds.flag(crashReportGrace, flag: "--crash-report-grace") }
-        guard let text = Environment.value("EASYJOBS_CRASH_REPORT_GRACE") else { return .seconds(30) }
+        guard let text = Environment.value("EASYJOBS_CRASH_REPORT_GRACE") else { return HostOptions.defaultCrashReportGrace }
         guard let value = Double(text) else {
             throw ValidationError("EASYJOBS_CRASH_REPORT_GRACE must be a number of seconds, got '\(text)'")
         }
@@ -104,7 +104,7 @@ public struct HostFlags: ParsableArguments {
             managerURL: manager, secret: secret, pluginsDirectory: URL(fileURLWithPath: directory),
             queues: (try? parsedQueues()) ?? [QueueWeight(name: "default")], maxTasks: maxTasks, name: name,
             dataDirectory: URL(fileURLWithPath: dataDirectory ?? Environment.value("EASYJOBS_DATA_DIR") ?? ".easyjobs"),
-            shutdownGrace: .seconds(shutdownGrace), crashReportGrace: (try? crashReportSeconds()) ?? .seconds(30),
+            shutdownGrace: .seconds(shutdownGrace), crashReportGrace: (try? crashReportSeconds()) ?? HostOptions.defaultCrashReportGrace,
             recycleAfterReloads: recycleAfterReloads, recycleAboveRSSMB: recycleAboveRSSMB,
             subprocessPoolSize: subprocessPool ?? Environment.value("EASYJOBS_SUBPROCESS_POOL").flatMap { Int($0) } ?? 2)
     }

@@ -40,9 +40,9 @@ let crashers = Plugin(name: "crashers", version: "1.0.0") {
         }
     }
 
-    /// What a child whose backtracer stalls shows the host: the runtime's words for a crash
-    /// on standard error, and a process that does not exit (seen with `hog_memory` on a loaded
-    /// CI machine, where the crash report never finished).
+    /// What a child whose backtracer does not finish shows the host: the runtime's words for a
+    /// crash on standard error, and a process that does not exit (seen with `hog_memory` on a
+    /// loaded CI machine, whose crash report had not ended 46 s later).
     TaskDefinition("stalls_while_crashing", options: TaskOptions(retryPolicy: .never, subprocess: true)) { (_: NoArguments, _) -> Int in
         let words = "CrashersPlugin/CrashersPlugin.swift:40: Fatal error: pretending to crash\n"
         _ = words.withCString { write(2, $0, strlen($0)) }

@@ -277,8 +277,8 @@ final class StartedChild: Sendable {
     }
 
     /// The process is crashing and waits for its backtracer: it gets `crashReportGrace` to
-    /// finish, then its process group is killed, so that the job ends even when the
-    /// backtracer stalls.
+    /// finish, then its process group is killed (and the process itself, should the task have
+    /// left the group), so that the job ends even when the backtracer does not.
     private func noticeCrash() {
         let first = state.withLock { state in
             defer { state.crashNoticed = true }
