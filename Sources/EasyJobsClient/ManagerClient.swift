@@ -225,8 +225,16 @@ public struct ManagerClient: Sendable {
         }
     }
 
+    /// Delivers reports; the answer carries the jobs claimed with them when `request.claim` asked for some.
     public func report(_ request: ReportRequest) async throws -> ReportResponse {
-        try await send(.POST, WireContract.HostEndpoint.report.path, body: request.encoded(), auth: .host)
+        let path = WireContract.HostEndpoint.report.path
+        let (status, bytes) = try await raw(.POST, path, body: request.encoded(), timeout: .seconds(30), auth: .host)
+        guard (200..<300).contains(status.code) else { throw Self.error(status: status, body: bytes) }
+        do {
+            return try ReportResponse.decode(bytes)
+        } catch {
+            throw EasyJobsError(.internalError, "the manager's answer to POST \(path) is not the expected ReportResponse: \(error.message)")
+        }
     }
 
     public func unregister(_ request: UnregisterRequest) async throws -> UnregisterResponse {

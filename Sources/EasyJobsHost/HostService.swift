@@ -66,9 +66,10 @@ public struct HostService: Service {
         let recycler = Recycler(maxReloads: options.recycleAfterReloads, maxRSSMB: options.recycleAboveRSSMB)
 
         let running = RunningJobs()
-        let reporter = Reporter(client: client, hostID: hostID, logger: logger)
-        let shipper = LogShipper(client: client, hostID: hostID, logger: logger)
         let capacity = Capacity(slots: options.maxTasks)
+        let handoff = JobHandoff()
+        let reporter = Reporter(client: client, hostID: hostID, capacity: capacity, handoff: handoff, logger: logger)
+        let shipper = LogShipper(client: client, hostID: hostID, logger: logger)
         let children = ChildPool(
             size: options.subprocessPoolSize,
             launcher: ChildLauncher(
@@ -77,7 +78,7 @@ public struct HostService: Service {
         children.keep(catalog.plugins)
         let context = RunContext(
             plugins: catalog, queue: options.queue, running: running, reporter: reporter, shipper: shipper, capacity: capacity,
-            children: children, leaseSeconds: session.leaseSeconds, logger: logger)
+            handoff: handoff, children: children, leaseSeconds: session.leaseSeconds, logger: logger)
 
         let runner = JobRunner(client: client, hostID: hostID, options: options, context: context, registrar: registrar, recycler: recycler)
         let manager = ManagerSession(client: client, hostID: hostID, options: options, registrar: registrar, running: running, logger: logger)

@@ -7,8 +7,11 @@ import Testing
 @Suite struct JSONMessageTests {
     let claim = ClaimResponse(jobs: [
         ClaimedJob(jobID: "a", task: "noop", args: [:], attempt: 1, lease: 1, leaseExpiresAt: Date(timeIntervalSince1970: 1_795_713_374.5)),
+        // The queue matters to a host of several queues (its job's context says which); the
+        // project's writer once left it out.
         ClaimedJob(
-            jobID: "b", task: "typed", args: ["text": "t", "n": 2, "x": 0.25, "list": [true, nil, ["k": "v"]]], attempt: 3, lease: 7,
+            jobID: "b", queue: "critical", task: "typed", args: ["text": "t", "n": 2, "x": 0.25, "list": [true, nil, ["k": "v"]]], attempt: 3,
+            lease: 7,
             leaseExpiresAt: Date(timeIntervalSince1970: 1_795_713_400.125), dependencies: ["answer": 42], token: "secret-token"),
     ])
 
@@ -35,6 +38,30 @@ import Testing
         #expect(fromCodable.reports == report.reports)
         let toCodable = try WireCoding.makeDecoder().decode(ReportRequest.self, from: report.encoded())
         #expect(toCodable.reports == report.reports)
+    }
+
+    @Test func reportsThatClaimAndTheirAnswersKeepTheirShape() throws {
+        var claiming = report
+        claiming.claim = 3
+        #expect(try ReportRequest.decode(claiming.encoded()).claim == 3)
+        #expect(try WireCoding.makeDecoder().decode(ReportRequest.self, from: claiming.encoded()).claim == 3)
+        // A report of an earlier host has no claim, and claims nothing.
+        #expect(try ReportRequest.decode(WireCoding.makeEncoder().encode(report)).claim == 0)
+
+        let answer = ReportResponse(accepted: 2, rejected: ["x"], jobs: claim.jobs)
+        let read = try ReportResponse.decode(answer.encoded())
+        #expect(read.accepted == 2 && read.rejected == ["x"] && read.jobs == claim.jobs)
+        #expect(try WireCoding.makeDecoder().decode(ReportResponse.self, from: answer.encoded()).jobs == claim.jobs)
+        // An earlier manager's answer has no jobs.
+        #expect(try ReportResponse.decode(Data(#"{"accepted": 1, "rejected": []}"#.utf8)).jobs.isEmpty)
+    }
+
+    @Test func aReportThatClaimsANegativeNumberIsRefusedByName() {
+        #expect {
+            _ = try ReportRequest.decode(Data(#"{"host_id": "h", "reports": [], "claim": -1}"#.utf8))
+        } throws: { error in
+            (error as? EasyJobsError)?.message == "a report: 'claim' must be 0 or more, got -1"
+        }
     }
 
     @Test func aMalformedMessageNamesTheFieldAndWhatWasExpected() {

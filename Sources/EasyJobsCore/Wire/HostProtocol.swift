@@ -285,25 +285,53 @@ public struct ReleaseRequest: Codable, Sendable {
 }
 
 /// `POST /hosts/report`: results and failures, several at a time.
+///
+/// `claim` asks the manager to hand up to that many more jobs back in the answer, claimed as
+/// `POST /hosts/claim` would claim them: a host gives the slots of the runs it reports to their
+/// queues' next jobs (a chain's next step, most often) without a claim's round trip.
 public struct ReportRequest: Codable, Sendable {
     public var hostID: String
     public var reports: [JobReport]
+    /// Most jobs the answer may carry; 0 (the default, and what hosts before it send) claims none.
+    public var claim: Int
 
-    public init(hostID: String, reports: [JobReport]) {
+    public init(hostID: String, reports: [JobReport], claim: Int = 0) {
         self.hostID = hostID
         self.reports = reports
+        self.claim = claim
     }
 
-    enum CodingKeys: String, CodingKey { case hostID = "host_id", reports }
+    enum CodingKeys: String, CodingKey { case hostID = "host_id", reports, claim }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        hostID = try container.decode(String.self, forKey: .hostID)
+        reports = try container.decode([JobReport].self, forKey: .reports)
+        claim = try container.decodeIfPresent(Int.self, forKey: .claim) ?? 0
+    }
 }
 
-/// Answer of `POST /hosts/report`: the reports the manager refused (the host lost those jobs' leases).
+/// Answer of `POST /hosts/report`: the reports the manager refused (the host lost those jobs'
+/// leases), and the jobs it claimed for the host when the report asked for some.
 public struct ReportResponse: Codable, Sendable {
     public var accepted: Int
     public var rejected: [String]
-    public init(accepted: Int, rejected: [String]) {
+    /// Jobs now leased to the host, as a claim answer carries them: the host runs them.
+    public var jobs: [ClaimedJob]
+
+    public init(accepted: Int, rejected: [String], jobs: [ClaimedJob] = []) {
         self.accepted = accepted
         self.rejected = rejected
+        self.jobs = jobs
+    }
+
+    enum CodingKeys: String, CodingKey { case accepted, rejected, jobs }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        accepted = try container.decode(Int.self, forKey: .accepted)
+        rejected = try container.decode([String].self, forKey: .rejected)
+        jobs = try container.decodeIfPresent([ClaimedJob].self, forKey: .jobs) ?? []
     }
 }
 

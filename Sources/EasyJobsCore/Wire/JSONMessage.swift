@@ -109,7 +109,8 @@ extension ClaimedJob: JSONMessage {
     public init(json: JSONValue) throws(EasyJobsError) {
         let fields = try JSONFields(json, what: "a claimed job")
         self.init(
-            jobID: try fields.string("job_id"), task: try fields.string("task"), args: try fields.object("args"), attempt: try fields.int("attempt"),
+            jobID: try fields.string("job_id"), queue: try fields.optionalString("queue"), task: try fields.string("task"),
+            args: try fields.object("args"), attempt: try fields.int("attempt"),
             lease: try fields.int("lease"), leaseExpiresAt: try fields.date("lease_expires_at"),
             dependencies: fields.fields["dependencies"] == nil ? [:] : try fields.object("dependencies"), token: try fields.optionalString("token"))
     }
@@ -119,6 +120,7 @@ extension ClaimedJob: JSONMessage {
             "job_id": .string(jobID), "task": .string(task), "args": .object(args), "attempt": .int(attempt), "lease": .int(lease),
             "lease_expires_at": .string(WireCoding.format(leaseExpiresAt)), "dependencies": .object(dependencies),
         ]
+        if let queue { object["queue"] = .string(queue) }
         if let token { object["token"] = .string(token) }
         return .object(object)
     }
@@ -179,8 +181,36 @@ extension JobReport: JSONMessage {
 extension ReportRequest: JSONMessage {
     public init(json: JSONValue) throws(EasyJobsError) {
         let fields = try JSONFields(json, what: "a report")
-        self.init(hostID: try fields.string("host_id"), reports: try fields.messages("reports", as: JobReport.self))
+        let claim = fields.fields["claim"] == nil ? 0 : try fields.int("claim")
+        guard claim >= 0 else {
+            throw EasyJobsError(.malformedRequest, "a report: 'claim' must be 0 or more, got \(claim)", context: ["field": "claim"])
+        }
+        self.init(hostID: try fields.string("host_id"), reports: try fields.messages("reports", as: JobReport.self), claim: claim)
     }
 
-    public var json: JSONValue { ["host_id": .string(hostID), "reports": .array(reports.map(\.json))] }
+    public var json: JSONValue {
+        var object: [String: JSONValue] = ["host_id": .string(hostID), "reports": .array(reports.map(\.json))]
+        if claim > 0 { object["claim"] = .int(claim) }
+        return .object(object)
+    }
+}
+
+extension ReportResponse: JSONMessage {
+    public init(json: JSONValue) throws(EasyJobsError) {
+        let fields = try JSONFields(json, what: "a report answer")
+        var rejected: [String] = []
+        for value in try fields.array("rejected") {
+            guard case .string(let id) = value else {
+                throw EasyJobsError(.malformedRequest, "a report answer: 'rejected' must hold job ids, got \(value.typeName)")
+            }
+            rejected.append(id)
+        }
+        self.init(
+            accepted: try fields.int("accepted"), rejected: rejected,
+            jobs: fields.fields["jobs"] == nil ? [] : try fields.messages("jobs", as: ClaimedJob.self))
+    }
+
+    public var json: JSONValue {
+        ["accepted": .int(accepted), "rejected": .array(rejected.map { .string($0) }), "jobs": .array(jobs.map(\.json))]
+    }
 }

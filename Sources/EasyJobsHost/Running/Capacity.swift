@@ -1,6 +1,7 @@
 import EasyJobsCore
 
-/// Counts free run slots (`--max-tasks`) and lets the claim loop wait for one.
+/// Counts free run slots (`--max-tasks`): a slot is free when no run holds it and no claim in
+/// flight (a poll, or a report that asks for jobs) has reserved it.
 final class Capacity: Sendable {
     private let free: ConditionWaiter<Int, Unkeyed>
 
@@ -8,16 +9,24 @@ final class Capacity: Sendable {
         free = ConditionWaiter(slots)
     }
 
-    /// Waits until at least one slot is free and returns how many are; returns 0 when cancelled.
-    func waitForFree() async -> Int {
-        await free.wait { $0 > 0 ? $0 : nil } ?? 0
+    /// Waits until at least one slot is free and reserves every free one for a claim; returns
+    /// how many, or 0 when cancelled (reserving none).
+    func reserveAll() async -> Int {
+        await free.wait { count -> Int? in
+            guard count > 0 else { return nil }
+            defer { count = 0 }
+            return count
+        } ?? 0
     }
 
+    /// Takes `count` slots, free or not: a run that resumes after a call takes its slot back at once.
     func take(_ count: Int) {
         free.withLock { $0 -= count }
     }
 
-    func release() {
-        free.update { $0 += 1 }
+    /// Frees `count` slots: runs that ended, or reserved slots a claim did not fill.
+    func release(_ count: Int = 1) {
+        guard count > 0 else { return }
+        free.update { $0 += count }
     }
 }

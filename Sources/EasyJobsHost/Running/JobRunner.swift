@@ -25,11 +25,28 @@ struct JobRunner: Sendable {
     let recycler: Recycler
 
     /// Until the host stops claiming (graceful shutdown, a recycle); running jobs go on in `jobs`.
+    ///
+    /// Jobs come from the claim poll and from reports that claim the next jobs for the slots of
+    /// the runs they report (``Reporter``); both reach this loop through ``JobHandoff``, which
+    /// closes when the poll stops.
     func claim(into jobs: inout DiscardingTaskGroup) async {
+        let handoff = context.handoff
+        jobs.addTask {
+            await poll()
+            handoff.close()
+        }
+        for await batch in handoff.batches {
+            await start(batch, in: &jobs)
+        }
+    }
+
+    /// Long-polls for jobs for every free slot, until the host stops claiming.
+    private func poll() async {
         let logger = context.logger
+        let capacity = context.capacity
         var backoff = Backoff(initial: .milliseconds(50), maximum: options.maxReconnectDelay)
         while !Task.isCancelled && !Task.isShuttingDownGracefully && !recycler.isRequested {
-            let free = await cancelWhenGracefulShutdown { await context.capacity.waitForFree() }
+            let free = await cancelWhenGracefulShutdown { await capacity.reserveAll() }
             guard free > 0 else { break }
             let claimed: [ClaimedJob]
             do {
@@ -40,54 +57,71 @@ struct JobRunner: Sendable {
                 }
                 backoff.reset()
             } catch is CancellationError {
+                capacity.release(free)
                 break
             } catch let error as EasyJobsError where error.code == .hostNotFound || error.code == .sessionInvalid {
+                capacity.release(free)
                 logger.warning("the manager does not know this host's session any more; registering again")
                 await registrar.register()
                 continue
             } catch {
+                capacity.release(free)
                 if Task.isShuttingDownGracefully || recycler.isRequested { break }
                 let delay = backoff.next()
                 logger.warning("claim failed, retrying in \(delay.secondsText) s: \(error)")
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
                 continue
             }
-            // A job for a task this host no longer serves (its plugin was just removed) goes back untouched.
-            let unserved = claimed.filter { context.plugins.plugin(serving: $0.task) == nil }.map(\.leased)
-            if !unserved.isEmpty {
-                logger.info("handing back \(unserved.count) job(s) for tasks this host no longer serves")
-                _ = try? await client.release(ReleaseRequest(hostID: hostID, jobs: unserved))
+            if claimed.count > free { capacity.take(claimed.count - free) }
+            capacity.release(free - claimed.count)
+            // Only this loop closes the handoff, after its last delivery.
+            _ = context.handoff.deliver(claimed)
+        }
+    }
+
+    /// Starts claimed jobs, whose slots are already taken from ``Capacity``.
+    private func start(_ claimed: [ClaimedJob], in jobs: inout DiscardingTaskGroup) async {
+        let logger = context.logger
+        // A job for a task this host no longer serves (its plugin was just removed) goes back untouched.
+        let unserved = claimed.filter { context.plugins.plugin(serving: $0.task) == nil }.map(\.leased)
+        if !unserved.isEmpty {
+            context.capacity.release(unserved.count)
+            logger.info("handing back \(unserved.count) job(s) for tasks this host no longer serves")
+            _ = try? await client.release(ReleaseRequest(hostID: hostID, jobs: unserved))
+        }
+        for job in claimed where !unserved.contains(job.leased) {
+            // A long poll may hold a claim's answer for a while, so the lease is counted from the
+            // manager's own expiry time (clocks agree within the margin), not from the request.
+            let remaining = job.leaseExpiresAt.timeIntervalSinceNow
+            let deadline = ContinuousClock.now + .seconds(max(remaining, 0)) - context.leaseMarginLoss
+            // A stale run of the same job (its lease lapsed while this host was paused) stops now.
+            for stale in context.running.snapshot() where stale.jobID == job.jobID && stale.lease != job.lease {
+                context.running.stop(stale, reason: .leaseLost)
             }
-            let runnable = claimed.filter { !unserved.contains($0.leased) }
-            context.capacity.take(runnable.count)
-            for job in runnable {
-                // A long poll may hold a claim's answer for a while, so the lease is counted from the
-                // manager's own expiry time (clocks agree within the margin), not from the request.
-                let remaining = job.leaseExpiresAt.timeIntervalSinceNow
-                let deadline = ContinuousClock.now + .seconds(max(remaining, 0)) - context.leaseMarginLoss
-                // A stale run of the same job (its lease lapsed while this host was paused) stops now.
-                for stale in context.running.snapshot() where stale.jobID == job.jobID && stale.lease != job.lease {
-                    context.running.stop(stale, reason: .leaseLost)
+            context.running.insert(job.leased, leaseDeadline: deadline)
+            jobs.addTask {
+                // A task of its own, so one job can be stopped without touching the others.
+                let run = Task { await supervise(job) }
+                context.running.attach(job.leased, task: run)
+                let report = await withTaskCancellationHandler {
+                    await run.value
+                } onCancel: {
+                    run.cancel()
                 }
-                context.running.insert(job.leased, leaseDeadline: deadline)
-                jobs.addTask {
-                    // A task of its own, so one job can be stopped without touching the others.
-                    let run = Task { await supervise(job) }
-                    context.running.attach(job.leased, task: run)
-                    await withTaskCancellationHandler {
-                        await run.value
-                    } onCancel: {
-                        run.cancel()
-                    }
-                    context.running.remove(job.leased)
+                context.running.remove(job.leased)
+                // The run's slot goes with its report, to claim the job that follows it.
+                if let report {
+                    context.reporter.add(report, slot: true)
+                } else {
                     context.capacity.release()
                 }
             }
         }
     }
 
-    /// Runs a job under its timeout and reports its outcome, unless it goes back to the queue.
-    private func supervise(_ job: ClaimedJob) async {
+    /// Runs a job under its timeout; returns its report, or `nil` when there is none to send
+    /// (the job goes back to the queue, or a subprocess child reported it).
+    private func supervise(_ job: ClaimedJob) async -> JobReport? {
         let timeout = context.plugins.plugin(serving: job.task)?.spec(of: job.task)?.options.timeout
         let watchdog = timeout.map { seconds in
             Task {
@@ -99,11 +133,9 @@ struct JobRunner: Sendable {
         let outcome = await execute(job, plugin: plugin)
         watchdog?.cancel()
         // A run that lost its lease reports nothing: the job is someone else's now.
-        guard context.running.reason(job.leased) != .leaseLost else { return }
-        if let outcome {
-            context.running.markReported(job.leased)
-            context.reporter.add(JobReport(jobID: job.jobID, lease: job.lease, outcome: outcome, plugin: plugin?.info.ref))
-        }
+        guard context.running.reason(job.leased) != .leaseLost, let outcome else { return nil }
+        context.running.markReported(job.leased)
+        return JobReport(jobID: job.jobID, lease: job.lease, outcome: outcome, plugin: plugin?.info.ref)
     }
 
     /// After the grace period of a graceful stop, stops what still runs; those jobs go back to the queue.

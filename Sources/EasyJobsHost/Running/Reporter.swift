@@ -15,34 +15,55 @@ import Synchronization
 /// Sends finished runs to the manager, batching whatever accumulated while the last request
 /// was in flight, and keeps them until the manager has them: a host that loses the manager
 /// keeps its results and delivers them when it comes back.
+///
+/// A report also claims: the slots of the runs it reports go with it, and the manager answers
+/// with jobs for them (a chain's next step, most often), which start without a claim's round
+/// trip. Slots the answer does not fill go back to ``Capacity`` for the claim poll.
 final class Reporter: Sendable {
     private struct State: Sendable {
         var pending: [JobReport] = []
+        /// Slots of reported runs, held for the next report's claim.
+        var slots = 0
         var finishing = false
         var finishRequested: ContinuousClock.Instant?
     }
     private let state = ConditionWaiter<State, Unkeyed>(State())
     private let client: ManagerClient
     private let hostID: String
+    private let capacity: Capacity
+    private let handoff: JobHandoff
     private let logger: Logger
     private let maxBatch = 512
 
-    init(client: ManagerClient, hostID: String, logger: Logger) {
+    init(client: ManagerClient, hostID: String, capacity: Capacity, handoff: JobHandoff, logger: Logger) {
         self.client = client
         self.hostID = hostID
+        self.capacity = capacity
+        self.handoff = handoff
         self.logger = logger
     }
 
-    func add(_ report: JobReport) {
-        state.update { $0.pending.append(report) }
+    /// Queues a report; `slot` says the run's slot comes with it, for the report to claim a job
+    /// with (it goes back to ``Capacity`` when the host no longer starts jobs).
+    func add(_ report: JobReport, slot: Bool = false) {
+        let kept = state.update { state -> Bool in
+            state.pending.append(report)
+            guard slot, !state.finishing, handoff.isOpen else { return false }
+            state.slots += 1
+            return true
+        }
+        if slot && !kept { capacity.release() }
     }
 
     /// Asks `run` to return once everything pending is delivered.
     func finish() {
-        state.update { state in
+        let held = state.update { state -> Int in
             state.finishing = true
             state.finishRequested = .now
+            defer { state.slots = 0 }
+            return state.slots
         }
+        capacity.release(held)
     }
 
     /// Delivers reports until `finish` was called and nothing is pending, or the task is cancelled.
@@ -51,18 +72,23 @@ final class Reporter: Sendable {
     func run(maxDelay: Duration, shutdownGrace: Duration = .seconds(10)) async {
         var backoff = Backoff(initial: .milliseconds(50), maximum: maxDelay)
         while !Task.isCancelled {
-            let batch: [JobReport]? = await nextBatch()
-            guard let batch else { return }
+            guard let (batch, heldSlots) = await nextBatch() else { return }
+            // Claim only while jobs still start here: a host on its way out would hand them back.
+            let slots = handoff.isOpen ? heldSlots : 0
+            capacity.release(heldSlots - slots)
             do {
-                let response = try await client.report(ReportRequest(hostID: hostID, reports: batch))
+                let response = try await client.report(ReportRequest(hostID: hostID, reports: batch, claim: slots))
                 for id in response.rejected {
                     logger.warning("manager refused the result: this run no longer holds the job's lease", metadata: ["job_id": "\(id)"])
                 }
                 backoff.reset()
+                await start(response.jobs, slots: slots)
             } catch let error as EasyJobsError where error.isRefusal {
+                capacity.release(slots)
                 // Sending the same bytes again cannot succeed: find the reports it refuses and fail those jobs.
                 await deliverOneByOne(batch, refusal: error)
             } catch {
+                capacity.release(slots)
                 let givingUp = state.withLock { state -> Bool in
                     state.pending.insert(contentsOf: batch, at: 0)
                     guard let requested = state.finishRequested else { return false }
@@ -116,22 +142,37 @@ final class Reporter: Sendable {
         }
     }
 
-    /// The next batch to send (the oldest `maxBatch` pending), or `nil` once `finish` was called
-    /// and nothing is pending, or the task is cancelled.
-    private func nextBatch() async -> [JobReport]? {
+    /// Hands the jobs a report claimed to the loop that starts them, in the slots the report
+    /// took; slots left over go back. Jobs that come after the host stopped starting jobs go
+    /// back to the manager.
+    private func start(_ jobs: [ClaimedJob], slots: Int) async {
+        // The manager claims at most what was asked; should it claim more, the extra runs take slots too.
+        if jobs.count > slots { capacity.take(jobs.count - slots) }
+        capacity.release(slots - jobs.count)
+        guard !handoff.deliver(jobs) else { return }
+        capacity.release(jobs.count)
+        logger.info("handing back \(jobs.count) job(s) claimed with a report: this host no longer starts jobs")
+        _ = try? await client.release(ReleaseRequest(hostID: hostID, jobs: jobs.map(\.leased)))
+    }
+
+    /// The next batch to send (the oldest `maxBatch` pending) with the slots held for it, or
+    /// `nil` once `finish` was called and nothing is pending, or the task is cancelled.
+    private func nextBatch() async -> ([JobReport], slots: Int)? {
         enum Next: Sendable {
-            case batch([JobReport])
+            case batch([JobReport], slots: Int)
             case done
         }
         let next = await state.wait { state -> Next? in
             if !state.pending.isEmpty {
                 let count = min(state.pending.count, maxBatch)
+                let slots = state.slots
+                state.slots = 0
                 defer { state.pending.removeFirst(count) }
-                return .batch(Array(state.pending.prefix(count)))
+                return .batch(Array(state.pending.prefix(count)), slots: slots)
             }
             return state.finishing ? .done : nil
         }
-        guard case .batch(let batch) = next else { return nil }
-        return batch
+        guard case .batch(let batch, let slots) = next else { return nil }
+        return (batch, slots)
     }
 }

@@ -8,6 +8,8 @@ struct RunContext: Sendable {
     let reporter: Reporter
     let shipper: LogShipper
     let capacity: Capacity
+    /// Claimed jobs on their way to be started.
+    let handoff: JobHandoff
     /// Idle subprocess children, per plugin version.
     let children: ChildPool
     /// The manager's lease, in seconds.

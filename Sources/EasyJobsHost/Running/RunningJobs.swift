@@ -20,7 +20,7 @@ enum StopReason: Sendable, Equatable {
 /// this very host, and the stale run must be told apart from the new one.
 final class RunningJobs: Sendable {
     private struct Entry {
-        var task: Task<Void, Never>?
+        var task: Task<JobReport?, Never>?
         var stop: StopReason?
         /// When the lease is known to run out, unless renewed: past it the run must stop.
         var leaseDeadline: ContinuousClock.Instant
@@ -36,7 +36,7 @@ final class RunningJobs: Sendable {
     }
 
     /// Links the task that runs `run`; a stop asked for before it was linked applies now.
-    func attach(_ run: LeasedJob, task: Task<Void, Never>) {
+    func attach(_ run: LeasedJob, task: Task<JobReport?, Never>) {
         let stopNow = entries.withLock { entries -> Bool in
             entries[run]?.task = task
             return entries[run]?.stop != nil
@@ -64,7 +64,7 @@ final class RunningJobs: Sendable {
     /// Stops a run; the first reason given wins. Returns false if it is not running here.
     @discardableResult
     func stop(_ run: LeasedJob, reason: StopReason) -> Bool {
-        let task: Task<Void, Never>?? = entries.withLock { entries in
+        let task: Task<JobReport?, Never>?? = entries.withLock { entries in
             guard entries[run] != nil else { return nil }
             if entries[run]?.stop == nil { entries[run]?.stop = reason }
             return .some(entries[run]?.task)

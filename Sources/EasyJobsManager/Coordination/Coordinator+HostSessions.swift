@@ -98,62 +98,70 @@ extension Coordinator {
         let queueNames = host.queues.map(\.name)
         let poll = LongPoll(wait: request.wait, maxWait: options.maxWait, isClientConnected: isClientConnected)
         let claimed = try await poll.run(version: { notifier.version(of: queueNames) }) { isLast -> [ClaimedJob]? in
-            if registry.isLeaving(hostID: host.id) { return [] }
-            // Read each round: a host that reloaded a plugin re-registers while its poll waits.
-            let current = registry.host(id: host.id) ?? host
-            // A poll from before the host's latest registration belongs to a process that may be
-            // gone (a recycled host's old connection): it claims nothing more.
-            if current.registeredAt != host.registeredAt { return [] }
-            // Neither does a host that stopped heartbeating: a killed host's long poll can outlive
-            // it on the manager (its connection is not read, so its close goes unseen) and would
-            // take jobs for a dead process, to be lost again with the lease.
-            var heard = Date().timeIntervalSince(current.lastSeen) < options.lease.inSeconds
-            // Its heartbeats may go to another manager of the store: ask the store before deciding.
-            if !heard, try await learnHost(id: host.id), let seen = registry.host(id: host.id)?.lastSeen {
-                heard = Date().timeIntervalSince(seen) < options.lease.inSeconds
-            }
-            // A paused host or queue claims nothing; it waits here until resumed or the poll ends.
-            let open = heard ? current.queues.filter { !pauses.isPaused(host: current.name, queue: $0.name) } : []
-            let tasks = Set(current.plugins.flatMap { $0.tasks.map(\.name) })
-            let (plan, commit) = queueTurns.plan(hostID: host.id, slots: limit, over: open)
-            var jobs: [Job] = []
-            // Each queue its share; then what a queue short of work left goes to those that had more.
-            var short: Set<String> = []
-            for (queue, count) in plan {
-                let taken = try await claim(queue: queue, tasks: tasks, hostID: host.id, limit: count)
-                if taken.count < count { short.insert(queue) }
-                jobs += taken
-            }
-            if !short.isEmpty {
-                // Queues whose turn did not come in this plan (one slot, several queues) come last.
-                let others = open.map(\.name).filter { name in !plan.contains { $0.queue == name } }
-                for queue in plan.map(\.queue) + others where jobs.count < limit && !short.contains(queue) {
-                    jobs += try await claim(queue: queue, tasks: tasks, hostID: host.id, limit: limit - jobs.count)
-                }
-            }
-            if !jobs.isEmpty { commit() }
-            if !jobs.isEmpty || isLast {
-                metrics.started(jobs)
-                let waited = jobs.filter { $0.dependencies > 0 }.map(\.id)
-                let dependencies = waited.isEmpty ? [:] : try await store.dependencyResults(of: waited)
-                for job in jobs where job.attempts > 1 {
-                    logger.info(
-                        "retrying job",
-                        metadata: ["job_id": "\(job.id)", "task": "\(job.task)", "attempt": "\(job.attempts)", "queue": "\(job.queue)"])
-                }
-                return jobs.map { job in
-                    let subprocess = (try? registry.spec(queue: job.queue, task: job.task))?.options.subprocess ?? false
-                    return ClaimedJob(
-                        jobID: job.id, queue: job.queue, task: job.task, args: job.args, attempt: job.attempts, lease: job.lease,
-                        leaseExpiresAt: job.leaseExpiresAt ?? .now, dependencies: dependencies[job.id] ?? [:],
-                        token: subprocess ? tokens.token(jobID: job.id, lease: job.lease) : nil)
-                }
-            }
-            return nil
+            // A host that is leaving or registered again since its poll began ends the poll at once.
+            guard let jobs = try await claimRound(for: host, limit: limit) else { return [] }
+            return !jobs.isEmpty || isLast ? jobs : nil
         } wait: { [notifier] version, timeout in
             await notifier.waitForWork(in: queueNames, after: version, timeout: timeout)
         }
         return claimed ?? []
+    }
+
+    /// One look for work for a host, as a claim and a report that asks for jobs make it: each of
+    /// the host's open queues its share of `limit` (``QueueTurns``), what a queue short of work
+    /// left to the others. Claims nothing for a host that is paused or not heard from within a
+    /// lease; `nil` for one that is leaving or registered again since `host` was read, whose
+    /// poll is over.
+    func claimRound(for host: HostRecord, limit: Int) async throws -> [ClaimedJob]? {
+        if registry.isLeaving(hostID: host.id) { return nil }
+        // Read each round: a host that reloaded a plugin re-registers while its poll waits.
+        let current = registry.host(id: host.id) ?? host
+        // A poll from before the host's latest registration belongs to a process that may be
+        // gone (a recycled host's old connection): it claims nothing more.
+        if current.registeredAt != host.registeredAt { return nil }
+        // Neither does a host that stopped heartbeating: a killed host's long poll can outlive
+        // it on the manager (its connection is not read, so its close goes unseen) and would
+        // take jobs for a dead process, to be lost again with the lease.
+        var heard = Date().timeIntervalSince(current.lastSeen) < options.lease.inSeconds
+        // Its heartbeats may go to another manager of the store: ask the store before deciding.
+        if !heard, try await learnHost(id: host.id), let seen = registry.host(id: host.id)?.lastSeen {
+            heard = Date().timeIntervalSince(seen) < options.lease.inSeconds
+        }
+        // A paused host or queue claims nothing; its poll waits until resumed or the poll ends.
+        let open = heard ? current.queues.filter { !pauses.isPaused(host: current.name, queue: $0.name) } : []
+        let tasks = Set(current.plugins.flatMap { $0.tasks.map(\.name) })
+        let (plan, commit) = queueTurns.plan(hostID: host.id, slots: limit, over: open)
+        var jobs: [Job] = []
+        // Each queue its share; then what a queue short of work left goes to those that had more.
+        var short: Set<String> = []
+        for (queue, count) in plan {
+            let taken = try await claim(queue: queue, tasks: tasks, hostID: host.id, limit: count)
+            if taken.count < count { short.insert(queue) }
+            jobs += taken
+        }
+        if !short.isEmpty {
+            // Queues whose turn did not come in this plan (one slot, several queues) come last.
+            let others = open.map(\.name).filter { name in !plan.contains { $0.queue == name } }
+            for queue in plan.map(\.queue) + others where jobs.count < limit && !short.contains(queue) {
+                jobs += try await claim(queue: queue, tasks: tasks, hostID: host.id, limit: limit - jobs.count)
+            }
+        }
+        guard !jobs.isEmpty else { return [] }
+        commit()
+        metrics.started(jobs)
+        let waited = jobs.filter { $0.dependencies > 0 }.map(\.id)
+        let dependencies = waited.isEmpty ? [:] : try await store.dependencyResults(of: waited)
+        for job in jobs where job.attempts > 1 {
+            logger.info(
+                "retrying job", metadata: ["job_id": "\(job.id)", "task": "\(job.task)", "attempt": "\(job.attempts)", "queue": "\(job.queue)"])
+        }
+        return jobs.map { job in
+            let subprocess = (try? registry.spec(queue: job.queue, task: job.task))?.options.subprocess ?? false
+            return ClaimedJob(
+                jobID: job.id, queue: job.queue, task: job.task, args: job.args, attempt: job.attempts, lease: job.lease,
+                leaseExpiresAt: job.leaseExpiresAt ?? .now, dependencies: dependencies[job.id] ?? [:],
+                token: subprocess ? tokens.token(jobID: job.id, lease: job.lease) : nil)
+        }
     }
 
     /// Claims up to `limit` of `tasks`' jobs of one queue, under the caps and rate limits its
@@ -178,8 +186,20 @@ extension Coordinator {
             return refused
         }
         let transitions = try await store.finish(reports, hostID: request.hostID, now: .now, rules: self)
+        // Claimed before the others hear of the new work: a chain's next step goes to the host
+        // whose report made it, in this answer, rather than to whichever poll wakes first.
+        var claimed: [ClaimedJob] = []
+        if request.claim > 0, let host = registry.host(id: request.hostID) {
+            do {
+                claimed = try await claimRound(for: host, limit: min(request.claim, Self.maxClaim)) ?? []
+                metrics.claimedWithReport(claimed)
+            } catch {
+                // The report is stored; the jobs wait for the next claim.
+                logger.warning("could not claim jobs with a report: \(error)", metadata: ["host_id": "\(request.hostID)"])
+            }
+        }
         apply(transitions)
-        return ReportResponse(accepted: request.reports.count - transitions.rejected.count, rejected: transitions.rejected)
+        return ReportResponse(accepted: request.reports.count - transitions.rejected.count, rejected: transitions.rejected, jobs: claimed)
     }
 
     /// Tells waiting clients, hosts and metrics what a store operation did.

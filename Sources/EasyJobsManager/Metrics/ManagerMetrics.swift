@@ -80,6 +80,11 @@ public struct ManagerMetrics: Sendable {
         }
     }
 
+    /// Jobs handed out in the answer to a report rather than to a claim.
+    func claimedWithReport(_ jobs: [ClaimedJob]) {
+        for job in jobs { count("easyjobs_jobs_claimed_with_report_total", [("queue", job.queue ?? ""), ("task", job.task)]) }
+    }
+
     func finished(_ jobs: [Job]) {
         for job in jobs {
             let name =

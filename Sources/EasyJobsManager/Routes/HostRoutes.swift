@@ -30,7 +30,7 @@ struct HostRoutes {
             var request = request
             let report = try await request.decodeMessage(ReportRequest.self, limit: coordinator.options.maxReportSize)
             try context.requireHost(report.hostID)
-            return try JSONResponse.make(try await coordinator.report(report))
+            return JSONResponse.message(try await coordinator.report(report))
         }
         session.post(RouterPath(WireContract.HostEndpoint.unregister.route)) { request, context in
             var request = request
