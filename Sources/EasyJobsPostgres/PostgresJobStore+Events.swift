@@ -71,8 +71,9 @@ extension PostgresJobStore: StoreEventSource {
     }
 
     /// The events a set of transitions means: work for the queues that gained it, ends.
-    static func events(of transitions: JobTransitions) -> [StoreEvent] {
-        transitions.queuesWithNewWork.map(StoreEvent.workArrived) + transitions.finished.map { .jobFinished(id: $0.id) }
+    /// New work in `taken` (claimed in the same transaction) is no news.
+    static func events(of transitions: JobTransitions, taken: Set<String> = []) -> [StoreEvent] {
+        transitions.queuesWithNewWork(except: taken).map(StoreEvent.workArrived) + transitions.finished.map { .jobFinished(id: $0.id) }
     }
 
     static func events(ofNew jobs: [NewJob]) -> [StoreEvent] {

@@ -81,78 +81,109 @@ extension PostgresJobStore {
     ) async throws -> [Job] {
         guard !tasks.isEmpty, limit > 0 else { return [] }
         let limits = limits.filter { tasks.contains($0.key) }
-        func claimQuery(tasks: Set<String>, taskLimits: [String: Int]) -> PostgresQuery {
-            var binds = PostgresBindings()
-            binds.append(hostID)
-            binds.append(now.addingTimeInterval(leaseDuration).timeIntervalSince1970)
-            binds.append(now.timeIntervalSince1970)
-            let selection = PostgresClaimQuery(queue: queue, tasks: tasks, limit: limit, now: now, binds: &binds, taskLimits: taskLimits)
-            return PostgresQuery(
-                unsafeSQL: """
-                    UPDATE jobs
-                    SET status = 'running', host_id = $1, lease_expires_at = $2, started_at = $3, attempts = attempts + 1, lease = lease + 1,
-                        progress = NULL, progress_message = NULL
-                    WHERE seq IN (\(selection.sql))
-                    RETURNING \(Self.jobColumns)
-                    """, binds: binds)
-        }
-        // RETURNING gives rows in no defined order; the claim's order is restored.
-        func ordered(_ rows: [(seq: Int, job: Job)]) -> [Job] {
-            rows.sorted { ($0.job.priority, -$0.seq) > ($1.job.priority, -$1.seq) }.map(\.job)
-        }
         guard !limits.isEmpty else {
             return try await withConnection("claim jobs", context: ["queue": queue, "host_id": hostID]) { connection in
                 // Its own statement before the claim: the claim's snapshot must see the promoted rows.
                 try await Self.promote(queue: queue, now: now, connection, logger: self.logger)
-                return ordered(try await Self.fetchJobs(connection, claimQuery(tasks: tasks, taskLimits: [:]), logger: self.logger))
+                return Self.ordered(
+                    try await Self.fetchJobs(
+                        connection,
+                        Self.claimQuery(
+                            queue: queue, tasks: tasks, hostID: hostID, limit: limit, leaseDuration: leaseDuration, now: now, taskLimits: [:]),
+                        logger: self.logger))
             }
         }
         _ = try await withConnection("queue scheduled jobs", context: ["queue": queue]) { connection in
             try await Self.promote(queue: queue, now: now, connection, logger: self.logger)
         }
-        // A limited task's count and claim hold its advisory lock: managers claiming it take turns
-        // (in one order, so two never wait on each other), and every other task is claimed freely.
         return try await transaction("claim jobs", context: ["queue": queue, "host_id": hostID]) { connection in
-            var served = tasks
-            var taskLimits: [String: Int] = [:]
-            for (task, taskLimit) in limits.sorted(by: { $0.key < $1.key }) {
-                _ = try await connection.query(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(\("limit/" + queue + "/" + task), 0))", logger: self.logger
-                ).collect()
-                var running = 0
-                if taskLimit.concurrency != nil {
-                    let rows = try await connection.query(
-                        "SELECT COUNT(*) AS running FROM jobs WHERE status = 'running' AND queue = \(queue) AND task = \(task)", logger: self.logger
-                    ).collect()
-                    running = try rows.first.map { try Columns($0)["running"] } ?? 0
-                }
-                var started = 0
-                if let window = taskLimit.window(at: now) {
-                    let rows = try await connection.query(
-                        "SELECT count FROM task_rates WHERE queue = \(queue) AND task = \(task) AND window_start = \(window)", logger: self.logger
-                    ).collect()
-                    started = try rows.first.map { try Columns($0)["count"] } ?? 0
-                }
-                let allowed = taskLimit.allowance(running: running, started: started)
-                if allowed == 0 { served.remove(task) } else { taskLimits[task] = allowed }
-            }
-            guard !served.isEmpty else { return [] }
-            let claimed = ordered(try await Self.fetchJobs(connection, claimQuery(tasks: served, taskLimits: taskLimits), logger: self.logger))
-            for (task, taskLimit) in limits {
-                guard let window = taskLimit.window(at: now) else { continue }
-                let count = claimed.count { $0.task == task }
-                guard count > 0 else { continue }
-                _ = try await connection.query(
-                    """
-                    INSERT INTO task_rates (queue, task, window_start, count) VALUES (\(queue), \(task), \(window), \(count))
-                    ON CONFLICT (queue, task) DO UPDATE SET
-                        count = CASE WHEN task_rates.window_start = excluded.window_start THEN task_rates.count + excluded.count ELSE excluded.count END,
-                        window_start = excluded.window_start
-                    """, logger: self.logger
-                ).collect()
-            }
-            return claimed
+            try await claimInTransaction(
+                QueueClaim(queue: queue, tasks: tasks, limit: limit, limits: limits), hostID: hostID, leaseDuration: leaseDuration, now: now,
+                promote: false, connection)
         }
+    }
+
+    /// A claim inside a transaction (a limited task's claim, or a report's that claims).
+    ///
+    /// A limited task's count and claim hold its advisory lock: managers claiming it take turns
+    /// (in one order, so two never wait on each other), and every other task is claimed freely.
+    /// `promote` queues the queue's due scheduled jobs first, in the same transaction (its later
+    /// statements see its own changes).
+    func claimInTransaction(
+        _ part: QueueClaim, hostID: String, leaseDuration: TimeInterval, now: Date, promote: Bool, _ connection: PostgresConnection
+    ) async throws -> [Job] {
+        let (queue, tasks, limit) = (part.queue, part.tasks, part.limit)
+        guard !tasks.isEmpty, limit > 0 else { return [] }
+        let limits = part.limits.filter { tasks.contains($0.key) }
+        if promote { try await Self.promote(queue: queue, now: now, connection, logger: self.logger) }
+        var served = tasks
+        var taskLimits: [String: Int] = [:]
+        for (task, taskLimit) in limits.sorted(by: { $0.key < $1.key }) {
+            _ = try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(\("limit/" + queue + "/" + task), 0))", logger: self.logger
+            ).collect()
+            var running = 0
+            if taskLimit.concurrency != nil {
+                let rows = try await connection.query(
+                    "SELECT COUNT(*) AS running FROM jobs WHERE status = 'running' AND queue = \(queue) AND task = \(task)", logger: self.logger
+                ).collect()
+                running = try rows.first.map { try Columns($0)["running"] } ?? 0
+            }
+            var started = 0
+            if let window = taskLimit.window(at: now) {
+                let rows = try await connection.query(
+                    "SELECT count FROM task_rates WHERE queue = \(queue) AND task = \(task) AND window_start = \(window)", logger: self.logger
+                ).collect()
+                started = try rows.first.map { try Columns($0)["count"] } ?? 0
+            }
+            let allowed = taskLimit.allowance(running: running, started: started)
+            if allowed == 0 { served.remove(task) } else { taskLimits[task] = allowed }
+        }
+        guard !served.isEmpty else { return [] }
+        let claimed = Self.ordered(
+            try await Self.fetchJobs(
+                connection,
+                Self.claimQuery(
+                    queue: queue, tasks: served, hostID: hostID, limit: limit, leaseDuration: leaseDuration, now: now, taskLimits: taskLimits),
+                logger: self.logger))
+        for (task, taskLimit) in limits {
+            guard let window = taskLimit.window(at: now) else { continue }
+            let count = claimed.count { $0.task == task }
+            guard count > 0 else { continue }
+            _ = try await connection.query(
+                """
+                INSERT INTO task_rates (queue, task, window_start, count) VALUES (\(queue), \(task), \(window), \(count))
+                ON CONFLICT (queue, task) DO UPDATE SET
+                    count = CASE WHEN task_rates.window_start = excluded.window_start THEN task_rates.count + excluded.count ELSE excluded.count END,
+                    window_start = excluded.window_start
+                """, logger: self.logger
+            ).collect()
+        }
+        return claimed
+    }
+
+    /// The claim's `UPDATE … RETURNING` over the selection of ``PostgresClaimQuery``.
+    static func claimQuery(
+        queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date, taskLimits: [String: Int]
+    ) -> PostgresQuery {
+        var binds = PostgresBindings()
+        binds.append(hostID)
+        binds.append(now.addingTimeInterval(leaseDuration).timeIntervalSince1970)
+        binds.append(now.timeIntervalSince1970)
+        let selection = PostgresClaimQuery(queue: queue, tasks: tasks, limit: limit, now: now, binds: &binds, taskLimits: taskLimits)
+        return PostgresQuery(
+            unsafeSQL: """
+                UPDATE jobs
+                SET status = 'running', host_id = $1, lease_expires_at = $2, started_at = $3, attempts = attempts + 1, lease = lease + 1,
+                    progress = NULL, progress_message = NULL
+                WHERE seq IN (\(selection.sql))
+                RETURNING \(Self.jobColumns)
+                """, binds: binds)
+    }
+
+    /// RETURNING gives rows in no defined order; the claim's order is restored.
+    static func ordered(_ rows: [(seq: Int, job: Job)]) -> [Job] {
+        rows.sorted { ($0.job.priority, -$0.seq) > ($1.job.priority, -$1.seq) }.map(\.job)
     }
 
     @discardableResult

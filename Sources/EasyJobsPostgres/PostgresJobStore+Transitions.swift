@@ -15,52 +15,76 @@ extension PostgresJobStore {
     public func finish(_ reports: [JobReport], hostID: String, now: Date, rules: any JobRules) async throws -> JobTransitions {
         guard !reports.isEmpty else { return JobTransitions() }
         return try await transaction("record job outcomes", context: ["host_id": hostID, "count": "\(reports.count)"]) { connection in
-            var transitions = JobTransitions()
-            // One statement locks every reported job the host runs, in id order: two managers
-            // ending overlapping sets of jobs then take the locks in the same order and never
-            // deadlock on them.
-            var held: [String: Job] = [:]
-            for (_, job) in try await Self.fetchJobs(
-                connection,
-                """
-                SELECT \(unescaped: Self.jobColumns) FROM jobs
-                WHERE id = ANY(\(Array(Set(reports.map(\.jobID))))) AND host_id = \(hostID) AND status = 'running'
-                ORDER BY id
-                FOR UPDATE
-                """, logger: self.logger)
-            {
-                held[job.id] = job
-            }
-            for report in reports {
-                // Taken out once used: a second report of one run in the same call finds it ended.
-                guard let running = held[report.jobID], running.lease == report.lease else {
-                    transitions.rejected.append(report.jobID)
-                    continue
-                }
-                held[report.jobID] = nil
-                switch report.outcome {
-                case .completed(let value):
-                    try await end(
-                        running, as: .completed, result: value, error: nil, plugin: report.plugin, now: now, rules: rules, connection, &transitions)
-                case .cancelled(let message):
-                    try await end(
-                        running, as: .cancelled, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, connection, &transitions)
-                case .failed(let message):
-                    var failed = running
-                    failed.error = message
-                    if let delay = rules.retryDelay(for: failed) {
-                        transitions.retried.append(
-                            try await requeue(running, error: message, plugin: report.plugin, runAt: now.addingTimeInterval(delay), connection))
-                    } else {
-                        try await end(
-                            running, as: .failed, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, connection, &transitions
-                        )
-                    }
-                }
-            }
+            let transitions = try await recordEnds(reports, hostID: hostID, now: now, rules: rules, connection)
             try await Self.notify(Self.events(of: transitions), connection, logger: self.logger)
             return transitions
         }
+    }
+
+    public func finish(
+        _ reports: [JobReport], hostID: String, now: Date, rules: any JobRules, thenClaim claims: [QueueClaim], leaseDuration: TimeInterval
+    ) async throws -> (transitions: JobTransitions, claimed: [[Job]]) {
+        guard !reports.isEmpty || !claims.isEmpty else { return (JobTransitions(), []) }
+        return try await transaction("record job outcomes and claim", context: ["host_id": hostID, "count": "\(reports.count)"]) { connection in
+            let transitions = try await recordEnds(reports, hostID: hostID, now: now, rules: rules, connection)
+            var claimed: [[Job]] = []
+            for part in claims {
+                claimed.append(try await claimInTransaction(part, hostID: hostID, leaseDuration: leaseDuration, now: now, promote: true, connection))
+            }
+            // Other managers hear only of the work this transaction did not claim itself.
+            try await Self.notify(Self.events(of: transitions, taken: Set(claimed.joined().map(\.id))), connection, logger: self.logger)
+            return (transitions, claimed)
+        }
+    }
+
+    /// The ends of ``finish(_:hostID:now:rules:)``, inside its transaction.
+    private func recordEnds(
+        _ reports: [JobReport], hostID: String, now: Date, rules: any JobRules, _ connection: PostgresConnection
+    ) async throws -> JobTransitions {
+        var transitions = JobTransitions()
+        // One statement locks every reported job the host runs, in id order: two managers
+        // ending overlapping sets of jobs then take the locks in the same order and never
+        // deadlock on them.
+        var held: [String: Job] = [:]
+        for (_, job) in try await Self.fetchJobs(
+            connection,
+            """
+            SELECT \(unescaped: Self.jobColumns) FROM jobs
+            WHERE id = ANY(\(Array(Set(reports.map(\.jobID))))) AND host_id = \(hostID) AND status = 'running'
+            ORDER BY id
+            FOR UPDATE
+            """, logger: self.logger)
+        {
+            held[job.id] = job
+        }
+        for report in reports {
+            // Taken out once used: a second report of one run in the same call finds it ended.
+            guard let running = held[report.jobID], running.lease == report.lease else {
+                transitions.rejected.append(report.jobID)
+                continue
+            }
+            held[report.jobID] = nil
+            switch report.outcome {
+            case .completed(let value):
+                try await end(
+                    running, as: .completed, result: value, error: nil, plugin: report.plugin, now: now, rules: rules, connection, &transitions)
+            case .cancelled(let message):
+                try await end(
+                    running, as: .cancelled, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, connection, &transitions)
+            case .failed(let message):
+                var failed = running
+                failed.error = message
+                if let delay = rules.retryDelay(for: failed) {
+                    transitions.retried.append(
+                        try await requeue(running, error: message, plugin: report.plugin, runAt: now.addingTimeInterval(delay), connection))
+                } else {
+                    try await end(
+                        running, as: .failed, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, connection, &transitions
+                    )
+                }
+            }
+        }
+        return transitions
     }
 
     public func requeueExpired(now: Date, rules: any JobRules) async throws -> JobTransitions {

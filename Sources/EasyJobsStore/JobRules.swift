@@ -42,7 +42,11 @@ public struct JobTransitions: Sendable {
     public init() {}
 
     /// The queues that gained work a host may claim.
-    public var queuesWithNewWork: Set<String> {
-        Set((retried + created.filter { $0.status == .queued } + released).map(\.queue))
+    public var queuesWithNewWork: Set<String> { queuesWithNewWork(except: []) }
+
+    /// The queues that gained work a host may claim, but for the jobs in `taken` (claimed
+    /// already, by the report that made them).
+    public func queuesWithNewWork(except taken: Set<String>) -> Set<String> {
+        Set((retried + created.filter { $0.status == .queued } + released).filter { !taken.contains($0.id) }.map(\.queue))
     }
 }

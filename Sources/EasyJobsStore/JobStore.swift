@@ -56,6 +56,15 @@ public protocol JobStore: Sendable {
     /// `run_before` parent released or failed. A crash never commits an end without them.
     func finish(_ reports: [JobReport], hostID: String, now: Date, rules: any JobRules) async throws -> JobTransitions
 
+    /// ``finish(_:hostID:now:rules:)``, then the `claims` for `hostID` (each as
+    /// ``claim(queue:tasks:hostID:limit:leaseDuration:now:limits:)``), in one transaction where
+    /// the store can: a successor the ends made is then claimed by the reporting host before
+    /// any other claim can see it, with one commit for both. Returns each claim's jobs, in the
+    /// order of `claims`.
+    func finish(
+        _ reports: [JobReport], hostID: String, now: Date, rules: any JobRules, thenClaim claims: [QueueClaim], leaseDuration: TimeInterval
+    ) async throws -> (transitions: JobTransitions, claimed: [[Job]])
+
     /// Puts running jobs of `hostID` back in the queue as if they had not been claimed (the try
     /// is refunded): all of them when `jobs` is nil (a host that left gracefully), or those
     /// leases (claimed but never started). Returns the jobs requeued.
@@ -143,7 +152,37 @@ public struct TaskClaimLimit: Sendable, Hashable {
     }
 }
 
+/// One queue's part of a claim: up to `limit` jobs of `tasks`, under the tasks' `limits`.
+public struct QueueClaim: Sendable {
+    public var queue: String
+    public var tasks: Set<String>
+    public var limit: Int
+    public var limits: [String: TaskClaimLimit]
+
+    public init(queue: String, tasks: Set<String>, limit: Int, limits: [String: TaskClaimLimit] = [:]) {
+        self.queue = queue
+        self.tasks = tasks
+        self.limit = limit
+        self.limits = limits
+    }
+}
+
 extension JobStore {
+    /// The end and the claims one after the other, for a store that has no way to do both at once.
+    public func finish(
+        _ reports: [JobReport], hostID: String, now: Date, rules: any JobRules, thenClaim claims: [QueueClaim], leaseDuration: TimeInterval
+    ) async throws -> (transitions: JobTransitions, claimed: [[Job]]) {
+        let transitions = try await finish(reports, hostID: hostID, now: now, rules: rules)
+        var claimed: [[Job]] = []
+        for part in claims {
+            claimed.append(
+                try await claim(
+                    queue: part.queue, tasks: part.tasks, hostID: hostID, limit: part.limit, leaseDuration: leaseDuration, now: now,
+                    limits: part.limits))
+        }
+        return (transitions, claimed)
+    }
+
     /// A claim without task limits.
     public func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [Job] {
         try await claim(queue: queue, tasks: tasks, hostID: hostID, limit: limit, leaseDuration: leaseDuration, now: now, limits: [:])

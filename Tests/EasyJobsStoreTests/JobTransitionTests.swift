@@ -111,6 +111,47 @@ struct JobTransitionTests {
         }
     }
 
+    /// A report that claims: the successor its end makes is claimed in the same transaction, by
+    /// the reporting host, in the queue's order, within each part's limit and task set.
+    @Test(arguments: StoreKind.allCases) func anEndAndTheClaimAfterItCommitTogether(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let claim = Claimer(store: store)
+            let extract = try await store.enqueue(NewJob(queue: "q", task: "extract", args: [:], createdAt: t0, maxAttempts: 1))
+            let claimed = try #require(try await claim.next("h1", now: 1).first)
+            let report = JobReport(jobID: extract.id, lease: claimed.lease, outcome: .completed(["rows": 3]))
+            let (transitions, taken) = try await store.finish(
+                [report], hostID: "h1", now: at(2), rules: PipelineRules(),
+                thenClaim: [QueueClaim(queue: "q", tasks: ["transform"], limit: 1), QueueClaim(queue: "other", tasks: ["transform"], limit: 1)],
+                leaseDuration: 30)
+            let transform = try #require(transitions.created.first)
+            #expect(taken.count == 2 && taken[1].isEmpty)
+            let run = try #require(taken[0].first)
+            #expect(run.id == transform.id && run.status == .running && run.hostID == "h1" && run.attempts == 1 && run.lease == 1)
+            #expect(run.leaseExpiresAt == at(32) && run.startedAt == at(2))
+            #expect(try await store.job(id: transform.id) == run)
+            // Nothing is left for another claim.
+            #expect(try await claim.next("h2", now: 3).isEmpty)
+
+            // Waiting jobs come first: the claim takes the queue's oldest, not the newest successor.
+            let older = try await store.enqueue(NewJob(queue: "q", task: "transform", args: [:], createdAt: at(3)))
+            let second = try await store.enqueue(NewJob(queue: "q", task: "extract", args: [:], createdAt: at(4), maxAttempts: 1))
+            let secondRun = try #require(try await claim.next("h1", now: 5).first { $0.id == second.id })
+            #expect(try await store.job(id: older.id)?.status == .running)  // the same claim took it too
+            let next = try await store.enqueue(NewJob(queue: "q", task: "transform", args: [:], createdAt: at(6)))
+            let (_, more) = try await store.finish(
+                [JobReport(jobID: second.id, lease: secondRun.lease, outcome: .completed([:]))], hostID: "h1", now: at(7),
+                rules: PipelineRules(), thenClaim: [QueueClaim(queue: "q", tasks: ["transform"], limit: 1)], leaseDuration: 30)
+            #expect(more.map { $0.map(\.id) } == [[next.id]])
+
+            // A refused report still claims: the claim is the host's, whatever its reports say.
+            let (refused, alone) = try await store.finish(
+                [JobReport(jobID: extract.id, lease: 9, outcome: .completed(nil))], hostID: "h1", now: at(8), rules: PipelineRules(),
+                thenClaim: [QueueClaim(queue: "q", tasks: ["transform"], limit: 5)], leaseDuration: 30)
+            #expect(refused.rejected == [extract.id])
+            #expect(alone.first?.count == 1)  // the successor of `second`
+        }
+    }
+
     @Test(arguments: StoreKind.allCases) func aCompletedDependencyReleasesItsParentInTheSameTransaction(_ kind: StoreKind) async throws {
         try await kind.withStore { store in
             let claim = Claimer(store: store)

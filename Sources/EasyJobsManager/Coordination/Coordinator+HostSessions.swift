@@ -107,12 +107,38 @@ extension Coordinator {
         return claimed ?? []
     }
 
-    /// One look for work for a host, as a claim and a report that asks for jobs make it: each of
-    /// the host's open queues its share of `limit` (``QueueTurns``), what a queue short of work
-    /// left to the others. Claims nothing for a host that is paused or not heard from within a
-    /// lease; `nil` for one that is leaving or registered again since `host` was read, whose
-    /// poll is over.
+    /// One look for work for a host, as a claim makes it: each of the host's open queues its
+    /// share of `limit` (``QueueTurns``), what a queue short of work left to the others. Claims
+    /// nothing for a host that is paused or not heard from within a lease; `nil` for one that
+    /// is leaving or registered again since `host` was read, whose poll is over.
     func claimRound(for host: HostRecord, limit: Int) async throws -> [ClaimedJob]? {
+        guard let round = try await planClaimRound(for: host, limit: limit) else { return nil }
+        var taken: [[Job]] = []
+        for part in round.parts {
+            taken.append(
+                try await store.claim(
+                    queue: part.queue, tasks: part.tasks, hostID: host.id, limit: part.limit, leaseDuration: options.lease.inSeconds, now: .now,
+                    limits: part.limits))
+        }
+        return try await completeClaimRound(round, taken: taken)
+    }
+
+    /// What a round of claims for a host asks of the store, decided before it is asked (a
+    /// report that claims hands it to the store with its ends).
+    struct ClaimRound {
+        var host: HostRecord
+        var limit: Int
+        /// The host's open queues, in its registration's order.
+        var open: [String]
+        var tasks: Set<String>
+        /// Each planned queue's part, in the plan's order.
+        var parts: [QueueClaim]
+        /// Records the queues' turns once the round took something.
+        var commit: @Sendable () -> Void
+    }
+
+    /// The plan of a round (see ``claimRound(for:limit:)``); `nil` when the host's poll is over.
+    func planClaimRound(for host: HostRecord, limit: Int) async throws -> ClaimRound? {
         if registry.isLeaving(hostID: host.id) { return nil }
         // Read each round: a host that reloaded a plugin re-registers while its poll waits.
         let current = registry.host(id: host.id) ?? host
@@ -131,23 +157,29 @@ extension Coordinator {
         let open = heard ? current.queues.filter { !pauses.isPaused(host: current.name, queue: $0.name) } : []
         let tasks = Set(current.plugins.flatMap { $0.tasks.map(\.name) })
         let (plan, commit) = queueTurns.plan(hostID: host.id, slots: limit, over: open)
-        var jobs: [Job] = []
+        return ClaimRound(
+            host: host, limit: limit, open: open.map(\.name), tasks: tasks,
+            parts: plan.map { QueueClaim(queue: $0.queue, tasks: tasks, limit: $0.count, limits: claimLimits(queue: $0.queue, tasks: tasks)) },
+            commit: commit)
+    }
+
+    /// Ends a round with what the store took for its parts (`taken`, in their order): a queue
+    /// short of work leaves its share to the others; then the claims answer as the host reads them.
+    func completeClaimRound(_ round: ClaimRound, taken: [[Job]]) async throws -> [ClaimedJob] {
+        let hostID = round.host.id
+        var jobs = Array(taken.joined())
         // Each queue its share; then what a queue short of work left goes to those that had more.
-        var short: Set<String> = []
-        for (queue, count) in plan {
-            let taken = try await claim(queue: queue, tasks: tasks, hostID: host.id, limit: count)
-            if taken.count < count { short.insert(queue) }
-            jobs += taken
-        }
+        let short = Set(zip(round.parts, taken).filter { $0.1.count < $0.0.limit }.map(\.0.queue))
         if !short.isEmpty {
             // Queues whose turn did not come in this plan (one slot, several queues) come last.
-            let others = open.map(\.name).filter { name in !plan.contains { $0.queue == name } }
-            for queue in plan.map(\.queue) + others where jobs.count < limit && !short.contains(queue) {
-                jobs += try await claim(queue: queue, tasks: tasks, hostID: host.id, limit: limit - jobs.count)
+            let planned = round.parts.map(\.queue)
+            let others = round.open.filter { !planned.contains($0) }
+            for queue in planned + others where jobs.count < round.limit && !short.contains(queue) {
+                jobs += try await claim(queue: queue, tasks: round.tasks, hostID: hostID, limit: round.limit - jobs.count)
             }
         }
         guard !jobs.isEmpty else { return [] }
-        commit()
+        round.commit()
         metrics.started(jobs)
         let waited = jobs.filter { $0.dependencies > 0 }.map(\.id)
         let dependencies = waited.isEmpty ? [:] : try await store.dependencyResults(of: waited)
@@ -164,15 +196,21 @@ extension Coordinator {
         }
     }
 
-    /// Claims up to `limit` of `tasks`' jobs of one queue, under the caps and rate limits its
-    /// tasks declare (they count over every host: the store applies them).
-    private func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int) async throws -> [Job] {
+    /// The caps and rate limits of `tasks` in `queue`, as their specs declare them.
+    private func claimLimits(queue: String, tasks: Set<String>) -> [String: TaskClaimLimit] {
         var limits: [String: TaskClaimLimit] = [:]
         for task in tasks {
             if let spec = try? registry.spec(queue: queue, task: task), let limit = TaskClaimLimit(spec.options) { limits[task] = limit }
         }
-        return try await store.claim(
-            queue: queue, tasks: tasks, hostID: hostID, limit: limit, leaseDuration: options.lease.inSeconds, now: .now, limits: limits)
+        return limits
+    }
+
+    /// Claims up to `limit` of `tasks`' jobs of one queue, under the caps and rate limits its
+    /// tasks declare (they count over every host: the store applies them).
+    private func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int) async throws -> [Job] {
+        try await store.claim(
+            queue: queue, tasks: tasks, hostID: hostID, limit: limit, leaseDuration: options.lease.inSeconds, now: .now,
+            limits: claimLimits(queue: queue, tasks: tasks))
     }
 
     /// Records how runs ended. Each report counts only under the lease it names; a failure with
@@ -185,25 +223,34 @@ extension Coordinator {
             refused.outcome = .failed("the task's result nests JSON deeper than \(JSONNesting.maximumDepth) levels")
             return refused
         }
-        let transitions = try await store.finish(reports, hostID: request.hostID, now: .now, rules: self)
-        // Claimed before the others hear of the new work: a chain's next step goes to the host
-        // whose report made it, in this answer, rather than to whichever poll wakes first.
-        var claimed: [ClaimedJob] = []
+        // The claims go into the transaction that stores the ends: a chain's next step is the
+        // reporting host's before any other claim can see it, with one commit for both.
+        var round: ClaimRound?
         if request.claim > 0, let host = registry.host(id: request.hostID) {
+            round = try await planClaimRound(for: host, limit: min(request.claim, Self.maxClaim))
+        }
+        let (transitions, taken) = try await store.finish(
+            reports, hostID: request.hostID, now: .now, rules: self, thenClaim: round?.parts ?? [], leaseDuration: options.lease.inSeconds)
+        var claimed: [ClaimedJob] = []
+        if let round {
             do {
-                claimed = try await claimRound(for: host, limit: min(request.claim, Self.maxClaim)) ?? []
+                claimed = try await completeClaimRound(round, taken: taken)
                 metrics.claimedWithReport(claimed)
             } catch {
-                // The report is stored; the jobs wait for the next claim.
-                logger.warning("could not claim jobs with a report: \(error)", metadata: ["host_id": "\(request.hostID)"])
+                // The ends are stored; the jobs it took go back to the queue for the next claim.
+                logger.warning("could not hand out the jobs claimed with a report: \(error)", metadata: ["host_id": "\(request.hostID)"])
+                let leased = taken.joined().map { LeasedJob(jobID: $0.id, lease: $0.lease) }
+                _ = try? await store.release(hostID: request.hostID, jobs: leased)
             }
         }
-        apply(transitions)
+        // What the report claimed wakes no poll: the host's own would only find it gone.
+        apply(transitions, taken: Set(claimed.map(\.jobID)))
         return ReportResponse(accepted: request.reports.count - transitions.rejected.count, rejected: transitions.rejected, jobs: claimed)
     }
 
-    /// Tells waiting clients, hosts and metrics what a store operation did.
-    func apply(_ transitions: JobTransitions, now: Date = .now) {
+    /// Tells waiting clients, hosts and metrics what a store operation did; new work in `taken`
+    /// (jobs claimed already) wakes no poll.
+    func apply(_ transitions: JobTransitions, taken: Set<String> = [], now: Date = .now) {
         metrics.finished(transitions.finished)
         metrics.enqueued(transitions.created)
         for job in transitions.retried {
@@ -216,7 +263,7 @@ extension Coordinator {
                 ])
         }
         for job in transitions.finished { notifier.jobFinished(job.id) }
-        var queues = transitions.queuesWithNewWork
+        var queues = transitions.queuesWithNewWork(except: taken)
         // A run of a capped task that ended frees a place: claims held back at the cap look again.
         for job in transitions.finished + transitions.retried where job.startedAt != nil {
             if (try? registry.spec(queue: job.queue, task: job.task))?.options.concurrency != nil { queues.insert(job.queue) }

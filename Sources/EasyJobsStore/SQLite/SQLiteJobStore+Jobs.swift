@@ -96,38 +96,46 @@ extension SQLiteJobStore {
         queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date, limits: [String: TaskClaimLimit]
     ) async throws -> [Job] {
         guard !tasks.isEmpty, limit > 0 else { return [] }
-        let limits = limits.filter { tasks.contains($0.key) }
         return try await write("claim jobs", context: ["queue": queue, "host_id": hostID]) { db in
-            try Self.promote(queue: queue, now: now, db)
-            // Inside the write transaction: SQLite's one writer makes the count and the claim atomic.
-            var served = tasks
-            var taskLimits: [String: Int] = [:]
-            for (task, taskLimit) in limits {
-                let allowed = try Self.allowance(taskLimit, queue: queue, task: task, now: now, db)
-                if allowed == 0 { served.remove(task) } else { taskLimits[task] = allowed }
-            }
-            guard !served.isEmpty else { return [] }
-            let selection = SQLiteClaimQuery(queue: queue, tasks: served, limit: limit, now: now, taskLimits: taskLimits)
-            var arguments: StatementArguments = [hostID, now.addingTimeInterval(leaseDuration).timeIntervalSince1970, now.timeIntervalSince1970]
-            arguments += selection.arguments
-            // RETURNING gives rows in no defined order; the claim's order is restored.
-            let claimed = try Self.fetchJobs(
-                db,
-                sql: """
-                    UPDATE jobs
-                    SET status = 'running', host_id = ?, lease_expires_at = ?, started_at = ?, attempts = attempts + 1, lease = lease + 1,
-                        progress = NULL, progress_message = NULL
-                    WHERE seq IN (\(selection.sql))
-                    RETURNING \(Self.jobColumns)
-                    """, arguments: arguments
-            ).sorted { ($0.job.priority, -$0.seq) > ($1.job.priority, -$1.seq) }.map(\.job)
-            for (task, taskLimit) in limits {
-                guard let window = taskLimit.window(at: now) else { continue }
-                let count = claimed.count { $0.task == task }
-                if count > 0 { try Self.countStarts(count, queue: queue, task: task, window: window, db) }
-            }
-            return claimed
+            try Self.claim(
+                QueueClaim(queue: queue, tasks: tasks, limit: limit, limits: limits), hostID: hostID, leaseDuration: leaseDuration, now: now, db)
         }
+    }
+
+    /// A claim inside a write transaction (a claim's own, or a report's that claims).
+    static func claim(_ part: QueueClaim, hostID: String, leaseDuration: TimeInterval, now: Date, _ db: Database) throws -> [Job] {
+        let (queue, tasks, limit) = (part.queue, part.tasks, part.limit)
+        guard !tasks.isEmpty, limit > 0 else { return [] }
+        let limits = part.limits.filter { tasks.contains($0.key) }
+        try Self.promote(queue: queue, now: now, db)
+        // Inside the write transaction: SQLite's one writer makes the count and the claim atomic.
+        var served = tasks
+        var taskLimits: [String: Int] = [:]
+        for (task, taskLimit) in limits {
+            let allowed = try Self.allowance(taskLimit, queue: queue, task: task, now: now, db)
+            if allowed == 0 { served.remove(task) } else { taskLimits[task] = allowed }
+        }
+        guard !served.isEmpty else { return [] }
+        let selection = SQLiteClaimQuery(queue: queue, tasks: served, limit: limit, now: now, taskLimits: taskLimits)
+        var arguments: StatementArguments = [hostID, now.addingTimeInterval(leaseDuration).timeIntervalSince1970, now.timeIntervalSince1970]
+        arguments += selection.arguments
+        // RETURNING gives rows in no defined order; the claim's order is restored.
+        let claimed = try Self.fetchJobs(
+            db,
+            sql: """
+                UPDATE jobs
+                SET status = 'running', host_id = ?, lease_expires_at = ?, started_at = ?, attempts = attempts + 1, lease = lease + 1,
+                    progress = NULL, progress_message = NULL
+                WHERE seq IN (\(selection.sql))
+                RETURNING \(Self.jobColumns)
+                """, arguments: arguments
+        ).sorted { ($0.job.priority, -$0.seq) > ($1.job.priority, -$1.seq) }.map(\.job)
+        for (task, taskLimit) in limits {
+            guard let window = taskLimit.window(at: now) else { continue }
+            let count = claimed.count { $0.task == task }
+            if count > 0 { try Self.countStarts(count, queue: queue, task: task, window: window, db) }
+        }
+        return claimed
     }
 
     /// How many jobs of `task` may start now: its running jobs (read from the running rows alone,

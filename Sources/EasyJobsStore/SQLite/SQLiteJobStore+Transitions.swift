@@ -8,51 +8,67 @@ extension SQLiteJobStore {
     public func finish(_ reports: [JobReport], hostID: String, now: Date, rules: any JobRules) async throws -> JobTransitions {
         guard !reports.isEmpty else { return JobTransitions() }
         return try await write("record job outcomes", context: ["host_id": hostID, "count": "\(reports.count)"]) { db in
-            var transitions = JobTransitions()
-            let fenced = try db.cachedStatement(
-                sql: """
-                    SELECT \(Self.jobColumns) FROM jobs WHERE id = ? AND lease = ? AND host_id = ? AND status = 'running'
-                    """)
-            for report in reports {
-                // A run that ended without failing needs no decision about a retry: the fenced
-                // update is the check and the end at once, one statement instead of two.
-                switch report.outcome {
-                case .completed(let value):
-                    if try !endFenced(report, hostID: hostID, as: .completed, result: value, error: nil, now: now, rules: rules, db, &transitions) {
-                        transitions.rejected.append(report.jobID)
-                    }
-                    continue
-                case .cancelled(let message):
-                    if try !endFenced(report, hostID: hostID, as: .cancelled, result: nil, error: message, now: now, rules: rules, db, &transitions) {
-                        transitions.rejected.append(report.jobID)
-                    }
-                    continue
-                case .failed:
-                    break
-                }
-                let row = try Row.fetchOne(fenced, arguments: [report.jobID, report.lease, hostID])
-                guard let running = try row.map(Self.decodeJob)?.job else {
+            try self.recordEnds(reports, hostID: hostID, now: now, rules: rules, db)
+        }
+    }
+
+    public func finish(
+        _ reports: [JobReport], hostID: String, now: Date, rules: any JobRules, thenClaim claims: [QueueClaim], leaseDuration: TimeInterval
+    ) async throws -> (transitions: JobTransitions, claimed: [[Job]]) {
+        guard !reports.isEmpty || !claims.isEmpty else { return (JobTransitions(), []) }
+        return try await write("record job outcomes and claim", context: ["host_id": hostID, "count": "\(reports.count)"]) { db in
+            let transitions = try self.recordEnds(reports, hostID: hostID, now: now, rules: rules, db)
+            let claimed = try claims.map { try Self.claim($0, hostID: hostID, leaseDuration: leaseDuration, now: now, db) }
+            return (transitions, claimed)
+        }
+    }
+
+    /// The ends of ``finish(_:hostID:now:rules:)``, inside a write transaction.
+    private func recordEnds(_ reports: [JobReport], hostID: String, now: Date, rules: any JobRules, _ db: Database) throws -> JobTransitions {
+        var transitions = JobTransitions()
+        let fenced = try db.cachedStatement(
+            sql: """
+                SELECT \(Self.jobColumns) FROM jobs WHERE id = ? AND lease = ? AND host_id = ? AND status = 'running'
+                """)
+        for report in reports {
+            // A run that ended without failing needs no decision about a retry: the fenced
+            // update is the check and the end at once, one statement instead of two.
+            switch report.outcome {
+            case .completed(let value):
+                if try !endFenced(report, hostID: hostID, as: .completed, result: value, error: nil, now: now, rules: rules, db, &transitions) {
                     transitions.rejected.append(report.jobID)
-                    continue
                 }
-                switch report.outcome {
-                case .completed(let value):
-                    try end(running, as: .completed, result: value, error: nil, plugin: report.plugin, now: now, rules: rules, db, &transitions)
-                case .cancelled(let message):
-                    try end(running, as: .cancelled, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, db, &transitions)
-                case .failed(let message):
-                    var failed = running
-                    failed.error = message
-                    if let delay = rules.retryDelay(for: failed) {
-                        transitions.retried.append(
-                            try requeue(running, error: message, plugin: report.plugin, runAt: now.addingTimeInterval(delay), db))
-                    } else {
-                        try end(running, as: .failed, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, db, &transitions)
-                    }
+                continue
+            case .cancelled(let message):
+                if try !endFenced(report, hostID: hostID, as: .cancelled, result: nil, error: message, now: now, rules: rules, db, &transitions) {
+                    transitions.rejected.append(report.jobID)
+                }
+                continue
+            case .failed:
+                break
+            }
+            let row = try Row.fetchOne(fenced, arguments: [report.jobID, report.lease, hostID])
+            guard let running = try row.map(Self.decodeJob)?.job else {
+                transitions.rejected.append(report.jobID)
+                continue
+            }
+            switch report.outcome {
+            case .completed(let value):
+                try end(running, as: .completed, result: value, error: nil, plugin: report.plugin, now: now, rules: rules, db, &transitions)
+            case .cancelled(let message):
+                try end(running, as: .cancelled, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, db, &transitions)
+            case .failed(let message):
+                var failed = running
+                failed.error = message
+                if let delay = rules.retryDelay(for: failed) {
+                    transitions.retried.append(
+                        try requeue(running, error: message, plugin: report.plugin, runAt: now.addingTimeInterval(delay), db))
+                } else {
+                    try end(running, as: .failed, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, db, &transitions)
                 }
             }
-            return transitions
         }
+        return transitions
     }
 
     public func requeueExpired(now: Date, rules: any JobRules) async throws -> JobTransitions {
