@@ -1,4 +1,8 @@
 import EasyJobsSDK
+import Synchronization
+
+/// Runs of `overlap` in this process now, and the most there were at once.
+let overlapping = Mutex((running: 0, most: 0))
 
 /// Tasks for the tests and the benchmark (queue of your choice).
 let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
@@ -23,6 +27,19 @@ let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
         context.print("sleeping \(args.seconds) s")
         try await Task.sleep(for: .seconds(min(max(args.seconds.isFinite ? args.seconds : 0, 0), 3600)))
         return args.seconds
+    }
+
+    TaskDefinition(
+        "overlap", description: "Sleeps `seconds`; returns the most runs of it this process had at once.",
+        parameters: [.double("seconds", default: 0.02)]
+    ) { (args: SleepArguments, _) -> Int in
+        overlapping.withLock { state in
+            state.running += 1
+            state.most = max(state.most, state.running)
+        }
+        defer { overlapping.withLock { $0.running -= 1 } }
+        try await Task.sleep(for: .seconds(min(max(args.seconds.isFinite ? args.seconds : 0, 0), 10)))
+        return overlapping.withLock { $0.most }
     }
 
     TaskDefinition("fail", description: "Always fails with `message`.", options: TaskOptions(retryPolicy: .never)) {

@@ -17,13 +17,18 @@ import Synchronization
 /// keeps its results and delivers them when it comes back.
 ///
 /// A report also claims: the slots of the runs it reports go with it, and the manager answers
-/// with jobs for them (a chain's next step, most often), which start without a claim's round
-/// trip. Slots the answer does not fill go back to ``Capacity`` for the claim poll.
+/// with jobs for them (a chain's next step, most often), claimed in the transaction that stores
+/// the report. Slots the answer does not fill go back to ``Capacity`` for the claim poll. Runs
+/// that end while a report is on its way free their slots at once: under load the poll keeps
+/// claiming while reports are answered, and a slot never waits for two reports.
 final class Reporter: Sendable {
     private struct State: Sendable {
         var pending: [JobReport] = []
         /// Slots of reported runs, held for the next report's claim.
         var slots = 0
+        /// A report is on its way: runs that end meanwhile free their slots for the claim poll,
+        /// which claims while the report is answered, instead of waiting for the report after it.
+        var sending = false
         var finishing = false
         var finishRequested: ContinuousClock.Instant?
     }
@@ -48,7 +53,7 @@ final class Reporter: Sendable {
     func add(_ report: JobReport, slot: Bool = false) {
         let kept = state.update { state -> Bool in
             state.pending.append(report)
-            guard slot, !state.finishing, handoff.isOpen else { return false }
+            guard slot, !state.sending, !state.finishing, handoff.isOpen else { return false }
             state.slots += 1
             return true
         }
@@ -73,11 +78,14 @@ final class Reporter: Sendable {
         var backoff = Backoff(initial: .milliseconds(50), maximum: maxDelay)
         while !Task.isCancelled {
             guard let (batch, heldSlots) = await nextBatch() else { return }
+            defer { state.withLock { $0.sending = false } }
             // Claim only while jobs still start here: a host on its way out would hand them back.
             let slots = handoff.isOpen ? heldSlots : 0
             capacity.release(heldSlots - slots)
             do {
                 let response = try await client.report(ReportRequest(hostID: hostID, reports: batch, claim: slots))
+                // Before its jobs start: a run of one of them that ends at once goes with the next report.
+                state.withLock { $0.sending = false }
                 for id in response.rejected {
                     logger.warning("manager refused the result: this run no longer holds the job's lease", metadata: ["job_id": "\(id)"])
                 }
@@ -167,6 +175,7 @@ final class Reporter: Sendable {
                 let count = min(state.pending.count, maxBatch)
                 let slots = state.slots
                 state.slots = 0
+                state.sending = true
                 defer { state.pending.removeFirst(count) }
                 return .batch(Array(state.pending.prefix(count)), slots: slots)
             }
