@@ -127,6 +127,8 @@ extension Coordinator {
     /// report that claims hands it to the store with its ends).
     struct ClaimRound {
         var host: HostRecord
+        /// The host's name now, under which it may be paused.
+        var hostName: String
         var limit: Int
         /// The host's open queues, in its registration's order.
         var open: [String]
@@ -158,7 +160,7 @@ extension Coordinator {
         let tasks = Set(current.plugins.flatMap { $0.tasks.map(\.name) })
         let (plan, commit) = queueTurns.plan(hostID: host.id, slots: limit, over: open)
         return ClaimRound(
-            host: host, limit: limit, open: open.map(\.name), tasks: tasks,
+            host: host, hostName: current.name, limit: limit, open: open.map(\.name), tasks: tasks,
             parts: plan.map { QueueClaim(queue: $0.queue, tasks: tasks, limit: $0.count, limits: claimLimits(queue: $0.queue, tasks: tasks)) },
             commit: commit)
     }
@@ -177,6 +179,14 @@ extension Coordinator {
             for queue in planned + others where jobs.count < round.limit && !short.contains(queue) {
                 jobs += try await claim(queue: queue, tasks: round.tasks, hostID: hostID, limit: round.limit - jobs.count)
             }
+        }
+        // A pause that came while the store claimed is a barrier all the same: a job enqueued
+        // after it, which the claim's statement saw, goes back (the try refunded) and waits.
+        let paused = jobs.filter { pauses.isPaused(host: round.hostName, queue: $0.queue) }
+        if !paused.isEmpty {
+            _ = try await store.release(hostID: hostID, jobs: paused.map { LeasedJob(jobID: $0.id, lease: $0.lease) })
+            let returned = Set(paused.map(\.id))
+            jobs.removeAll { returned.contains($0.id) }
         }
         guard !jobs.isEmpty else { return [] }
         round.commit()
