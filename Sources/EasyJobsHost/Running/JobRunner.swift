@@ -111,7 +111,7 @@ struct JobRunner: Sendable {
                 context.running.remove(job.leased)
                 // The run's slot goes with its report, to claim the job that follows it.
                 if let report {
-                    context.reporter.add(report, slot: true)
+                    context.reporter.add(report)
                 } else {
                     context.capacity.release()
                 }

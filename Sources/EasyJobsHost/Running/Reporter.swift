@@ -48,16 +48,17 @@ final class Reporter: Sendable {
         self.logger = logger
     }
 
-    /// Queues a report; `slot` says the run's slot comes with it, for the report to claim a job
-    /// with (it goes back to ``Capacity`` when the host no longer starts jobs).
-    func add(_ report: JobReport, slot: Bool = false) {
+    /// Queues the report of a run that ended, with the run's slot: the report claims a job with
+    /// it, unless a report is on its way or the host no longer starts jobs, when the slot goes
+    /// back to ``Capacity`` at once.
+    func add(_ report: JobReport) {
         let kept = state.update { state -> Bool in
             state.pending.append(report)
-            guard slot, !state.sending, !state.finishing, handoff.isOpen else { return false }
+            guard !state.sending, !state.finishing, handoff.isOpen else { return false }
             state.slots += 1
             return true
         }
-        if slot && !kept { capacity.release() }
+        if !kept { capacity.release() }
     }
 
     /// Asks `run` to return once everything pending is delivered.

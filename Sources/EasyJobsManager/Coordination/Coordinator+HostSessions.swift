@@ -126,7 +126,7 @@ extension Coordinator {
     /// What a round of claims for a host asks of the store, decided before it is asked (a
     /// report that claims hands it to the store with its ends).
     struct ClaimRound {
-        var host: HostRecord
+        var hostID: String
         /// The host's name now, under which it may be paused.
         var hostName: String
         var limit: Int
@@ -160,7 +160,7 @@ extension Coordinator {
         let tasks = Set(current.plugins.flatMap { $0.tasks.map(\.name) })
         let (plan, commit) = queueTurns.plan(hostID: host.id, slots: limit, over: open)
         return ClaimRound(
-            host: host, hostName: current.name, limit: limit, open: open.map(\.name), tasks: tasks,
+            hostID: host.id, hostName: current.name, limit: limit, open: open.map(\.name), tasks: tasks,
             parts: plan.map { QueueClaim(queue: $0.queue, tasks: tasks, limit: $0.count, limits: claimLimits(queue: $0.queue, tasks: tasks)) },
             commit: commit)
     }
@@ -168,7 +168,7 @@ extension Coordinator {
     /// Ends a round with what the store took for its parts (`taken`, in their order): a queue
     /// short of work leaves its share to the others; then the claims answer as the host reads them.
     func completeClaimRound(_ round: ClaimRound, taken: [[Job]]) async throws -> [ClaimedJob] {
-        let hostID = round.host.id
+        let hostID = round.hostID
         var jobs = Array(taken.joined())
         // Each queue its share; then what a queue short of work left goes to those that had more.
         let short = Set(zip(round.parts, taken).filter { $0.1.count < $0.0.limit }.map(\.0.queue))
