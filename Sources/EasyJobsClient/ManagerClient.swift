@@ -214,27 +214,14 @@ public struct ManagerClient: Sendable {
     }
 
     public func claim(_ request: ClaimRequest) async throws -> ClaimResponse {
-        let path = WireContract.HostEndpoint.claim.path
-        let (status, bytes) = try await raw(
-            .POST, path, body: WireCoding.makeEncoder().encode(request), timeout: .milliseconds(Int64(request.wait * 1000) + 10_000), auth: .host)
-        guard (200..<300).contains(status.code) else { throw Self.error(status: status, body: bytes) }
-        do {
-            return try ClaimResponse.decode(bytes)
-        } catch {
-            throw EasyJobsError(.internalError, "the manager's answer to POST \(path) is not the expected ClaimResponse: \(error.message)")
-        }
+        try await sendMessage(
+            WireContract.HostEndpoint.claim.path, body: WireCoding.makeEncoder().encode(request),
+            timeout: .milliseconds(Int64(request.wait * 1000) + 10_000))
     }
 
     /// Delivers reports; the answer carries the jobs claimed with them when `request.claim` asked for some.
     public func report(_ request: ReportRequest) async throws -> ReportResponse {
-        let path = WireContract.HostEndpoint.report.path
-        let (status, bytes) = try await raw(.POST, path, body: request.encoded(), timeout: .seconds(30), auth: .host)
-        guard (200..<300).contains(status.code) else { throw Self.error(status: status, body: bytes) }
-        do {
-            return try ReportResponse.decode(bytes)
-        } catch {
-            throw EasyJobsError(.internalError, "the manager's answer to POST \(path) is not the expected ReportResponse: \(error.message)")
-        }
+        try await sendMessage(WireContract.HostEndpoint.report.path, body: request.encoded())
     }
 
     public func unregister(_ request: UnregisterRequest) async throws -> UnregisterResponse {
@@ -327,6 +314,17 @@ public struct ManagerClient: Sendable {
         } catch {
             throw EasyJobsError(
                 .internalError, "the manager's answer to \(method) \(path) is not the expected \(Response.self): \(error)")
+        }
+    }
+
+    /// A host-protocol POST whose answer is a hot-path message, read by the project's own parser.
+    func sendMessage<Response: JSONMessage>(_ path: String, body: Data, timeout: TimeAmount = .seconds(30)) async throws -> Response {
+        let (status, bytes) = try await raw(.POST, path, body: body, timeout: timeout, auth: .host)
+        guard (200..<300).contains(status.code) else { throw Self.error(status: status, body: bytes) }
+        do {
+            return try Response.decode(bytes)
+        } catch {
+            throw EasyJobsError(.internalError, "the manager's answer to POST \(path) is not the expected \(Response.self): \(error.message)")
         }
     }
 

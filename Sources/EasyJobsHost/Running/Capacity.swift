@@ -24,6 +24,12 @@ final class Capacity: Sendable {
         free.withLock { $0 -= count }
     }
 
+    /// Settles a claim that reserved `reserved` slots and brought `filled` jobs: the slots it did
+    /// not fill are free again; jobs beyond them (a manager should send none) take slots too.
+    func settle(reserved: Int, filled: Int) {
+        if filled > reserved { take(filled - reserved) } else { release(reserved - filled) }
+    }
+
     /// Frees `count` slots: runs that ended, or reserved slots a claim did not fill.
     func release(_ count: Int = 1) {
         guard count > 0 else { return }

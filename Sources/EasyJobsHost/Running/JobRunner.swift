@@ -72,8 +72,7 @@ struct JobRunner: Sendable {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
                 continue
             }
-            if claimed.count > free { capacity.take(claimed.count - free) }
-            capacity.release(free - claimed.count)
+            capacity.settle(reserved: free, filled: claimed.count)
             // Only this loop closes the handoff, after its last delivery.
             _ = context.handoff.deliver(claimed)
         }

@@ -155,9 +155,7 @@ final class Reporter: Sendable {
     /// took; slots left over go back. Jobs that come after the host stopped starting jobs go
     /// back to the manager.
     private func start(_ jobs: [ClaimedJob], slots: Int) async {
-        // The manager claims at most what was asked; should it claim more, the extra runs take slots too.
-        if jobs.count > slots { capacity.take(jobs.count - slots) }
-        capacity.release(slots - jobs.count)
+        capacity.settle(reserved: slots, filled: jobs.count)
         guard !handoff.deliver(jobs) else { return }
         capacity.release(jobs.count)
         logger.info("handing back \(jobs.count) job(s) claimed with a report: this host no longer starts jobs")
