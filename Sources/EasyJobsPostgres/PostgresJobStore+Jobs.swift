@@ -210,7 +210,7 @@ extension PostgresJobStore {
 
     public func release(hostID: String, jobs: [LeasedJob]?) async throws -> [Job] {
         let update = """
-            UPDATE jobs SET status = 'queued', host_id = NULL, lease_expires_at = NULL, attempts = GREATEST(attempts - 1, 0)
+            UPDATE jobs SET status = 'queued', host_id = NULL, lease_expires_at = NULL, started_at = NULL, attempts = GREATEST(attempts - 1, 0)
             WHERE host_id = $1 AND status = 'running'
             """
         return try await transaction("release a host's jobs", context: ["host_id": hostID]) { connection in

@@ -228,7 +228,7 @@ extension SQLiteJobStore {
 
     public func release(hostID: String, jobs: [LeasedJob]?) async throws -> [Job] {
         let sql = """
-            UPDATE jobs SET status = 'queued', host_id = NULL, lease_expires_at = NULL, attempts = MAX(attempts - 1, 0)
+            UPDATE jobs SET status = 'queued', host_id = NULL, lease_expires_at = NULL, started_at = NULL, attempts = MAX(attempts - 1, 0)
             WHERE host_id = ? AND status = 'running'
             """
         return try await write("release a host's jobs", context: ["host_id": hostID]) { db in
