@@ -111,6 +111,49 @@ struct JobTransitionTests {
         }
     }
 
+    /// Ends are written a chunk of reports per statement (issue 14): a batch larger than a chunk,
+    /// with a failure, a cancel, a stale lease, another host's job and a run reported twice among
+    /// its completions, ends every run it holds once, in the order reported, each with its own
+    /// result and successor, and refuses the rest by id.
+    @Test(arguments: StoreKind.allCases) func aLargeReportBatchEndsEachRunItHoldsOnceInOrder(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let jobs = (0..<150).map { NewJob(queue: "q", task: "extract", args: ["n": .int($0)], createdAt: at(Double($0) / 1000), maxAttempts: 1) }
+            try await store.enqueue(jobs)
+            let elsewhere = try await store.enqueue(NewJob(queue: "q", task: "extract", args: [:], createdAt: at(1), maxAttempts: 1))
+            let held = try await store.claim(queue: "q", tasks: ["extract"], hostID: "h1", limit: 150, leaseDuration: 10, now: at(2))
+            #expect(held.map(\.id) == jobs.map(\.id))
+            let other = try #require(
+                try await store.claim(queue: "q", tasks: ["extract"], hostID: "h2", limit: 1, leaseDuration: 10, now: at(2)).first)
+            #expect(other.id == elsewhere.id)
+
+            var reports = held.enumerated().map { index, job in
+                JobReport(
+                    jobID: job.id, lease: job.lease,
+                    outcome: index == 70 ? .failed("boom") : index == 100 ? .cancelled("stop") : .completed(["n": .int(index)]))
+            }
+            reports[30].lease += 1
+            reports.insert(JobReport(jobID: held[5].id, lease: held[5].lease, outcome: .completed("again")), at: 6)
+            reports.append(JobReport(jobID: other.id, lease: other.lease, outcome: .completed("not mine")))
+            let transitions = try await store.finish(reports, hostID: "h1", now: at(3), rules: PipelineRules())
+
+            #expect(transitions.rejected == [held[5].id, held[30].id, other.id])
+            let ended = held.indices.filter { $0 != 30 }
+            #expect(transitions.finished.map(\.id) == ended.map { held[$0].id })
+            #expect(transitions.created.map(\.task) == ended.compactMap { $0 == 100 ? nil : $0 == 70 ? "notify" : "transform" })
+            for index in ended {
+                let job = try #require(try await store.job(id: held[index].id))
+                switch index {
+                case 70: #expect(job.status == .failed && job.error == "boom")
+                case 100: #expect(job.status == .cancelled && job.error == "stop")
+                default: #expect(job.status == .completed && job.result == ["n": .int(index)], "job \(index)")
+                }
+                #expect(job.finishedAt == at(3) && job.hostID == "h1")
+            }
+            #expect(try await store.job(id: held[30].id)?.status == .running)
+            #expect(try await store.job(id: other.id)?.status == .running)
+        }
+    }
+
     /// A report that claims: the successor its end makes is claimed in the same transaction, by
     /// the reporting host, in the queue's order, within each part's limit and task set.
     @Test(arguments: StoreKind.allCases) func anEndAndTheClaimAfterItCommitTogether(_ kind: StoreKind) async throws {

@@ -88,9 +88,40 @@ public struct Job: Codable, Sendable, Hashable {
         self.scheduledFor = scheduledFor
     }
 
-    /// A new, random job id.
+    /// A new, random job id: a version 4 UUID in lowercase, as `UUID().uuidString.lowercased()`
+    /// writes it.
+    ///
+    /// Built from `SystemRandomNumberGenerator` (two `getrandom` calls) because
+    /// FoundationEssentials' `UUID()` opens, reads and closes `/dev/urandom` for every id: about
+    /// 5 µs a job here, 2–3 % of the manager's time in a batched run.
     public static func newID() -> String {
-        UUID().uuidString.lowercased()
+        var generator = SystemRandomNumberGenerator()
+        let high = (generator.next() as UInt64) & 0xffff_ffff_ffff_0fff | 0x0000_0000_0000_4000
+        let low = (generator.next() as UInt64) & 0x3fff_ffff_ffff_ffff | 0x8000_0000_0000_0000
+        return String(unsafeUninitializedCapacity: 36) { text in
+            let digits: StaticString = "0123456789abcdef"
+            var at = 0
+            func write(_ value: UInt64, nibbles: Int) {
+                for nibble in stride(from: nibbles - 1, through: 0, by: -1) {
+                    text[at] = digits.utf8Start[Int(value >> UInt64(nibble * 4) & 0xf)]
+                    at += 1
+                }
+            }
+            write(high >> 32, nibbles: 8)
+            text[at] = UInt8(ascii: "-")
+            at += 1
+            write(high >> 16 & 0xffff, nibbles: 4)
+            text[at] = UInt8(ascii: "-")
+            at += 1
+            write(high & 0xffff, nibbles: 4)
+            text[at] = UInt8(ascii: "-")
+            at += 1
+            write(low >> 48, nibbles: 4)
+            text[at] = UInt8(ascii: "-")
+            at += 1
+            write(low & 0xffff_ffff_ffff, nibbles: 12)
+            return at
+        }
     }
 }
 
