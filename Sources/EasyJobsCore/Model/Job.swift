@@ -88,15 +88,19 @@ public struct Job: Codable, Sendable, Hashable {
         self.scheduledFor = scheduledFor
     }
 
-    /// A new, random job id: a version 4 UUID in lowercase, as `UUID().uuidString.lowercased()`
-    /// writes it.
+    /// A new job id: a version 7 UUID in lowercase (RFC 9562), the creation time in
+    /// milliseconds followed by 74 random bits.
     ///
-    /// Built from `SystemRandomNumberGenerator` (two `getrandom` calls) because
-    /// FoundationEssentials' `UUID()` opens, reads and closes `/dev/urandom` for every id: about
-    /// 5 µs a job here, 2–3 % of the manager's time in a batched run.
-    public static func newID() -> String {
+    /// Time-ordered so that the store's index on ids grows at its end: with random (version 4)
+    /// ids every enqueued job dirtied a page at a random place of that index, to be written to
+    /// SQLite's WAL and copied back at a checkpoint: a third of the bytes the manager wrote in a
+    /// batched run (505 against 350 MiB for 105,000 jobs). Made from
+    /// `SystemRandomNumberGenerator` (`getrandom`) because FoundationEssentials' `UUID()` opens,
+    /// reads and closes `/dev/urandom` for every id.
+    public static func newID(at date: Date = .now) -> String {
         var generator = SystemRandomNumberGenerator()
-        let high = (generator.next() as UInt64) & 0xffff_ffff_ffff_0fff | 0x0000_0000_0000_4000
+        let milliseconds = UInt64(max(0, date.timeIntervalSince1970 * 1000)) & 0xffff_ffff_ffff
+        let high = milliseconds << 16 | 0x7000 | (generator.next() as UInt64) & 0x0fff
         let low = (generator.next() as UInt64) & 0x3fff_ffff_ffff_ffff | 0x8000_0000_0000_0000
         return String(unsafeUninitializedCapacity: 36) { text in
             let digits: StaticString = "0123456789abcdef"
