@@ -375,13 +375,22 @@ extension PostgresJobStore {
         }
     }
 
-    public func counts(queue: String?) async throws -> [JobStatus: Int] {
-        let query: PostgresQuery =
-            if let queue {
-                "SELECT status, COUNT(*) AS count FROM jobs WHERE queue = \(queue) GROUP BY status"
-            } else {
-                "SELECT status, COUNT(*) AS count FROM jobs GROUP BY status"
-            }
+    public func counts(queue: String?, statuses: Set<JobStatus>?) async throws -> [JobStatus: Int] {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        if let queue {
+            binds.append(queue)
+            conditions.append("queue = $\(binds.count)")
+        }
+        if let statuses {
+            guard !statuses.isEmpty else { return [:] }
+            binds.append(statuses.map(\.rawValue).sorted())
+            conditions.append("status = ANY($\(binds.count))")
+        }
+        let query = PostgresQuery(
+            unsafeSQL:
+                "SELECT status, COUNT(*) AS count FROM jobs \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) GROUP BY status",
+            binds: binds)
         var counts: [JobStatus: Int] = [:]
         for row in try await self.query("count jobs", context: ["queue": queue ?? "*"], query) {
             let columns = Columns(row)

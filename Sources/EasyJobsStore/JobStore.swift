@@ -25,8 +25,11 @@ public protocol JobStore: Sendable {
     @discardableResult
     func enqueue(_ jobs: [NewJob]) async throws -> [String: Job]
 
-    /// Job counts by status, of one queue or of all.
-    func counts(queue: String?) async throws -> [JobStatus: Int]
+    /// Job counts by status, of one queue or of all, of the given statuses or (nil) of every one.
+    ///
+    /// Counting only unfinished statuses costs as many jobs as are in them, not the whole
+    /// history the store keeps: what a gauge scraped every few seconds should read.
+    func counts(queue: String?, statuses: Set<JobStatus>?) async throws -> [JobStatus: Int]
 
     /// Jobs finished since `since`, by queue and status (the dashboard's per-minute rates).
     func finishedCounts(since: Date) async throws -> [String: [JobStatus: Int]]
@@ -200,5 +203,10 @@ extension JobStore {
     ) async throws -> Job? {
         let transitions = try await finish([JobReport(jobID: jobID, lease: lease, outcome: outcome)], hostID: hostID, now: now, rules: rules)
         return (transitions.finished + transitions.retried).first { $0.id == jobID }
+    }
+
+    /// Job counts by every status, of one queue or of all.
+    public func counts(queue: String?) async throws -> [JobStatus: Int] {
+        try await counts(queue: queue, statuses: nil)
     }
 }

@@ -120,6 +120,24 @@ struct JobStoreTests {
         }
     }
 
+    /// Counts of some statuses (the metrics' gauges) count those and nothing else, per queue
+    /// and over all queues.
+    @Test(arguments: StoreKind.allCases) func countsOfSomeStatusesLeaveTheOthersOut(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            try await store.enqueue((0..<6).map { NewJob(queue: "ETL", task: "extract", args: [:], createdAt: at(Double($0))) })
+            try await store.enqueue(NewJob(queue: "Other", task: "extract", args: [:], createdAt: at(10)))
+            let claimed = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 3, leaseDuration: 30, now: at(20))
+            for job in claimed.prefix(2) {
+                _ = try await store.finish(jobID: job.id, lease: job.lease, hostID: "h1", outcome: .completed(.null), now: at(21))
+            }
+            #expect(try await store.counts(queue: "ETL") == [.queued: 3, .running: 1, .completed: 2])
+            #expect(try await store.counts(queue: "ETL", statuses: [.queued, .running, .waiting]) == [.queued: 3, .running: 1])
+            #expect(try await store.counts(queue: nil, statuses: [.queued]) == [.queued: 4])
+            #expect(try await store.counts(queue: "ETL", statuses: [.failed]).isEmpty)
+            #expect(try await store.counts(queue: "ETL", statuses: []).isEmpty)
+        }
+    }
+
     // MARK: Claim
 
     @Test(arguments: StoreKind.allCases) func claimIsFIFOAndHonoursTheLimit(_ kind: StoreKind) async throws {

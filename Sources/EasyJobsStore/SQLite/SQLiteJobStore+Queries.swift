@@ -18,14 +18,26 @@ extension SQLiteJobStore {
         }
     }
 
-    public func counts(queue: String?) async throws -> [JobStatus: Int] {
+    public func counts(queue: String?, statuses: Set<JobStatus>?) async throws -> [JobStatus: Int] {
         try await read("count jobs", context: ["queue": queue ?? "*"]) { db in
+            var conditions: [String] = []
+            var arguments: [(any DatabaseValueConvertible)?] = []
+            if let queue {
+                conditions.append("queue = ?")
+                arguments.append(queue)
+            }
+            if let statuses {
+                guard !statuses.isEmpty else { return [:] }
+                // An IN list on the index's second column: jobs_claim (queue, status, seq) or
+                // jobs_status (status, seq) is read for those statuses only.
+                conditions.append("status IN (\(Array(repeating: "?", count: statuses.count).joined(separator: ", ")))")
+                arguments += statuses.map(\.rawValue).sorted()
+            }
             let rows = try Row.fetchAll(
                 db,
-                sql: queue == nil
-                    ? "SELECT status, COUNT(*) AS count FROM jobs GROUP BY status"
-                    : "SELECT status, COUNT(*) AS count FROM jobs WHERE queue = ? GROUP BY status",
-                arguments: queue.map { [$0] } ?? [])
+                sql:
+                    "SELECT status, COUNT(*) AS count FROM jobs \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) GROUP BY status",
+                arguments: StatementArguments(arguments))
             var counts: [JobStatus: Int] = [:]
             for row in rows {
                 if let status = JobStatus(rawValue: row["status"]) { counts[status] = row["count"] }
