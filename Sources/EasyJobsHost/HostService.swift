@@ -99,7 +99,7 @@ public struct HostService: Service {
                 await runner.claim(into: &jobs)
                 if !running.isEmpty {
                     logger.info(
-                        "stopped claiming; waiting up to \(options.shutdownGrace.secondsText) s for \(running.snapshot().count) running job(s)")
+                        "stopped claiming; waiting up to \(options.shutdownGrace.secondsText) s for \(running.count) running job(s)")
                     jobs.addTask { await runner.stopStragglers() }
                 }
             }

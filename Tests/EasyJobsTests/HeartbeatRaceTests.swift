@@ -56,4 +56,31 @@ import Testing
         #expect(running.stopLost(unreported) == true)
         #expect(running.reason(unreported) == .leaseLost)
     }
+
+    /// Runs are kept by job, then by lease (issue 14: a start looked for stale runs of its job
+    /// by copying every run the host had): a job's runs are found by its id, a stale run apart
+    /// from the new one, and removing the last run of a job leaves nothing behind.
+    @Test func aJobsRunsAreFoundByItsIDAndKeptApartByLease() {
+        let running = RunningJobs()
+        let stale = LeasedJob(jobID: "a", lease: 1)
+        let fresh = LeasedJob(jobID: "a", lease: 2)
+        let other = LeasedJob(jobID: "b", lease: 7)
+        for run in [stale, fresh, other] { running.insert(run, leaseDeadline: .now + .seconds(30)) }
+        #expect(Set(running.runs(ofJob: "a")) == [stale, fresh])
+        #expect(running.runs(ofJob: "c").isEmpty)
+        #expect(running.count == 3 && Set(running.snapshot()) == [stale, fresh, other])
+
+        #expect(running.stop(stale, reason: .leaseLost))
+        #expect(running.reason(stale) == .leaseLost && running.reason(fresh) == nil)
+        #expect(running.stop(jobID: "b", reason: .cancelled))
+        #expect(running.cancelling == ["b"])
+        #expect(running.overdue(at: .now + .seconds(60)) == [fresh])
+
+        running.remove(stale)
+        #expect(running.runs(ofJob: "a") == [fresh])
+        running.remove(fresh)
+        running.remove(other)
+        #expect(running.isEmpty && running.count == 0 && running.snapshot().isEmpty)
+        #expect(!running.stop(fresh, reason: .shutdown))
+    }
 }

@@ -94,7 +94,7 @@ struct JobRunner: Sendable {
             let remaining = job.leaseExpiresAt.timeIntervalSinceNow
             let deadline = ContinuousClock.now + .seconds(max(remaining, 0)) - context.leaseMarginLoss
             // A stale run of the same job (its lease lapsed while this host was paused) stops now.
-            for stale in context.running.snapshot() where stale.jobID == job.jobID && stale.lease != job.lease {
+            for stale in context.running.runs(ofJob: job.jobID) where stale.lease != job.lease {
                 context.running.stop(stale, reason: .leaseLost)
             }
             context.running.insert(job.leased, leaseDeadline: deadline)
@@ -146,7 +146,7 @@ struct JobRunner: Sendable {
             try? await Task.sleep(for: .milliseconds(50))
         }
         if !running.isEmpty {
-            logger.warning("grace period over: stopping \(running.snapshot().count) job(s) and handing them back to the queue")
+            logger.warning("grace period over: stopping \(running.count) job(s) and handing them back to the queue")
             running.stopAll(reason: .shutdown)
         }
     }
