@@ -1,6 +1,7 @@
 import EasyJobsCore
-import EasyJobsStore
+@testable import EasyJobsStore
 import Foundation
+import GRDB
 import Testing
 
 /// Whole seconds and exact binary fractions, so dates survive the REAL round trip bit for bit.
@@ -23,6 +24,29 @@ struct SQLiteJobStoreTests {
         let nested = try SQLiteJobStore(path: path)
         _ = try await nested.enqueue(NewJob(queue: "ETL", task: "extract", args: [:]))
         #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    /// Regression (issue 14): the pass that ends jobs past their deadline read `jobs_status` for
+    /// its status list and walked every queued job (9–19 ms on the writer with 100,000 queued);
+    /// it reads the partial index of the jobs that have a deadline.
+    @Test func theExpiryPassReadsOnlyTheJobsThatHaveADeadline() async throws {
+        let path = directory.databasePath
+        let store = try SQLiteJobStore(path: path)
+        try await store.enqueue((0..<2_000).map { NewJob(queue: "ETL", task: "extract", args: [:], createdAt: at(Double($0) / 100)) })
+        var expiring = NewJob(queue: "ETL", task: "extract", args: [:], createdAt: at(30))
+        expiring.expiresAt = at(40)
+        var later = NewJob(queue: "ETL", task: "extract", args: [:], createdAt: at(30))
+        later.expiresAt = at(90)
+        try await store.enqueue([expiring, later])
+
+        let transitions = try await store.expireOverdue(now: at(50), rules: FinalRules())
+        #expect(transitions.finished.map(\.id) == [expiring.id])
+        #expect(transitions.finished.first?.status == .expired)
+
+        let plan = try await DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + SQLiteJobStore.overdueSelection, arguments: [0]).map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("USING INDEX jobs_expiry") }, "the expiry pass is planned as \(plan)")
     }
 
     // MARK: Durability

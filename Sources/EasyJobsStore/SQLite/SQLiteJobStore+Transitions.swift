@@ -96,20 +96,23 @@ extension SQLiteJobStore {
     public func expireOverdue(now: Date, rules: any JobRules) async throws -> JobTransitions {
         try await write("expire overdue jobs") { db in
             var transitions = JobTransitions()
-            // The status list is spelled as jobs_expiry's condition is, so SQLite reads that index.
-            let overdue = try Self.fetchJobs(
-                db,
-                sql: """
-                    SELECT \(Self.jobColumns) FROM jobs
-                    WHERE status IN ('waiting', 'scheduled', 'queued') AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY seq
-                    """, arguments: [now.timeIntervalSince1970]
-            ).map(\.job)
+            let overdue = try Self.fetchJobs(db, sql: Self.overdueSelection, arguments: [now.timeIntervalSince1970]).map(\.job)
             for job in overdue {
                 try end(job, as: .expired, result: nil, error: job.expiryReason, plugin: nil, now: now, rules: rules, db, &transitions)
             }
             return transitions
         }
     }
+
+    /// The jobs past their deadline, oldest first. `INDEXED BY` because without statistics
+    /// SQLite chose `jobs_status` for the status list and walked every queued job (100,000 queued:
+    /// 9–19 ms on the writer at each pass); the status list is spelled as `jobs_expiry`'s
+    /// condition is, which the partial index needs, and SQLite refuses the query if it ever
+    /// stops matching.
+    static let overdueSelection = """
+        SELECT \(jobColumns) FROM jobs INDEXED BY jobs_expiry
+        WHERE status IN ('waiting', 'scheduled', 'queued') AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY seq
+        """
 
     public func cancel(jobID: String, now: Date, rules: any JobRules) async throws -> (job: Job, transitions: JobTransitions)? {
         try await write("cancel a job", context: ["job_id": jobID]) { db in
