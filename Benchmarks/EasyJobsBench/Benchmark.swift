@@ -40,6 +40,10 @@ struct Benchmark: AsyncParsableCommand {
         name: .customLong("claim-cost"), help: "Measure only the store's claim cost at these backlog sizes (e.g. 1000,100000,1000000), on --store.")
     var claimCost: String?
     @Option(name: .customLong("claim-samples"), help: "Claims timed per backlog size.") var claimSamples = 200
+    @Option(
+        name: .customLong("store-cycle"),
+        help: "Only enqueue, claim and end this many jobs on a SQLite store, no HTTP: for instruction counts under callgrind.")
+    var storeCycle: Int?
     @Option(help: "Jobs per request in the batch-enqueue run (POST /bench/tasks).") var batch = 1_000
     @Option(name: .customLong("batch-jobs"), help: "No-op jobs in each batch-enqueue run; 0 skips it.") var batchJobs = 100_000
     @Option(name: .customLong("batch-clients"), help: "Concurrent clients sending batches.") var batchClients = 4
@@ -70,6 +74,10 @@ struct Benchmark: AsyncParsableCommand {
         if let callOverhead {
             let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
             try await CallOverhead.run(build: build, calls: callOverhead, batches: 7)
+            return
+        }
+        if let storeCycle {
+            try await StoreCycle.run(jobs: storeCycle)
             return
         }
         if let claimCost {

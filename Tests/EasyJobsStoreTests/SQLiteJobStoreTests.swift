@@ -43,10 +43,63 @@ struct SQLiteJobStoreTests {
         #expect(transitions.finished.map(\.id) == [expiring.id])
         #expect(transitions.finished.first?.status == .expired)
 
-        let plan = try await DatabaseQueue(path: path).read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + SQLiteJobStore.overdueSelection, arguments: [0]).map { $0["detail"] as String }
+    }
+
+    /// Regression (issue 14): without statistics SQLite planned these statements on
+    /// `jobs_status` or a whole-table walk (the expiry pass walked every queued job, the
+    /// dependency results of a claim every completed job, the dashboard's recent counts the whole
+    /// table). Each must read the index named for it, on a file with rows in every status.
+    @Test func periodicAndLookupStatementsReadTheirOwnIndexes() async throws {
+        let path = directory.databasePath
+        let store = try SQLiteJobStore(path: path)
+        try await store.enqueue((0..<500).map { NewJob(queue: "ETL", task: "extract", args: [:], createdAt: at(Double($0) / 100)) })
+        let claimed = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 300, leaseDuration: 30, now: at(10))
+        _ = try await store.finish(
+            claimed.prefix(200).map { JobReport(jobID: $0.id, lease: $0.lease, outcome: .completed(.null)) }, hostID: "h1", now: at(11),
+            rules: FinalRules())
+        let statements: [(name: String, sql: String, arguments: StatementArguments, index: String)] = [
+            ("expiry pass", SQLiteJobStore.overdueSelection, [0], "jobs_expiry"),
+            ("lapsed leases", SQLiteJobStore.lapsedSelection, [0], "jobs_lease_expiry"),
+            ("dependency results", SQLiteJobStore.dependencyResultsSelection(count: 2), ["a", "b"], "jobs_parent"),
+            ("recent counts", SQLiteJobStore.recentlyFinishedCount, [0], "jobs_finished"),
+            ("retention", SQLiteJobStore.prunableSelection, [0, 100], "jobs_finished"),
+        ]
+        try await DatabaseQueue(path: path).read { db in
+            for statement in statements {
+                let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + statement.sql, arguments: statement.arguments).map {
+                    $0["detail"] as String
+                }
+                #expect(
+                    plan.first?.contains("INDEX \(statement.index) ") == true, "\(statement.name) is planned as \(plan), not on \(statement.index)")
+            }
         }
-        #expect(plan.contains { $0.contains("USING INDEX jobs_expiry") }, "the expiry pass is planned as \(plan)")
+    }
+
+    /// A file the store creates has the page size of its options (8 KiB by default); a file
+    /// made with another keeps it and works as before.
+    @Test func aNewFileTakesThePageSizeOfTheOptionsAndAnOldOneKeepsItsOwn() async throws {
+        func pageSize(_ path: String) async throws -> Int {
+            try await DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 0 }
+        }
+        let fresh = directory.url.appendingPathComponent("fresh.sqlite").path
+        _ = try await SQLiteJobStore(path: fresh).enqueue(NewJob(queue: "ETL", task: "extract", args: [:]))
+        #expect(try await pageSize(fresh) == 8_192)
+
+        let old = directory.url.appendingPathComponent("old.sqlite").path
+        let job: Job
+        do {
+            let store = try SQLiteJobStore(path: old, options: .init(pageSize: 4_096))
+            job = try await store.enqueue(NewJob(queue: "ETL", task: "extract", args: ["n": 1]))
+        }
+        let reopened = try SQLiteJobStore(path: old)
+        #expect(try await pageSize(old) == 4_096)
+        #expect(try await reopened.job(id: job.id)?.args == ["n": 1])
+        #expect(
+            try await reopened.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 5, leaseDuration: 30, now: at(1)).map(\.id) == [job.id])
+
+        #expect(SQLiteJobStore.Options(pageSize: 10_000).pageSize == 8_192)
+        #expect(SQLiteJobStore.Options(pageSize: 100).pageSize == 512)
+        #expect(SQLiteJobStore.Options(pageSize: 1 << 20).pageSize == 65_536)
     }
 
     // MARK: Durability

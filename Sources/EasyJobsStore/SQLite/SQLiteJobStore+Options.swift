@@ -42,19 +42,30 @@ extension SQLiteJobStore {
         public var writerCacheKiB: Int
 
         /// WAL pages written before SQLite copies them back into the database file. Defaults to
-        /// 8,192 (32 MiB of WAL; SQLite's default is 1,000): index pages that every claim and
-        /// report rewrites are copied back once per checkpoint, not once per thousand pages.
+        /// 8,192 (64 MiB of WAL with the default page size; SQLite's default is 1,000): index
+        /// pages that every claim and report rewrites are copied back once per checkpoint, not
+        /// once per thousand pages.
         public var checkpointPages: Int
+
+        /// Bytes per page of a database file the store creates; a file that exists keeps the
+        /// page size it was made with. A power of two from 512 to 65,536 (others are rounded
+        /// down to one). Defaults to 8,192 (SQLite's default is 4,096): each transaction writes
+        /// its rows and index entries as half as many WAL frames, and the store's whole job
+        /// cycle (`easyjobs-bench --store-cycle`) took about 10 % less CPU per job.
+        public var pageSize: Int
 
         public init(
             synchronous: Synchronous = .normal, busyTimeout: TimeInterval = 5, maximumReaderCount: Int = 4, writerCacheKiB: Int = 16_384,
-            checkpointPages: Int = 8_192
+            checkpointPages: Int = 8_192, pageSize: Int = 8_192
         ) {
             self.synchronous = synchronous
             self.busyTimeout = busyTimeout
             self.maximumReaderCount = maximumReaderCount
             self.writerCacheKiB = max(writerCacheKiB, 64)
             self.checkpointPages = max(checkpointPages, 1)
+            // The largest power of two not above the value, within SQLite's range.
+            let bounded = min(max(pageSize, 512), 65_536)
+            self.pageSize = 1 << (Int.bitWidth - 1 - bounded.leadingZeroBitCount)
         }
     }
 }

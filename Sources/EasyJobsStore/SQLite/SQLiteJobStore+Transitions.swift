@@ -61,12 +61,7 @@ extension SQLiteJobStore {
     public func requeueExpired(now: Date, rules: any JobRules) async throws -> JobTransitions {
         try await write("requeue expired jobs") { db in
             var transitions = JobTransitions()
-            let expired = try Self.fetchJobs(
-                db,
-                sql: """
-                    SELECT \(Self.jobColumns) FROM jobs WHERE status = 'running' AND lease_expires_at < ? ORDER BY seq
-                    """, arguments: [now.timeIntervalSince1970]
-            ).map(\.job)
+            let expired = try Self.fetchJobs(db, sql: Self.lapsedSelection, arguments: [now.timeIntervalSince1970]).map(\.job)
             for job in expired {
                 if job.cancelRequested {
                     try end(
@@ -103,6 +98,11 @@ extension SQLiteJobStore {
             return transitions
         }
     }
+
+    /// The runs whose lease lapsed, oldest first, from the index of running jobs' leases.
+    static let lapsedSelection = """
+        SELECT \(jobColumns) FROM jobs INDEXED BY jobs_lease_expiry WHERE status = 'running' AND lease_expires_at < ? ORDER BY seq
+        """
 
     /// The jobs past their deadline, oldest first. `INDEXED BY` because without statistics
     /// SQLite chose `jobs_status` for the status list and walked every queued job (100,000 queued:

@@ -35,10 +35,14 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
         configuration.foreignKeysEnabled = true
         let synchronous = options.synchronous.rawValue
         let busyMilliseconds = max(0, Int((options.busyTimeout * 1000).rounded()))
+        let pageSize = options.pageSize
         configuration.prepareDatabase { db in
             // Per connection: these pragmas are not persisted in the file.
             try db.execute(sql: "PRAGMA busy_timeout = \(busyMilliseconds)")
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            // Persisted, but it takes effect only on a file with nothing in it yet (before the
+            // pool turns WAL on and the migrations create the tables): a no-op on any other.
+            try db.execute(sql: "PRAGMA page_size = \(pageSize)")
         }
 
         do {

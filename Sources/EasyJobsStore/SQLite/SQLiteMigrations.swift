@@ -214,6 +214,21 @@ enum SQLiteMigrations {
             // row of an earlier version) means `queue` alone, and `queue` stays the first.
             try db.execute(sql: "ALTER TABLE hosts ADD COLUMN queues TEXT")
         }
+        migrator.registerMigration("v6-partial-indexes") { db in
+            // Indexes that hold only the rows their queries look for: a job enters the parent
+            // index only if it has a parent, the finished index when it finishes, the lease
+            // index while it runs. An enqueue writes three index entries fewer, a claim and an
+            // end each move none of these three, they add or remove one.
+            try db.execute(
+                sql: """
+                    DROP INDEX jobs_parent;
+                    CREATE INDEX jobs_parent ON jobs (parent_id) WHERE parent_id IS NOT NULL;
+                    DROP INDEX jobs_finished;
+                    CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+                    DROP INDEX jobs_lease_expiry;
+                    CREATE INDEX jobs_lease_expiry ON jobs (lease_expires_at) WHERE status = 'running';
+                    """)
+        }
         return migrator
     }
 }
