@@ -154,9 +154,9 @@ extension SQLiteJobStore {
     /// the lease each names, and applies what follows each; a run it no longer holds is refused.
     ///
     /// One `UPDATE … FROM` a chunk of up to 64 reports rather than one statement a report: the
-    /// per-statement work (binding, a row cursor, stepping) was a tenth of the writer's time in a
-    /// batched run. Chunks are padded to a power of two with rows that match no job, so a handful
-    /// of cached statements serve every batch size.
+    /// row cursor of each statement alone (GRDB builds a dictionary of the 30 column names for
+    /// it) was 3 % of the manager's time in a batched run. Chunks are padded to a power of two
+    /// with rows that match no job, so a handful of cached statements serve every batch size.
     private func endFenced(
         _ reports: [JobReport], hostID: String, now: Date, rules: any JobRules, _ db: Database, _ transitions: inout JobTransitions
     ) throws {
