@@ -41,3 +41,16 @@ extension HostRecord {
         queues.contains { $0.name == queue }
     }
 }
+
+extension HostRecord {
+    /// Whether this record is a later registration of the host than `other`, rather than the
+    /// same one read back from the store.
+    ///
+    /// More than a millisecond later: a date stored as seconds since 1970 and read back is not
+    /// always the date it was (`Date` counts from 2001, and the conversion rounds), and a
+    /// strict comparison took a quarter of round trips for a new registration, which ended
+    /// the goodbye of a host that had left (a manager went on offering its tasks).
+    public func isRegistered(after other: HostRecord) -> Bool {
+        registeredAt.timeIntervalSince(other.registeredAt) > 0.001
+    }
+}

@@ -11,7 +11,7 @@ extension Coordinator {
         let fresh = registry.merge(
             stored: stored.filter { host in
                 // Only what is new to this manager needs the check; the rest passed it before.
-                if let known = registry.host(id: host.id), known.registeredAt >= host.registeredAt { return true }
+                if let known = registry.host(id: host.id), !host.isRegistered(after: known) { return true }
                 return Self.passesChecks(host)
             })
         for queue in Set(fresh.flatMap { $0.queues.map(\.name) }) { notifier.workArrived(in: queue) }

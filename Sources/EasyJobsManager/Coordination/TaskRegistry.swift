@@ -43,7 +43,7 @@ public final class TaskRegistry: Sendable {
         state.withLock { state in
             var changed: [HostRecord] = []
             for host in hosts {
-                guard let known = state.hosts[host.id], host.registeredAt <= known.registeredAt else {
+                guard let known = state.hosts[host.id], !host.isRegistered(after: known) else {
                     state.leaving.remove(host.id)
                     Self.add(host, to: &state)
                     changed.append(host)
