@@ -57,6 +57,10 @@ extension PostgresJobStore {
         {
             held[job.id] = job
         }
+        // Runs that ended without failing are ended together, one statement for a row of them;
+        // a failed run, which may be retried, ends that row first, so ends apply in the order
+        // they were reported.
+        var ends: [(job: Job, report: JobReport)] = []
         for report in reports {
             // Taken out once used: a second report of one run in the same call finds it ended.
             guard let running = held[report.jobID], running.lease == report.lease else {
@@ -64,26 +68,23 @@ extension PostgresJobStore {
                 continue
             }
             held[report.jobID] = nil
-            switch report.outcome {
-            case .completed(let value):
+            guard case .failed(let message) = report.outcome else {
+                ends.append((running, report))
+                continue
+            }
+            try await endHeld(ends, now: now, rules: rules, connection, &transitions)
+            ends.removeAll(keepingCapacity: true)
+            var failed = running
+            failed.error = message
+            if let delay = rules.retryDelay(for: failed) {
+                transitions.retried.append(
+                    try await requeue(running, error: message, plugin: report.plugin, runAt: now.addingTimeInterval(delay), connection))
+            } else {
                 try await end(
-                    running, as: .completed, result: value, error: nil, plugin: report.plugin, now: now, rules: rules, connection, &transitions)
-            case .cancelled(let message):
-                try await end(
-                    running, as: .cancelled, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, connection, &transitions)
-            case .failed(let message):
-                var failed = running
-                failed.error = message
-                if let delay = rules.retryDelay(for: failed) {
-                    transitions.retried.append(
-                        try await requeue(running, error: message, plugin: report.plugin, runAt: now.addingTimeInterval(delay), connection))
-                } else {
-                    try await end(
-                        running, as: .failed, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, connection, &transitions
-                    )
-                }
+                    running, as: .failed, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, connection, &transitions)
             }
         }
+        try await endHeld(ends, now: now, rules: rules, connection, &transitions)
         return transitions
     }
 
@@ -220,6 +221,64 @@ extension PostgresJobStore {
             """, logger: logger
         ).first?.job
         guard let ended else { return }
+        try await followUp(ended, now: now, rules: rules, connection, &transitions)
+    }
+
+    /// Ends runs that completed or were cancelled, whose rows the caller holds locked, in one
+    /// statement (a round trip a run was most of what ending a report's runs cost), then applies
+    /// what follows each, in the order given.
+    private func endHeld(
+        _ runs: [(job: Job, report: JobReport)], now: Date, rules: any JobRules, _ connection: PostgresConnection,
+        _ transitions: inout JobTransitions
+    ) async throws {
+        guard !runs.isEmpty else { return }
+        // The rows as one JSON array: a JSON null is SQL NULL, which arrays of text cannot carry.
+        let rows = JSONValue.array(
+            runs.map { run in
+                let (status, result, error): (JobStatus, JSONValue?, String?) =
+                    switch run.report.outcome {
+                    case .completed(let value): (.completed, value, nil)
+                    case .cancelled(let message): (.cancelled, nil, message)
+                    case .failed(let message): (.failed, nil, message)
+                    }
+                func text(_ value: String?) -> JSONValue { value.map { .string(Self.text($0)) } ?? .null }
+                return .object([
+                    "id": .string(run.job.id), "status": .string(status.rawValue),
+                    "result": text(result.map { String(decoding: $0.encoded(), as: UTF8.self) }), "error": text(error),
+                    "plugin_name": text(run.report.plugin?.name), "plugin_version": text(run.report.plugin?.version),
+                    "plugin_sha256": text(run.report.plugin?.sha256),
+                ])
+            })
+        var ended: [String: Job] = [:]
+        for (_, job) in try await Self.fetchJobs(
+            connection,
+            """
+            UPDATE jobs
+            SET status = r.status, result = r.result, error = r.error, finished_at = \(now.timeIntervalSince1970), lease_expires_at = NULL,
+                plugin_name = COALESCE(r.plugin_name, jobs.plugin_name), plugin_version = COALESCE(r.plugin_version, jobs.plugin_version),
+                plugin_sha256 = COALESCE(r.plugin_sha256, jobs.plugin_sha256)
+            FROM jsonb_to_recordset(\(String(decoding: rows.encoded(), as: UTF8.self))::jsonb)
+                AS r(id text, status text, result text, error text, plugin_name text, plugin_version text, plugin_sha256 text)
+            WHERE jobs.id = r.id
+            RETURNING \(unescaped: Self.qualifiedJobColumns)
+            """, logger: logger)
+        {
+            ended[job.id] = job
+        }
+        for run in runs {
+            guard let job = ended.removeValue(forKey: run.job.id) else { continue }
+            try await followUp(job, now: now, rules: rules, connection, &transitions)
+        }
+    }
+
+    /// ``jobColumns`` of the `jobs` table by name, for a statement that joins another row source.
+    static let qualifiedJobColumns = jobColumns.split(separator: ",").map { "jobs." + $0.trimmingWhitespace }.joined(separator: ", ")
+
+    /// What follows the end of `ended`, breadth first: successors and failure handlers from
+    /// `rules`, the release or failure of a waiting `run_before` parent, which may end in turn.
+    private func followUp(
+        _ ended: Job, now: Date, rules: any JobRules, _ connection: PostgresConnection, _ transitions: inout JobTransitions
+    ) async throws {
         var pending = [ended]
         while !pending.isEmpty {
             let job = pending.removeFirst()
