@@ -20,6 +20,9 @@ public final class PluginCatalog: Sendable {
         var current: [String: LoadedPlugin] = [:]
         var previous: [String: [LoadedPlugin]] = [:]
         var refused: [String: RefusedPlugin] = [:]
+        /// What ``plugin(serving:)`` found, until the next install or removal: every job asks
+        /// (twice), and the search sorts the files.
+        var serving: [String: LoadedPlugin] = [:]
     }
 
     private let state = Mutex(State())
@@ -29,14 +32,21 @@ public final class PluginCatalog: Sendable {
     /// The plugin that serves `task`: a current version first, then the latest replaced one.
     public func plugin(serving task: String) -> LoadedPlugin? {
         state.withLock { state in
-            for file in state.current.keys.sorted() where state.current[file]!.hasTask(task) {
-                return state.current[file]
-            }
-            for file in state.previous.keys.sorted() {
-                if let plugin = state.previous[file]!.last(where: { $0.hasTask(task) }) { return plugin }
-            }
-            return nil
+            if let plugin = state.serving[task] { return plugin }
+            let found = Self.search(task, in: state)
+            state.serving[task] = found
+            return found
         }
+    }
+
+    private static func search(_ task: String, in state: State) -> LoadedPlugin? {
+        for file in state.current.keys.sorted() where state.current[file]!.hasTask(task) {
+            return state.current[file]
+        }
+        for file in state.previous.keys.sorted() {
+            if let plugin = state.previous[file]!.last(where: { $0.hasTask(task) }) { return plugin }
+        }
+        return nil
     }
 
     public func current(file: String) -> LoadedPlugin? {
@@ -59,6 +69,7 @@ public final class PluginCatalog: Sendable {
             if let old = state.current[file] { state.previous[file, default: []].append(old) }
             state.current[file] = plugin
             state.refused[file] = nil
+            state.serving.removeAll()
         }
     }
 
@@ -73,6 +84,7 @@ public final class PluginCatalog: Sendable {
             state.refused[file] = nil
             guard let old = state.current.removeValue(forKey: file) else { return nil }
             state.previous[file, default: []].append(old)
+            state.serving.removeAll()
             return old
         }
     }

@@ -134,14 +134,14 @@ final class JobRunner: Sendable {
     /// Runs a job under its timeout; returns its report, or `nil` when there is none to send
     /// (the job goes back to the queue, or a subprocess child reported it).
     private func supervise(_ job: ClaimedJob) async -> JobReport? {
-        let timeout = context.plugins.plugin(serving: job.task)?.spec(of: job.task)?.options.timeout
+        let plugin = context.plugins.plugin(serving: job.task)
+        let timeout = plugin?.spec(of: job.task)?.options.timeout
         let watchdog = timeout.map { seconds in
             Task {
                 try? await Task.sleep(for: .seconds(seconds))
                 if !Task.isCancelled { context.running.stop(job.leased, reason: .timedOut(seconds: seconds)) }
             }
         }
-        let plugin = context.plugins.plugin(serving: job.task)
         let outcome = await execute(job, plugin: plugin)
         watchdog?.cancel()
         // A run that lost its lease reports nothing: the job is someone else's now.
@@ -167,9 +167,7 @@ final class JobRunner: Sendable {
     /// Runs the job in the host or in a child process; returns the outcome to report, or `nil`
     /// when there is none to report (the child reported it, or the job goes back to the queue).
     private func execute(_ job: ClaimedJob, plugin: LoadedPlugin?) async -> JobOutcome? {
-        var logger = context.logger
-        logger[metadataKey: "job_id"] = "\(job.jobID)"
-        logger[metadataKey: "task"] = "\(job.task)"
+        let logger = JobLogHandler.logger(context.logger, jobID: job.jobID, task: job.task)
         guard let plugin, let spec = plugin.spec(of: job.task) else {
             return .failed("host \(options.name) has no plugin serving task '\(job.task)'")
         }
