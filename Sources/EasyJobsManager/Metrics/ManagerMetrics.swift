@@ -44,61 +44,104 @@ public struct ManagerMetrics: Sendable {
     }
 
     func time(_ name: String, _ dimensions: [(String, String)], seconds: Double) {
+        timer(name, dimensions).recordNanoseconds(Int64(max(0, seconds) * 1e9))
+    }
+
+    private func timer(_ name: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
         let key = Self.key(name, dimensions)
-        let timer = handles.timers.withLock { timers in
+        return handles.timers.withLock { timers in
             if let timer = timers[key] { return timer }
             let timer = CoreMetrics.Timer(label: name, dimensions: dimensions, factory: factory)
             timers[key] = timer
             return timer
         }
-        timer.recordNanoseconds(Int64(max(0, seconds) * 1e9))
     }
 
     private static func key(_ name: String, _ dimensions: [(String, String)]) -> String {
         dimensions.reduce(into: name) { key, dimension in key += "\u{1F}\(dimension.0)=\(dimension.1)" }
     }
 
-    func enqueued(_ jobs: [NewJob]) {
-        for job in jobs {
-            count("easyjobs_jobs_enqueued_total", [("queue", job.queue), ("task", job.task), ("origin", job.origin.kind.rawValue)])
+    /// A metric of one job's queue and task (and origin): what the per-job counts are kept by.
+    private struct Series: Equatable {
+        var name: String
+        var queue: String
+        var task: String
+        var origin: String?
+
+        init(_ name: String, _ queue: String, _ task: String, origin: String? = nil) {
+            (self.name, self.queue, self.task, self.origin) = (name, queue, task, origin)
         }
+
+        var dimensions: [(String, String)] {
+            [("queue", queue), ("task", task)] + (origin.map { [("origin", $0)] } ?? [])
+        }
+    }
+
+    /// Counts one for each series given. A run of equal series is one increment: a batch is
+    /// mostly one queue and task, and a handle lookup a job (its key built and hashed) was 3 %
+    /// of a manager running batches.
+    private func count(each series: some Sequence<Series>) {
+        var current: Series?
+        var run = 0
+        for next in series {
+            if next == current {
+                run += 1
+                continue
+            }
+            if let current { count(current.name, current.dimensions, by: run) }
+            (current, run) = (next, 1)
+        }
+        if let current { count(current.name, current.dimensions, by: run) }
+    }
+
+    /// Records each duration in its series' timer, looking a timer up once for a run of equal series.
+    private func time(each observations: some Sequence<(Series, Double)>) {
+        var current: (series: Series, timer: CoreMetrics.Timer)?
+        for (series, seconds) in observations {
+            if current?.series != series { current = (series, timer(series.name, series.dimensions)) }
+            current?.timer.recordNanoseconds(Int64(max(0, seconds) * 1e9))
+        }
+    }
+
+    func enqueued(_ jobs: [NewJob]) {
+        count(each: jobs.lazy.map { Series("easyjobs_jobs_enqueued_total", $0.queue, $0.task, origin: $0.origin.kind.rawValue) })
     }
 
     /// Jobs that ends created (successors, failure handlers).
     func enqueued(_ jobs: [Job]) {
-        for job in jobs {
-            count("easyjobs_jobs_enqueued_total", [("queue", job.queue), ("task", job.task), ("origin", job.origin.kind.rawValue)])
-        }
+        count(each: jobs.lazy.map { Series("easyjobs_jobs_enqueued_total", $0.queue, $0.task, origin: $0.origin.kind.rawValue) })
     }
 
     func started(_ jobs: [Job], now: Date = .now) {
-        for job in jobs {
-            count("easyjobs_jobs_started_total", [("queue", job.queue), ("task", job.task)])
-            time(
-                "easyjobs_queue_wait_seconds", [("queue", job.queue), ("task", job.task)],
-                seconds: now.timeIntervalSince(max(job.createdAt, job.runAt ?? job.createdAt)))
-        }
+        count(each: jobs.lazy.map { Series("easyjobs_jobs_started_total", $0.queue, $0.task) })
+        time(
+            each: jobs.lazy.map { job in
+                (Series("easyjobs_queue_wait_seconds", job.queue, job.task), now.timeIntervalSince(max(job.createdAt, job.runAt ?? job.createdAt)))
+            })
     }
 
     /// Jobs handed out in the answer to a report rather than to a claim.
     func claimedWithReport(_ jobs: [ClaimedJob]) {
-        for job in jobs { count("easyjobs_jobs_claimed_with_report_total", [("queue", job.queue ?? ""), ("task", job.task)]) }
+        count(each: jobs.lazy.map { Series("easyjobs_jobs_claimed_with_report_total", $0.queue ?? "", $0.task) })
     }
 
     func finished(_ jobs: [Job]) {
-        for job in jobs {
-            let name =
-                switch job.status {
-                case .completed: "easyjobs_jobs_succeeded_total"
-                case .cancelled: "easyjobs_jobs_cancelled_total"
-                case .expired: "easyjobs_jobs_expired_total"
-                default: "easyjobs_jobs_failed_total"
-                }
-            count(name, [("queue", job.queue), ("task", job.task)])
-            if let started = job.startedAt, let finished = job.finishedAt {
-                time("easyjobs_job_run_seconds", [("queue", job.queue), ("task", job.task)], seconds: finished.timeIntervalSince(started))
-            }
-        }
+        count(
+            each: jobs.lazy.map { job in
+                let name =
+                    switch job.status {
+                    case .completed: "easyjobs_jobs_succeeded_total"
+                    case .cancelled: "easyjobs_jobs_cancelled_total"
+                    case .expired: "easyjobs_jobs_expired_total"
+                    default: "easyjobs_jobs_failed_total"
+                    }
+                return Series(name, job.queue, job.task)
+            })
+        time(
+            each: jobs.lazy.compactMap { job in
+                guard let started = job.startedAt, let finished = job.finishedAt else { return nil }
+                return (Series("easyjobs_job_run_seconds", job.queue, job.task), finished.timeIntervalSince(started))
+            })
     }
 
     func retried(_ job: Job) {
