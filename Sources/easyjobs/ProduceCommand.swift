@@ -19,6 +19,9 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(help: "The broker: amqp://user:password@host:port/vhost (EASYJOBS_RABBITMQ).") var rabbitmq: String?
     @Flag(help: "Declare the queue as the Python EasyJobs does (not durable, auto-deleted).") var transient = false
 
+    /// Publishes awaiting their confirms at once.
+    static let confirmWindow = 128
+
     func run() async throws {
         do {
             guard case .object(let kwargs) = try JSONValue.parse(json) else { throw ValidationError("--json must be a JSON object") }
@@ -29,8 +32,15 @@ struct ProduceCommand: AsyncParsableCommand {
             let channel = try await connection.openChannel()
             try await channel.queueDeclare(name: queue, durable: !transient, autoDelete: transient)
             try await channel.confirmSelect()
-            for _ in 0..<max(count, 1) {
-                try await channel.publish(routingKey: queue, body: ByteBuffer(bytes: message), persistent: !transient)
+            // Up to `confirmWindow` publishes wait for their confirms together: the broker confirms
+            // a persistent message once it is on disk, and one publish at a time waited for a
+            // disk write per message.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<max(count, 1) {
+                    if index >= Self.confirmWindow { try await group.next() }
+                    group.addTask { try await channel.publish(routingKey: queue, body: ByteBuffer(bytes: message), persistent: !transient) }
+                }
+                try await group.waitForAll()
             }
             try await connection.close()
             print("published \(max(count, 1)) job(s) of \(queue)/\(task), confirmed by the broker")
