@@ -43,10 +43,6 @@ public struct ManagerMetrics: Sendable {
         counter.increment(by: amount)
     }
 
-    func time(_ name: String, _ dimensions: [(String, String)], seconds: Double) {
-        timer(name, dimensions).recordNanoseconds(Int64(max(0, seconds) * 1e9))
-    }
-
     private func timer(_ name: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
         let key = Self.key(name, dimensions)
         return handles.timers.withLock { timers in
