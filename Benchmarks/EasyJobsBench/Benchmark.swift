@@ -48,7 +48,7 @@ struct Benchmark: AsyncParsableCommand {
     @Option(name: .customLong("batch-jobs"), help: "No-op jobs in each batch-enqueue run; 0 skips it.") var batchJobs = 100_000
     @Option(name: .customLong("batch-clients"), help: "Concurrent clients sending batches.") var batchClients = 4
     @Option(help: "Concurrent 3-step chains in the chain throughput run; 0 skips chains.") var chains = 3_000
-    @Option(name: .customLong("chain-samples"), help: "Sequential 3-step chains in the chain latency run.") var chainSamples = 200
+    @Option(name: .customLong("chain-samples"), help: "Sequential 3-step chains in the chain latency run; 0 skips it.") var chainSamples = 200
     @Option(name: .customLong("wrk-seconds"), help: "Seconds of single enqueues driven by wrk (when installed); 0 skips it.") var wrkSeconds = 10
     @Option(name: .customLong("wrk-connections"), help: "wrk's keep-alive connections.") var wrkConnections = 32
     @Option(help: "Jobs enqueued in batches after the other runs, printing RSS every tenth: memory over a long run; 0 skips it.")
@@ -168,7 +168,7 @@ struct Benchmark: AsyncParsableCommand {
                         "subprocess no-op, enqueue to stored result over %d jobs: p50 %.2f ms, p95 %.2f ms (manager timestamps: created → finished)",
                     child.finished.count, child.finished.percentile(50), child.finished.percentile(95)))
         }
-        if chains > 0 {
+        if chains > 0 && chainSamples > 0 {
             let timelines = try await workloads.chainLatency(samples: chainSamples)
             let chainTimes = timelines.map(\.total)
             figures.chainP50 = chainTimes.percentile(50)
@@ -194,7 +194,19 @@ struct Benchmark: AsyncParsableCommand {
         var chainRates: [Double] = []
         var wrkRates: [Double] = []
         var reruns = 0
+        // CPU per job of each process over a run: what a change in work per job shows more
+        // steadily than a rate on this shared machine (wrk's own CPU is not counted).
+        let cpu = { (managerProcesses.map(\.cpuSeconds).reduce(0, +), host.cpuSeconds, CPUTime.seconds(ofProcess: "self")) }
+        func printCPU(since before: (Double, Double, Double), jobs: Int) {
+            let after = cpu()
+            let perJob = { (seconds: Double) in seconds / Double(max(jobs, 1)) * 1e6 }
+            print(
+                String(
+                    format: "  CPU per job: manager %.1f µs, host %.1f µs, benchmark %.1f µs", perJob(after.0 - before.0), perJob(after.1 - before.1),
+                    perJob(after.2 - before.2)))
+        }
         for run in 1...runs {
+            var before = cpu()
             let single = try await workloads.single(jobs: jobs, concurrency: clients)
             singleRates.append(single.endToEnd)
             reruns += single.reruns
@@ -203,7 +215,9 @@ struct Benchmark: AsyncParsableCommand {
                     format:
                         "run %d: %d no-op jobs, one request each from %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s; jobs run more than once: %d",
                     run, jobs, clients, single.enqueue, single.endToEnd, single.reruns))
+            printCPU(since: before, jobs: jobs)
             if batchJobs > 0 {
+                before = cpu()
                 let batched = try await workloads.batched(jobs: batchJobs, batch: batch, concurrency: batchClients)
                 batchRates.append(batched.endToEnd)
                 reruns += batched.reruns
@@ -212,12 +226,16 @@ struct Benchmark: AsyncParsableCommand {
                         format:
                             "run %d: %d no-op jobs, %d per request from %d clients: enqueue %.0f jobs/s, end to end %.0f jobs/s; jobs run more than once: %d",
                         run, batchJobs, batch, batchClients, batched.enqueue, batched.endToEnd, batched.reruns))
+                printCPU(since: before, jobs: batchJobs)
             }
             if chains > 0 {
+                before = cpu()
                 let rate = try await workloads.chainThroughput(chains: chains)
                 chainRates.append(rate)
                 print(String(format: "run %d: %d concurrent 3-step chains: %.0f chains/s (%.0f jobs/s)", run, chains, rate, rate * 3))
+                printCPU(since: before, jobs: 3 * chains)
             }
+            before = cpu()
             if wrkSeconds > 0, let driven = try await workloads.wrk(seconds: wrkSeconds, connections: wrkConnections) {
                 wrkRates.append(driven.endToEnd)
                 print(
@@ -225,6 +243,7 @@ struct Benchmark: AsyncParsableCommand {
                         format:
                             "run %d: %d no-op jobs, one request each from wrk (%d connections, %d s): enqueue %.0f jobs/s, end to end %.0f jobs/s",
                         run, driven.requests, wrkConnections, wrkSeconds, driven.enqueue, driven.endToEnd))
+                printCPU(since: before, jobs: driven.requests)
             }
         }
         figures.single = singleRates.percentile(50)

@@ -37,11 +37,27 @@ final class Child: Sendable {
         return kib / 1024
     }
 
+    /// User and system CPU time so far, in seconds, from /proc.
+    var cpuSeconds: Double { CPUTime.seconds(ofProcess: "\(process.processIdentifier)") }
+
     func stop() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
         for _ in 0..<100 where process.isRunning { usleep(50_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+    }
+}
+
+/// CPU time of processes, from `/proc/<pid>/stat` (utime and stime, in clock ticks).
+enum CPUTime {
+    static func seconds(ofProcess pid: String) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return .nan }
+        // The fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return .nan }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
