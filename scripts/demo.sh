@@ -18,8 +18,11 @@ cp "$bin/libETL.so" .easyjobs/plugins/libETL.so.tmp
 mv .easyjobs/plugins/libETL.so.tmp .easyjobs/plugins/libETL.so
 
 (
-    for _ in $(seq 1 100); do
-        (echo >/dev/tcp/127.0.0.1/8220) 2>/dev/null && break
+    # Ready once the host has registered the queue's tasks, not when the port opens: the manager
+    # listens before the host beside it in the process has registered (the trigger then failed
+    # with "unknown queue 'ETL'").
+    for _ in $(seq 1 200); do
+        "$bin/easyjobs" tasks 2>/dev/null | grep -q '^ETL  *extract' && break
         sleep 0.1
     done
     echo "--- triggering extract: $bin/easyjobs run ETL extract --json '{\"url\": \"http://stats\"}' --wait"
