@@ -57,9 +57,9 @@ extension PostgresJobStore {
         {
             held[job.id] = job
         }
-        // Runs that ended without failing are ended together, one statement for a row of them;
-        // a failed run, which may be retried, ends that row first, so ends apply in the order
-        // they were reported.
+        // Runs that end for good are ended together, one statement for a row of them; a failed
+        // run that its rules retry ends that row first, so ends apply in the order they were
+        // reported.
         var ends: [(job: Job, report: JobReport)] = []
         for report in reports {
             // Taken out once used: a second report of one run in the same call finds it ended.
@@ -68,21 +68,18 @@ extension PostgresJobStore {
                 continue
             }
             held[report.jobID] = nil
-            guard case .failed(let message) = report.outcome else {
-                ends.append((running, report))
-                continue
+            if case .failed(let message) = report.outcome {
+                var failed = running
+                failed.error = message
+                if let delay = rules.retryDelay(for: failed) {
+                    try await endHeld(ends, now: now, rules: rules, connection, &transitions)
+                    ends.removeAll(keepingCapacity: true)
+                    transitions.retried.append(
+                        try await requeue(running, error: message, plugin: report.plugin, runAt: now.addingTimeInterval(delay), connection))
+                    continue
+                }
             }
-            try await endHeld(ends, now: now, rules: rules, connection, &transitions)
-            ends.removeAll(keepingCapacity: true)
-            var failed = running
-            failed.error = message
-            if let delay = rules.retryDelay(for: failed) {
-                transitions.retried.append(
-                    try await requeue(running, error: message, plugin: report.plugin, runAt: now.addingTimeInterval(delay), connection))
-            } else {
-                try await end(
-                    running, as: .failed, result: nil, error: message, plugin: report.plugin, now: now, rules: rules, connection, &transitions)
-            }
+            ends.append((running, report))
         }
         try await endHeld(ends, now: now, rules: rules, connection, &transitions)
         return transitions
@@ -224,9 +221,9 @@ extension PostgresJobStore {
         try await followUp(ended, now: now, rules: rules, connection, &transitions)
     }
 
-    /// Ends runs that completed or were cancelled, whose rows the caller holds locked, in one
-    /// statement (a round trip a run was most of what ending a report's runs cost), then applies
-    /// what follows each, in the order given.
+    /// Ends runs for good (completed, cancelled, failed with no try left), whose rows the caller
+    /// holds locked, in one statement (a round trip a run was most of what ending a report's runs
+    /// cost), then applies what follows each, in the order given.
     private func endHeld(
         _ runs: [(job: Job, report: JobReport)], now: Date, rules: any JobRules, _ connection: PostgresConnection,
         _ transitions: inout JobTransitions
