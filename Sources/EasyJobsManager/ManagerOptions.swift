@@ -52,6 +52,12 @@ public struct ManagerOptions: Sendable {
     public var compatibility: APICompatibility
     /// Take jobs from these RabbitMQ queues too (the Python EasyJobs' broker). Default none.
     public var rabbitMQ: RabbitMQOptions?
+    /// How often a scrape of `/metrics` counts each queue's unfinished jobs again for the depth
+    /// gauges (`easyjobs_queue_depth`, `_jobs_running`, `_jobs_waiting`); a scrape sooner
+    /// answers the last counts. Default 1 s; zero counts at every scrape. Counting reads every
+    /// queued job's index entry, so a client that scrapes in a tight loop (a dashboard, a
+    /// script waiting on a counter) would otherwise cost the manager in proportion to its queues.
+    public var gaugeInterval: Duration = .seconds(1)
 
     public init(
         host: String = "127.0.0.1",

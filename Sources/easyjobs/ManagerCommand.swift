@@ -53,6 +53,10 @@ struct ManagerFlags: ParsableArguments {
     var rabbitmqTransient = false
     @Option(name: .customLong("peer-sync"), help: "Seconds between re-reads of hosts and pauses that other managers of the store change; 0 never.")
     var peerSync: Double = 1
+    @Option(
+        name: .customLong("gauge-interval"),
+        help: "Seconds between counts of the queues for the /metrics depth gauges (scrapes in between answer the last counts); 0: every scrape.")
+    var gaugeInterval: Double = 1
     @Option(help: "Shared secret of the host endpoints (EASYJOBS_SECRET).") var secret: String?
     @Option(name: .customLong("api-token"), help: "Token clients must send as 'Authorization: Bearer' (EASYJOBS_API_TOKEN).") var apiToken: String?
     @Option(name: .customLong("webhook-secret"), help: "Key completion webhooks are signed with (EASYJOBS_WEBHOOK_SECRET); webhooks need it.")
@@ -88,6 +92,7 @@ struct ManagerFlags: ParsableArguments {
             maxLogLinesPerJob: maxLogLines, firesSchedules: !noSchedules, peerSyncInterval: try Seconds.flag(peerSync, flag: "--peer-sync"),
             compatibility: compatibility, rabbitMQ: try rabbitMQOptions())
         options.webhookSecret = webhookSecret ?? Environment.value("EASYJOBS_WEBHOOK_SECRET")
+        options.gaugeInterval = try Seconds.flag(gaugeInterval, flag: "--gauge-interval")
         return options
     }
 

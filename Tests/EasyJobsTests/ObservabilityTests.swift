@@ -96,4 +96,28 @@ import Testing
             #expect(after.contains("# TYPE easyjobs_jobs_succeeded_total counter"))
         }
     }
+
+    /// Regression (issue 14): every scrape counted each queue's unfinished jobs, a read of every
+    /// queued job's index entry; a client scraping in a loop (the benchmark waits on a counter so)
+    /// cost a busy manager a tenth of its CPU. The depth gauges are counted at most once per
+    /// `--gauge-interval`; the counters stay exact at every scrape.
+    @Test func theDepthGaugesAreCountedOncePerIntervalAndTheCountersAtEveryScrape() async throws {
+        try await withCluster(managerArguments: ["--gauge-interval", "2"]) { cluster in
+            try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"])
+            _ = try await cluster.client.setPaused(.queue, name: "test", paused: true)
+            for index in 0..<3 { _ = try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": .int(index), "b": 1]) }
+            let first = try await scrape(cluster)
+            #expect(value(#"easyjobs_queue_depth{queue="test"}"#, in: first) == 3)
+
+            for index in 0..<2 { _ = try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": .int(index), "b": 2]) }
+            let soon = try await scrape(cluster)
+            // Within the interval: the gauge as last counted, the counter as it is.
+            #expect(value(#"easyjobs_queue_depth{queue="test"}"#, in: soon) == 3)
+            #expect(value(#"easyjobs_jobs_enqueued_total{queue="test",task="add",origin="api"}"#, in: soon) == 5)
+
+            try await Task.sleep(for: .seconds(2.2))
+            let later = try await scrape(cluster)
+            #expect(value(#"easyjobs_queue_depth{queue="test"}"#, in: later) == 5)
+        }
+    }
 }

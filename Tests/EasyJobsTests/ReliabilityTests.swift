@@ -302,6 +302,7 @@ private func XCTUnwrapID(_ body: JSONValue?) throws -> String {
         ["--retain", "1e300d", "--retain must be a duration such as 7d"],
         ["--lease", "nan", "--lease must be a number of seconds"],
         ["--peer-sync", "inf", "--peer-sync must be a number of seconds"],
+        ["--gauge-interval", "nan", "--gauge-interval must be a number of seconds"],
         ["--shutdown-grace", "nan", "--shutdown-grace must be a number of seconds"],
         ["--crash-report-grace", "inf", "--crash-report-grace must be a number of seconds"],
     ])

@@ -20,6 +20,7 @@ public struct Coordinator: Sendable {
     public let pauses: PauseState
     public let metrics: ManagerMetrics
     let queueTurns = HostQueueTurns()
+    let gaugeRefresh = GaugeRefresh()
 
     public init(
         store: any ManagerStore, registry: TaskRegistry, notifier: JobNotifier = JobNotifier(), tokens: JobTokens,
@@ -62,13 +63,16 @@ public struct Coordinator: Sendable {
 
     /// The Prometheus text of every metric, with the gauges brought up to date.
     public func scrapeMetrics() async throws -> [UInt8] {
-        for queue in registry.queues.keys {
-            // Only the gauges' statuses: counting every status read the queue's whole history at
-            // each scrape (with 300,000 finished jobs kept, 45–67 ms a scrape under load against 6–16 ms now).
-            let counts = try await store.counts(queue: queue, statuses: [.queued, .running, .waiting])
-            metrics.gauge("easyjobs_queue_depth", [("queue", queue)], Double(counts[.queued] ?? 0))
-            metrics.gauge("easyjobs_jobs_running", [("queue", queue)], Double(counts[.running] ?? 0))
-            metrics.gauge("easyjobs_jobs_waiting", [("queue", queue)], Double(counts[.waiting] ?? 0))
+        // The gauges keep their last values between counts (see `ManagerOptions.gaugeInterval`).
+        if gaugeRefresh.isDue(every: options.gaugeInterval) {
+            for queue in registry.queues.keys {
+                // Only the gauges' statuses: counting every status read the queue's whole history at
+                // each scrape (with 300,000 finished jobs kept, 45–67 ms a scrape under load against 6–16 ms now).
+                let counts = try await store.counts(queue: queue, statuses: [.queued, .running, .waiting])
+                metrics.gauge("easyjobs_queue_depth", [("queue", queue)], Double(counts[.queued] ?? 0))
+                metrics.gauge("easyjobs_jobs_running", [("queue", queue)], Double(counts[.running] ?? 0))
+                metrics.gauge("easyjobs_jobs_waiting", [("queue", queue)], Double(counts[.waiting] ?? 0))
+            }
         }
         let now = Date()
         let hosts = registry.hosts
