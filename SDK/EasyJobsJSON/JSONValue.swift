@@ -72,6 +72,13 @@ public enum JSONValue: Sendable, Hashable {
         Data(JSONWriter.write(self))
     }
 
+    /// The compact JSON object of `members`, written in the order given (the caller's keys are
+    /// distinct, and sorted if it needs equal objects to encode equally): an object the caller
+    /// knows the shape of, written without building a dictionary first.
+    public static func encodedObject(_ members: [(key: String, value: JSONValue)]) -> Data {
+        Data(JSONWriter.writeObject(members))
+    }
+
     /// The value as compact JSON text with sorted keys.
     public var jsonString: String {
         String(decoding: JSONWriter.write(self), as: UTF8.self)

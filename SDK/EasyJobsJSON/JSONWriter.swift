@@ -11,6 +11,20 @@ enum JSONWriter {
         return output
     }
 
+    /// An object of `members` in the order given.
+    static func writeObject(_ members: [(key: String, value: JSONValue)]) -> [UInt8] {
+        var output: [UInt8] = [UInt8(ascii: "{")]
+        output.reserveCapacity(128)
+        for (index, member) in members.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            writeString(member.key, into: &output)
+            output.append(UInt8(ascii: ":"))
+            write(member.value, into: &output)
+        }
+        output.append(UInt8(ascii: "}"))
+        return output
+    }
+
     private static func write(_ value: JSONValue, into output: inout [UInt8]) {
         switch value {
         case .null: output.append(contentsOf: "null".utf8)

@@ -47,14 +47,23 @@ public struct TaskDefinition: Sendable {
                 }
             }
         }
+        // A task without arguments has nothing to decode, and a JSON value (the `null` of a task
+        // that returns nothing) is written by the SDK's own writer: a `JSONDecoder` and a
+        // `JSONEncoder` made and run for every job were most of a no-op run's cost in the plugin.
+        let noArguments = NoArguments() as? Arguments
         self.body = { input, context in
             let arguments: Arguments
-            do {
-                arguments = try JSONDecoder().decode(Arguments.self, from: input)
-            } catch let error as DecodingError {
-                throw TaskFailure("invalid arguments for task '\(name)': \(error.readable)", type: "InvalidArguments")
+            if let noArguments {
+                arguments = noArguments
+            } else {
+                do {
+                    arguments = try JSONDecoder().decode(Arguments.self, from: input)
+                } catch let error as DecodingError {
+                    throw TaskFailure("invalid arguments for task '\(name)': \(error.readable)", type: "InvalidArguments")
+                }
             }
             let output = try await body(arguments, context)
+            if let value = output as? JSONValue { return value.encoded() }
             return try JSONEncoder().encode(output)
         }
     }

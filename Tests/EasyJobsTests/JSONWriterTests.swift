@@ -26,4 +26,14 @@ import Testing
         let value: JSONValue = ["b": 1, "a": ["z": true, "y": nil, "\"q": "x"], "c": [2.0, "s"]]
         #expect(text(value) == #"{"a":{"\"q":"x","y":null,"z":true},"b":1,"c":[2.0,"s"]}"#)
     }
+
+    /// An object written from its members (the host's run context) is the JSON of those members
+    /// in the order given, escaped as any other, and reads back as the same object.
+    @Test func anObjectFromItsMembersIsWrittenInTheirOrder() throws {
+        let members: [(key: String, value: JSONValue)] = [("attempt", 2), ("job_id", "a\"b"), ("queue", "ETL"), ("task", ["x": nil])]
+        let bytes = JSONValue.encodedObject(members)
+        #expect(String(decoding: bytes, as: UTF8.self) == #"{"attempt":2,"job_id":"a\"b","queue":"ETL","task":{"x":null}}"#)
+        #expect(try JSONValue.decode(bytes) == ["attempt": 2, "job_id": "a\"b", "queue": "ETL", "task": ["x": nil]])
+        #expect(String(decoding: JSONValue.encodedObject([]), as: UTF8.self) == "{}")
+    }
 }

@@ -171,22 +171,22 @@ final class JobRunner: Sendable {
         guard let plugin, let spec = plugin.spec(of: job.task) else {
             return .failed("host \(options.name) has no plugin serving task '\(job.task)'")
         }
-        var runContext: [String: JSONValue] = [
-            "job_id": .string(job.jobID), "queue": .string(job.queue ?? context.queue), "task": .string(job.task), "attempt": .int(job.attempt),
-        ]
-        if !job.dependencies.isEmpty { runContext["dependencies"] = .object(job.dependencies) }
+        // In sorted key order, as the JSON writer puts an object's members.
+        var runContext: [(key: String, value: JSONValue)] = [("attempt", .int(job.attempt))]
+        if !job.dependencies.isEmpty { runContext.append(("dependencies", .object(job.dependencies))) }
+        runContext += [("job_id", .string(job.jobID)), ("queue", .string(job.queue ?? context.queue)), ("task", .string(job.task))]
         logger.debug("job started", metadata: ["attempt": "\(job.attempt)", "plugin": "\(plugin.info.name)@\(plugin.info.version)"])
         if spec.options.subprocess {
             let runner = SubprocessRunner(children: context.children, logger: logger)
             let outcome = await runner.run(
-                job, plugin: plugin, spec: spec, context: .object(runContext),
+                job, plugin: plugin, spec: spec, context: .object(Dictionary(uniqueKeysWithValues: runContext.map { ($0.key, $0.value) })),
                 stopReason: { [context] in context.running.reason(job.leased) },
                 onLine: { [context] stream, line in context.shipper.append(jobID: job.jobID, stream: stream, line: line) })
             if case .failed(let message) = outcome { logger.info("job failed: \(message)") }
             return outcome
         }
         let invocation = TaskInvocation(
-            jobID: job.jobID, arguments: JSONValue.object(job.args).encoded(), context: JSONValue.object(runContext).encoded(),
+            jobID: job.jobID, arguments: JSONValue.object(job.args).encoded(), context: JSONValue.encodedObject(runContext),
             onLog: { [logger, context] line in
                 Self.emit(line, logger: logger)
                 // What a job prints belongs to its log wherever it runs, as a child's output does.

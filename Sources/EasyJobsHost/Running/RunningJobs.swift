@@ -22,6 +22,7 @@ enum StopReason: Sendable, Equatable {
 /// lookup, not a walk of every run the host has.
 final class RunningJobs: Sendable {
     private struct Entry {
+        let lease: Int
         var task: Task<JobReport?, Never>?
         var stop: StopReason?
         /// When the lease is known to run out, unless renewed: past it the run must stop.
@@ -31,39 +32,46 @@ final class RunningJobs: Sendable {
         var reported = false
     }
 
-    /// Job id → lease number → run.
-    private let entries = Mutex([String: [Int: Entry]]())
+    /// Job id → its runs, one but while a stale run has not yet stopped: a list, not a
+    /// dictionary by lease, which cost a second table's allocation and hashing for every job.
+    private let entries = Mutex([String: [Entry]]())
 
     func insert(_ run: LeasedJob, leaseDeadline: ContinuousClock.Instant) {
-        entries.withLock { $0[run.jobID, default: [:]][run.lease] = Entry(leaseDeadline: leaseDeadline) }
+        entries.withLock { entries in
+            entries[run.jobID, default: []].removeAll { $0.lease == run.lease }
+            entries[run.jobID, default: []].append(Entry(lease: run.lease, leaseDeadline: leaseDeadline))
+        }
     }
 
     /// Links the task that runs `run`; a stop asked for before it was linked applies now.
     func attach(_ run: LeasedJob, task: Task<JobReport?, Never>) {
         let stopNow = entries.withLock { entries -> Bool in
-            entries[run.jobID]?[run.lease]?.task = task
-            return entries[run.jobID]?[run.lease]?.stop != nil
+            Self.update(run, in: &entries) { entry in
+                entry.task = task
+                return entry.stop != nil
+            } ?? false
         }
         if stopNow { task.cancel() }
     }
 
     /// Records that the run's outcome was handed to the reporter.
     func markReported(_ run: LeasedJob) {
-        entries.withLock { $0[run.jobID]?[run.lease]?.reported = true }
+        entries.withLock { entries in Self.update(run, in: &entries) { $0.reported = true } }
     }
 
     /// Stops a run whose lease the manager no longer renews, unless its outcome was already
     /// reported (the manager ended the job with it before it read the heartbeat). Returns true
     /// when the run was stopped.
     func stopLost(_ run: LeasedJob) -> Bool {
-        let reported = entries.withLock { $0[run.jobID]?[run.lease]?.reported ?? false }
+        let reported = entries.withLock { Self.entry(run, in: $0)?.reported ?? false }
         return !reported && stop(run, reason: .leaseLost)
     }
 
     func remove(_ run: LeasedJob) {
         entries.withLock { entries in
-            entries[run.jobID]?[run.lease] = nil
-            if entries[run.jobID]?.isEmpty == true { entries[run.jobID] = nil }
+            guard var runs = entries.removeValue(forKey: run.jobID) else { return }
+            runs.removeAll { $0.lease == run.lease }
+            if !runs.isEmpty { entries[run.jobID] = runs }
         }
     }
 
@@ -71,9 +79,10 @@ final class RunningJobs: Sendable {
     @discardableResult
     func stop(_ run: LeasedJob, reason: StopReason) -> Bool {
         let task: Task<JobReport?, Never>?? = entries.withLock { entries in
-            guard let entry = entries[run.jobID]?[run.lease] else { return nil }
-            if entry.stop == nil { entries[run.jobID]?[run.lease]?.stop = reason }
-            return .some(entry.task)
+            Self.update(run, in: &entries) { entry in
+                if entry.stop == nil { entry.stop = reason }
+                return entry.task
+            }
         }
         guard let task else { return false }
         task?.cancel()
@@ -95,16 +104,16 @@ final class RunningJobs: Sendable {
     }
 
     func reason(_ run: LeasedJob) -> StopReason? {
-        entries.withLock { $0[run.jobID]?[run.lease]?.stop }
+        entries.withLock { Self.entry(run, in: $0)?.stop }
     }
 
     /// The runs of job `id` here: one, or more while a stale run of it has not yet stopped.
     func runs(ofJob id: String) -> [LeasedJob] {
-        entries.withLock { entries in (entries[id]?.keys).map { $0.map { LeasedJob(jobID: id, lease: $0) } } ?? [] }
+        entries.withLock { entries in entries[id]?.map { LeasedJob(jobID: id, lease: $0.lease) } ?? [] }
     }
 
     func snapshot() -> [LeasedJob] {
-        entries.withLock { entries in entries.flatMap { id, runs in runs.keys.map { LeasedJob(jobID: id, lease: $0) } } }
+        entries.withLock { entries in entries.flatMap { id, runs in runs.map { LeasedJob(jobID: id, lease: $0.lease) } } }
     }
 
     /// How many runs there are.
@@ -116,8 +125,7 @@ final class RunningJobs: Sendable {
     func renewed(_ runs: [LeasedJob], until deadline: ContinuousClock.Instant) {
         entries.withLock { entries in
             for run in runs {
-                guard let current = entries[run.jobID]?[run.lease]?.leaseDeadline else { continue }
-                entries[run.jobID]?[run.lease]?.leaseDeadline = max(current, deadline)
+                Self.update(run, in: &entries) { $0.leaseDeadline = max($0.leaseDeadline, deadline) }
             }
         }
     }
@@ -138,7 +146,17 @@ final class RunningJobs: Sendable {
 
     private func runsWhere(_ matches: (Entry) -> Bool) -> [LeasedJob] {
         entries.withLock { entries in
-            entries.flatMap { id, runs in runs.filter { matches($0.value) }.map { LeasedJob(jobID: id, lease: $0.key) } }
+            entries.flatMap { id, runs in runs.filter(matches).map { LeasedJob(jobID: id, lease: $0.lease) } }
         }
+    }
+
+    private static func entry(_ run: LeasedJob, in entries: [String: [Entry]]) -> Entry? {
+        entries[run.jobID]?.first { $0.lease == run.lease }
+    }
+
+    /// Changes the entry of `run` in place; `nil` when it is not running here.
+    private static func update<Result>(_ run: LeasedJob, in entries: inout [String: [Entry]], _ body: (inout Entry) -> Result) -> Result? {
+        guard let index = entries[run.jobID]?.firstIndex(where: { $0.lease == run.lease }) else { return nil }
+        return body(&entries[run.jobID]![index])
     }
 }
