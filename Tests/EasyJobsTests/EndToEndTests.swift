@@ -62,6 +62,25 @@ import Glibc
         }
     }
 
+    /// A task that computes without ever suspending still sees its timeout's cancellation.
+    /// Guards the SDK's immediate start (issue 14): the task's body runs on the host's thread
+    /// before the SDK holds a handle to it, and a cancellation must reach it all the same.
+    @Test func aTaskThatNeverSuspendsIsStoppedByItsTimeout() async throws {
+        try await withCluster() { cluster in
+            try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"])
+            let spin = try await cluster.client.enqueue(queue: "test", task: "spin")
+            let outcome = try await cluster.client.pullResult(id: spin, wait: 40)
+            guard case .failed(let error) = outcome else {
+                Issue.record("expected the timeout to stop the run, got \(outcome)")
+                return
+            }
+            #expect(error.message == "timed out after 1 s")
+            // The host's thread is free again: the next job runs.
+            let next = try await cluster.client.enqueue(queue: "test", task: "add", arguments: ["a": 1, "b": 2])
+            #expect(try await cluster.client.pullResult(id: next, wait: 20) == .completed(3))
+        }
+    }
+
     @Test func tasksAreRegisteredWithTheirDerivedSignatures() async throws {
         try await withCluster() { cluster in
             try await cluster.startHost(name: "etl", queue: "ETL", plugins: ["ETL"])

@@ -42,6 +42,17 @@ let testTasks = Plugin(name: "test-tasks", version: "1.0.0") {
         return overlapping.withLock { $0.most }
     }
 
+    TaskDefinition(
+        "spin", description: "Computes without ever suspending, checking for a cancellation (its 1 s timeout); gives up after 20 s.",
+        options: TaskOptions(retryPolicy: .never, timeout: 1)
+    ) { (_: NoArguments, _) -> Int in
+        let deadline = ContinuousClock.now + .seconds(20)
+        var rounds = 0
+        while !Task.isCancelled && ContinuousClock.now < deadline { rounds &+= 1 }
+        try Task.checkCancellation()
+        return rounds
+    }
+
     TaskDefinition("fail", description: "Always fails with `message`.", options: TaskOptions(retryPolicy: .never)) {
         (args: FailArguments, _) -> JSONValue in
         throw TaskFailure(args.message)
