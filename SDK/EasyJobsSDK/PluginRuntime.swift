@@ -25,22 +25,7 @@ final class PluginRuntime: Sendable {
     private struct State {
         var plugin: Plugin?
         var descriptor: Descriptor?
-        var runs: [UInt64: Run] = [:]
-    }
-
-    /// A run the host started. Its task is reached through the task's own handle, which the
-    /// task registers as it starts and removes, under the same lock, before it ends: an
-    /// immediate task runs on the host's thread before `Task.immediate` returns a handle, and a
-    /// task that never suspends must still see a cancellation (a timeout) while it runs.
-    private struct Run {
-        var current: RunningTask?
-        /// The host cancelled the run before its task started.
-        var cancelled = false
-    }
-
-    /// Valid while its run is registered, which the task's own end ends (see ``Run``).
-    private struct RunningTask: @unchecked Sendable {
-        let task: UnsafeCurrentTask
+        var runs: [UInt64: Task<Void, Never>] = [:]
     }
 
     private let state = Mutex(State())
@@ -112,27 +97,14 @@ final class PluginRuntime: Sendable {
             jobID: jobID, queue: info?.queue ?? "", task: definition.name, attempt: info?.attempt ?? 1,
             dependencies: info?.dependencies ?? [:], sink: sink)
 
-        state.withLock { $0.runs[runID] = Run() }
-        let body: @Sendable () async -> Void = {
-            withUnsafeCurrentTask { current in
-                let cancelled = self.state.withLock { state -> Bool in
-                    state.runs[runID]?.current = current.map(RunningTask.init)
-                    return state.runs[runID]?.cancelled == true
-                }
-                if cancelled { current?.cancel() }
+        state.withLock { state in
+            // Created under the lock so the task cannot remove itself before it is registered.
+            state.runs[runID] = Task {
+                let (status, bytes) = await Self.execute(definition, input: input, context: context)
+                sink.complete(complete.function, status: status, bytes)
+                _ = self.state.withLock { $0.runs.removeValue(forKey: runID) }
             }
-            let (status, bytes) = await Self.execute(definition, input: input, context: context)
-            sink.complete(complete.function, status: status, bytes)
-            _ = self.state.withLock { $0.runs.removeValue(forKey: runID) }
         }
-        #if compiler(>=6.2)
-        // Runs on the host's calling thread until its first suspension: a task that does not
-        // suspend ends within this call, and the host's run goes on without two hand-offs
-        // between threads (into this task, and back to the host's run with its outcome).
-        Task.immediate(operation: body)
-        #else
-        Task(operation: body)
-        #endif
         return 0
     }
 
@@ -156,15 +128,7 @@ final class PluginRuntime: Sendable {
     }
 
     func cancel(runID: UInt64) {
-        // Under the lock: the run's task cannot end, and its handle go stale, meanwhile.
-        state.withLock { state in
-            guard let run = state.runs[runID] else { return }
-            if let current = run.current {
-                current.task.cancel()
-            } else {
-                state.runs[runID]?.cancelled = true
-            }
-        }
+        state.withLock { $0.runs[runID] }?.cancel()
     }
 
     func inFlight() -> UInt64 {

@@ -62,9 +62,8 @@ import Glibc
         }
     }
 
-    /// A task that computes without ever suspending still sees its timeout's cancellation.
-    /// Guards the SDK's immediate start (issue 14): the task's body runs on the host's thread
-    /// before the SDK holds a handle to it, and a cancellation must reach it all the same.
+    /// A task that computes without ever suspending still sees its timeout's cancellation, and
+    /// the thread it held is free again for the next job.
     @Test func aTaskThatNeverSuspendsIsStoppedByItsTimeout() async throws {
         try await withCluster() { cluster in
             try await cluster.startHost(name: "tasks", queue: "test", plugins: ["TestTasks"])

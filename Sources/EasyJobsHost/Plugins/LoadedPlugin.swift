@@ -54,13 +54,6 @@ public final class LoadedPlugin: Sendable {
     }
 
     /// Whether its tasks are C functions called through libffi.
-    /// Whether `task` runs in this process through the plugin's own task (a Swift plugin's
-    /// task that is not a subprocess task), which the plugin can stop from any thread.
-    public func runsInProcess(_ task: String) -> Bool {
-        guard case .descriptor = backend, let spec = spec(of: task) else { return false }
-        return !spec.options.subprocess
-    }
-
     public var isForeign: Bool {
         if case .ffi = backend { return true }
         return false
@@ -110,9 +103,6 @@ public final class LoadedPlugin: Sendable {
         case .descriptor(let swift): descriptor = swift
         }
         let runID = RunIdentifiers.next()
-        // The host may stop this run from any thread, also while its task runs on this one
-        // before it first suspends (the SDK starts it at once, see `PluginRuntime.start`).
-        invocation.onCancellable { [descriptor] in descriptor.pointer.pointee.cancel_task(runID) }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<RunOutcome, Never>) in
                 let box = RunBox(continuation: continuation, onLog: invocation.onLog, onCall: invocation.onCall, onRequest: invocation.onRequest)
@@ -161,14 +151,11 @@ public struct TaskInvocation: Sendable {
     public var onCall: @Sendable (String, Data) async -> CallOutcome
     /// Answers a request of the run (kind, JSON body; ABI 1.2) with a JSON object or a failure.
     public var onRequest: @Sendable (String, Data) async -> CallOutcome
-    /// Given, before the run starts, a way to stop it from any thread (a plugin's cancel).
-    public var onCancellable: @Sendable (_ cancel: @escaping @Sendable () -> Void) -> Void
 
     public init(
         jobID: String, arguments: Data, context: Data, onLog: @escaping @Sendable (LogLine) -> Void,
         onCall: @escaping @Sendable (String, Data) async -> CallOutcome = { task, _ in .failure("this host cannot run '\(task)' for a task") },
-        onRequest: @escaping @Sendable (String, Data) async -> CallOutcome = { kind, _ in .failure("this host does not answer '\(kind)' requests") },
-        onCancellable: @escaping @Sendable (_ cancel: @escaping @Sendable () -> Void) -> Void = { _ in }
+        onRequest: @escaping @Sendable (String, Data) async -> CallOutcome = { kind, _ in .failure("this host does not answer '\(kind)' requests") }
     ) {
         self.jobID = jobID
         self.arguments = arguments
@@ -176,7 +163,6 @@ public struct TaskInvocation: Sendable {
         self.onLog = onLog
         self.onCall = onCall
         self.onRequest = onRequest
-        self.onCancellable = onCancellable
     }
 }
 

@@ -111,24 +111,14 @@ final class JobRunner: Sendable {
                 context.running.stop(stale, reason: .leaseLost)
             }
             context.running.insert(job.leased, leaseDeadline: deadline)
-            let inProcess = context.plugins.plugin(serving: job.task)?.runsInProcess(job.task) == true
             jobs.addTask { [self] in
-                let report: JobReport?
-                if inProcess {
-                    // Run here: the plugin stops the run when asked (RunningJobs' canceller), and
-                    // a task that does not suspend, most short ones, ends on this thread without
-                    // a task of its own and the hand-offs to it and back (host CPU per no-op
-                    // job 26 → 18 µs).
-                    report = await supervise(job)
-                } else {
-                    // A task of its own, so one job can be stopped without touching the others.
-                    let run = Task { [self] in await supervise(job) }
-                    context.running.attach(job.leased, task: run)
-                    report = await withTaskCancellationHandler {
-                        await run.value
-                    } onCancel: {
-                        run.cancel()
-                    }
+                // A task of its own, so one job can be stopped without touching the others.
+                let run = Task { [self] in await supervise(job) }
+                context.running.attach(job.leased, task: run)
+                let report = await withTaskCancellationHandler {
+                    await run.value
+                } onCancel: {
+                    run.cancel()
                 }
                 context.running.remove(job.leased)
                 // The run's slot goes with its report, to claim the job that follows it.
@@ -203,8 +193,7 @@ final class JobRunner: Sendable {
                 if line.isOutput { context.shipper.append(jobID: job.jobID, stream: .stdout, line: line.message) }
             },
             onCall: { [self, logger] task, arguments in await call(task, arguments: arguments, from: job, logger: logger) },
-            onRequest: { [self, logger] kind, body in await request(kind, body: body, from: job, logger: logger) },
-            onCancellable: { [context] cancel in context.running.attach(job.leased, canceller: cancel) })
+            onRequest: { [self, logger] kind, body in await request(kind, body: body, from: job, logger: logger) })
         let outcome = await plugin.run(task: job.task, invocation: invocation)
         switch outcome {
         case .success(let bytes):

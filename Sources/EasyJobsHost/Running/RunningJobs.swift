@@ -24,8 +24,6 @@ final class RunningJobs: Sendable {
     private struct Entry {
         let lease: Int
         var task: Task<JobReport?, Never>?
-        /// Stops the run where its task cannot be reached: a plugin run on the run's own thread.
-        var canceller: (@Sendable () -> Void)?
         var stop: StopReason?
         /// When the lease is known to run out, unless renewed: past it the run must stop.
         var leaseDeadline: ContinuousClock.Instant
@@ -56,18 +54,6 @@ final class RunningJobs: Sendable {
         if stopNow { task.cancel() }
     }
 
-    /// Links a way to stop `run` other than its task (``JobRunner`` runs a plugin's task on
-    /// the thread of the run's own group task); a stop asked for before it was linked applies now.
-    func attach(_ run: LeasedJob, canceller: @escaping @Sendable () -> Void) {
-        let stopNow = entries.withLock { entries -> Bool in
-            Self.update(run, in: &entries) { entry in
-                entry.canceller = canceller
-                return entry.stop != nil
-            } ?? false
-        }
-        if stopNow { canceller() }
-    }
-
     /// Records that the run's outcome was handed to the reporter.
     func markReported(_ run: LeasedJob) {
         entries.withLock { entries in Self.update(run, in: &entries) { $0.reported = true } }
@@ -92,15 +78,14 @@ final class RunningJobs: Sendable {
     /// Stops a run; the first reason given wins. Returns false if it is not running here.
     @discardableResult
     func stop(_ run: LeasedJob, reason: StopReason) -> Bool {
-        let found = entries.withLock { entries in
+        let task: Task<JobReport?, Never>?? = entries.withLock { entries in
             Self.update(run, in: &entries) { entry in
                 if entry.stop == nil { entry.stop = reason }
-                return (entry.task, entry.canceller)
+                return entry.task
             }
         }
-        guard let (task, canceller) = found else { return false }
+        guard let task else { return false }
         task?.cancel()
-        canceller?()
         return true
     }
 
