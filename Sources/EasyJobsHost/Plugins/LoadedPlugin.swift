@@ -130,7 +130,12 @@ public final class LoadedPlugin: Sendable {
                 if started != 0 {
                     Unmanaged<RunBox>.fromOpaque(context).release()
                     continuation.resume(returning: .failure(message: "plugin \(info.name) refused to start '\(task)'", type: "StartFailed"))
+                    return
                 }
+                // A cancellation that came before the plugin had the run reached no run there
+                // (`onCancel` below runs at once for a task cancelled already): ask again now
+                // that it has it. A second cancel is harmless.
+                if Task.isCancelled { descriptor.pointer.pointee.cancel_task(runID) }
             }
         } onCancel: {
             descriptor.pointer.pointee.cancel_task(runID)
