@@ -75,6 +75,67 @@ struct SQLiteJobStoreTests {
         }
     }
 
+    /// Regression (issue 14): a job's claim and its end moved its entries in two indexes of the
+    /// whole history (`jobs_claim`, `jobs_status`), the writer's largest cost per batched job.
+    /// Every index of `jobs` but the id's holds only the jobs of some statuses, or of some
+    /// other condition, so a status change moves a job between small indexes.
+    @Test func everyIndexOfJobsButTheIDsIsPartial() async throws {
+        let path = directory.databasePath
+        _ = try await SQLiteJobStore(path: path).enqueue(NewJob(queue: "ETL", task: "extract", args: [:]))
+        let indexes = try await DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND sql IS NOT NULL")
+        }
+        #expect(indexes.count >= 8)
+        for index in indexes {
+            let sql: String = index["sql"]
+            #expect(sql.contains(" WHERE "), "\(index["name"] as String) holds every job: \(sql)")
+        }
+    }
+
+    /// Counts, pages and dead-job selections read the index of each status they ask for: no
+    /// walk of the table (a plan line `SCAN jobs` without an index) for any status, across
+    /// queues or in one, on a file with jobs in several statuses; only a page of completed
+    /// jobs walks the table, newest first, once.
+    @Test func countsAndPagesByStatusReadTheIndexOfEachStatus() async throws {
+        let path = directory.databasePath
+        let store = try SQLiteJobStore(path: path)
+        try await store.enqueue((0..<50).map { NewJob(queue: "ETL", task: "extract", args: [:], createdAt: at(Double($0) / 100)) })
+        let claimed = try await store.claim(queue: "ETL", tasks: ["extract"], hostID: "h1", limit: 30, leaseDuration: 30, now: at(10))
+        _ = try await store.finish(
+            claimed.prefix(20).map { JobReport(jobID: $0.id, lease: $0.lease, outcome: .completed(.null)) }, hostID: "h1", now: at(11),
+            rules: FinalRules())
+        var statements: [(name: String, sql: String, arguments: StatementArguments)] = []
+        for queue in [nil, "ETL"] as [String?] {
+            for statuses in [Set(JobStatus.allCases), [.queued], [.running, .waiting], [.completed], [.failed, .cancelled, .queued]]
+                as [Set<JobStatus>]
+            {
+                let (count, countArguments) = SQLiteJobStore.countSelection(queue: queue, statuses: statuses)
+                statements.append(("count \(queue ?? "*") \(statuses.map(\.rawValue).sorted())", count, countArguments))
+                let (page, pageArguments) = SQLiteJobStore.listSelection(JobFilter(queue: queue, statuses: statuses, limit: 10, offset: 5))
+                statements.append(("page \(queue ?? "*") \(statuses.map(\.rawValue).sorted())", page, pageArguments))
+            }
+            let (dead, deadArguments) = SQLiteJobStore.deadSelection(DeadJobFilter(queue: queue), revivable: true)
+            statements.append(("dead jobs \(queue ?? "*")", dead, deadArguments))
+        }
+        try await DatabaseQueue(path: path).read { [statements] db in
+            for statement in statements {
+                let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + statement.sql, arguments: statement.arguments).map {
+                    $0["detail"] as String
+                }
+                let walks = plan.filter { $0.hasPrefix("SCAN jobs") && !$0.contains("INDEX") }
+                // Completed jobs, the bulk of the table, are paged from the table newest first.
+                #expect(
+                    walks.count == (statement.name.hasPrefix("page") && statement.name.contains("completed") ? 1 : 0),
+                    "\(statement.name) walks the table: \(plan)")
+                // The gauges count a queue's queued jobs every second, a million of them in a
+                // backlog: from the index alone, without reading a row each.
+                if statement.name.hasPrefix("count") && (statement.name.hasSuffix("[\"queued\"]") || statement.name.hasSuffix("[\"completed\"]")) {
+                    #expect(plan.allSatisfy { $0.contains("COVERING INDEX") }, "\(statement.name) reads rows: \(plan)")
+                }
+            }
+        }
+    }
+
     /// A file the store creates has the page size of its options (8 KiB by default); a file
     /// made with another keeps it and works as before.
     @Test func aNewFileTakesThePageSizeOfTheOptionsAndAnOldOneKeepsItsOwn() async throws {

@@ -38,7 +38,8 @@ extension SQLiteJobStore {
     /// The `seq` of the oldest dead jobs the filter takes; with `revivable`, only those whose
     /// `run_before` dependencies all completed.
     static func deadSelection(_ filter: DeadJobFilter, revivable: Bool) -> (String, StatementArguments) {
-        var conditions = ["status IN (\(filter.statusesSQL))"]
+        // The index of failed runs holds them (SQLiteStatusIndex); its condition comes first.
+        var conditions = [SQLiteStatusIndex.unsuccessfulCondition, "status IN (\(filter.statusesSQL))"]
         var arguments = StatementArguments()
         if let queue = filter.queue {
             conditions.append("queue = ?")
@@ -60,6 +61,8 @@ extension SQLiteJobStore {
                 """)
         }
         arguments += [filter.limit]
-        return ("SELECT seq FROM jobs AS dead WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq LIMIT ?", arguments)
+        return (
+            "SELECT seq FROM jobs AS dead INDEXED BY jobs_unsuccessful WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq LIMIT ?", arguments
+        )
     }
 }

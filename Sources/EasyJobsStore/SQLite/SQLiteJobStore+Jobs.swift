@@ -145,7 +145,7 @@ extension SQLiteJobStore {
             limit.concurrency == nil
             ? 0
             : try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT COUNT(*) FROM jobs WHERE status = 'running' AND queue = ? AND task = ?"),
+                db.cachedStatement(sql: "SELECT COUNT(*) FROM jobs INDEXED BY jobs_lease_expiry WHERE status = 'running' AND queue = ? AND task = ?"),
                 arguments: [queue, task]) ?? 0
         let started =
             try limit.window(at: now).map { window in
@@ -180,11 +180,14 @@ extension SQLiteJobStore {
     @discardableResult
     static func promote(queue: String?, now: Date, _ db: Database) throws -> Int {
         if let queue {
-            try db.cachedStatement(sql: "UPDATE jobs SET status = 'queued' WHERE queue = ? AND status = 'scheduled' AND run_at <= ?")
-                .execute(arguments: [queue, now.timeIntervalSince1970])
+            try db.cachedStatement(
+                sql: "UPDATE jobs INDEXED BY jobs_scheduled SET status = 'queued' WHERE queue = ? AND status = 'scheduled' AND run_at <= ?"
+            )
+            .execute(arguments: [queue, now.timeIntervalSince1970])
         } else {
             try db.execute(
-                sql: "UPDATE jobs SET status = 'queued' WHERE status = 'scheduled' AND run_at <= ?", arguments: [now.timeIntervalSince1970])
+                sql: "UPDATE jobs INDEXED BY jobs_scheduled SET status = 'queued' WHERE status = 'scheduled' AND run_at <= ?",
+                arguments: [now.timeIntervalSince1970])
         }
         return db.changesCount
     }
@@ -203,7 +206,7 @@ extension SQLiteJobStore {
             return try Self.fetchJobs(
                 db,
                 sql: """
-                    UPDATE jobs SET status = 'queued' WHERE \(Self.readyToRelease) RETURNING \(Self.jobColumns)
+                    UPDATE jobs INDEXED BY jobs_waiting SET status = 'queued' WHERE \(Self.readyToRelease) RETURNING \(Self.jobColumns)
                     """, arguments: []
             ).sorted { $0.seq < $1.seq }.map(\.job)
         }
@@ -221,19 +224,24 @@ extension SQLiteJobStore {
     public func cancelRequested(hostID: String) async throws -> [String] {
         try await read("read cancellations", context: ["host_id": hostID]) { db in
             try String.fetchAll(
-                db.cachedStatement(sql: "SELECT id FROM jobs WHERE host_id = ? AND status = 'running' AND cancel_requested = 1"),
+                db.cachedStatement(
+                    sql: "SELECT id FROM jobs INDEXED BY jobs_lease_expiry WHERE host_id = ? AND status = 'running' AND cancel_requested = 1"),
                 arguments: [hostID])
         }
     }
 
     public func release(hostID: String, jobs: [LeasedJob]?) async throws -> [Job] {
-        let sql = """
-            UPDATE jobs SET status = 'queued', host_id = NULL, lease_expires_at = NULL, started_at = NULL, attempts = MAX(attempts - 1, 0)
+        let changes = """
+            SET status = 'queued', host_id = NULL, lease_expires_at = NULL, started_at = NULL, attempts = MAX(attempts - 1, 0)
             WHERE host_id = ? AND status = 'running'
             """
+        let sql = "UPDATE jobs " + changes
         return try await write("release a host's jobs", context: ["host_id": hostID]) { db in
             guard let jobs else {
-                return try Self.fetchJobs(db, sql: sql + " RETURNING \(Self.jobColumns)", arguments: [hostID]).map(\.job)
+                // All of the host's running jobs: read from the index of running jobs alone.
+                return try Self.fetchJobs(
+                    db, sql: "UPDATE jobs INDEXED BY jobs_lease_expiry " + changes + " RETURNING \(Self.jobColumns)", arguments: [hostID]
+                ).map(\.job)
             }
             var released: [Job] = []
             for leased in jobs {

@@ -31,31 +31,33 @@ extension SQLiteJobStore {
     }
 
     public func counts(queue: String?, statuses: Set<JobStatus>?) async throws -> [JobStatus: Int] {
-        try await read("count jobs", context: ["queue": queue ?? "*"]) { db in
-            var conditions: [String] = []
-            var arguments: [(any DatabaseValueConvertible)?] = []
-            if let queue {
-                conditions.append("queue = ?")
-                arguments.append(queue)
-            }
-            if let statuses {
-                guard !statuses.isEmpty else { return [:] }
-                // An IN list on the index's second column: jobs_claim (queue, status, seq) or
-                // jobs_status (status, seq) is read for those statuses only.
-                conditions.append("status IN (\(Array(repeating: "?", count: statuses.count).joined(separator: ", ")))")
-                arguments += statuses.map(\.rawValue).sorted()
-            }
-            let rows = try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT status, COUNT(*) AS count FROM jobs \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) GROUP BY status",
-                arguments: StatementArguments(arguments))
+        let (sql, arguments) = Self.countSelection(queue: queue, statuses: statuses ?? Set(JobStatus.allCases))
+        guard !sql.isEmpty else { return [:] }
+        return try await read("count jobs", context: ["queue": queue ?? "*"]) { db in
             var counts: [JobStatus: Int] = [:]
-            for row in rows {
-                if let status = JobStatus(rawValue: row["status"]) { counts[status] = row["count"] }
+            for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+                if let status = JobStatus(rawValue: row["status"]), let count: Int = row["count"], count > 0 { counts[status] = count }
             }
             return counts
         }
+    }
+
+    /// The count of each of `statuses` (of one queue, or of all), each read from the index
+    /// that holds its status alone (``SQLiteStatusIndex``); empty SQL for no statuses.
+    static func countSelection(queue: String?, statuses: Set<JobStatus>) -> (String, StatementArguments) {
+        var parts: [String] = []
+        var arguments = StatementArguments()
+        for (index, held) in SQLiteStatusIndex.covering(statuses) {
+            // One status is named, not grouped by: a group would read each row's status.
+            let selected = held.count == 1 ? "'\(held[0].rawValue)' AS status" : "status"
+            var sql = "SELECT \(selected), COUNT(*) AS count FROM jobs INDEXED BY \(index.counted) WHERE \(index.condition(for: held))"
+            if let queue {
+                sql += " AND queue = ?"
+                arguments += [queue]
+            }
+            parts.append(held.count == 1 ? sql : sql + " GROUP BY status")
+        }
+        return (parts.joined(separator: " UNION ALL "), arguments)
     }
 
     public func children(of parentID: String) async throws -> [Job] {
@@ -86,6 +88,17 @@ extension SQLiteJobStore {
 
     /// Newest first. An empty `statuses` set matches nothing; a negative limit counts as 0.
     public func jobs(_ filter: JobFilter) async throws -> [Job] {
+        if let statuses = filter.statuses, statuses.isEmpty { return [] }
+        let (sql, arguments) = Self.listSelection(filter)
+        return try await read("list jobs") { db in
+            try Self.fetchJobs(db, sql: sql, arguments: arguments).map(\.job)
+        }
+    }
+
+    /// A page of jobs newest first. Without a status filter the table is read newest first;
+    /// with one, each status's own index gives its newest `limit + offset` (``SQLiteStatusIndex``),
+    /// and the page is taken from those.
+    static func listSelection(_ filter: JobFilter) -> (String, StatementArguments) {
         var conditions: [String] = []
         var arguments = StatementArguments()
         if let queue = filter.queue {
@@ -96,11 +109,6 @@ extension SQLiteJobStore {
             conditions.append("task = ?")
             arguments += [task]
         }
-        if let statuses = filter.statuses {
-            guard !statuses.isEmpty else { return [] }
-            conditions.append("status IN (\(Self.placeholders(statuses.count)))")
-            arguments += StatementArguments(statuses.map(\.rawValue))
-        }
         if filter.excludePulled {
             conditions.append("pulled_at IS NULL")
         }
@@ -108,11 +116,23 @@ extension SQLiteJobStore {
             conditions.append("created_at >= ?")
             arguments += [since.timeIntervalSince1970]
         }
-        arguments += [max(0, filter.limit), max(0, filter.offset)]
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT \(Self.jobColumns) FROM jobs \(whereClause) ORDER BY seq DESC LIMIT ? OFFSET ?"
-        return try await read("list jobs") { [arguments] db in
-            try Self.fetchJobs(db, sql: sql, arguments: arguments).map(\.job)
+        let limit = max(0, filter.limit)
+        let offset = max(0, filter.offset)
+        guard let statuses = filter.statuses else {
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            return ("SELECT \(jobColumns) FROM jobs \(whereClause) ORDER BY seq DESC LIMIT ? OFFSET ?", arguments + [limit, offset])
         }
+        var parts: [String] = []
+        var partArguments = StatementArguments()
+        for (index, held) in SQLiteStatusIndex.covering(statuses) {
+            let narrowed = ([index.condition(for: held)] + conditions).joined(separator: " AND ")
+            parts.append(
+                "SELECT seq FROM (SELECT seq FROM jobs \(index.listedClause) WHERE \(narrowed) ORDER BY seq DESC LIMIT ?)")
+            partArguments += arguments + [limit > Int.max - offset ? Int.max : limit + offset]
+        }
+        return (
+            "SELECT \(jobColumns) FROM jobs WHERE seq IN (\(parts.joined(separator: " UNION ALL "))) ORDER BY seq DESC LIMIT ? OFFSET ?",
+            partArguments + [limit, offset]
+        )
     }
 }

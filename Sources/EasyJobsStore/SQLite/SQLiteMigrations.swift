@@ -229,6 +229,35 @@ enum SQLiteMigrations {
                     CREATE INDEX jobs_lease_expiry ON jobs (lease_expires_at) WHERE status = 'running';
                     """)
         }
+        migrator.registerMigration("v7-indexes-by-status") { db in
+            // Every status change moved a job's entries in jobs_claim (queue, status, seq) and
+            // jobs_status (status, seq), indexes of the whole history: the writer, which bounds
+            // batched throughput, spent most of its time on index writes (issue 14). Each status
+            // a job passes through has a partial index of its own now (queued: jobs_claim_task,
+            // scheduled: jobs_scheduled, running: jobs_lease_expiry, waiting: jobs_waiting), and
+            // so have failed runs (jobs_unsuccessful); a completed job is in jobs_finished alone,
+            // which now holds its queue and status for counts. Counts and listings read the
+            // index of each status they ask for (SQLiteStatusIndex). The status is a column of
+            // each index a count reads, although its condition fixes it: SQLite counts from a
+            // partial index alone only if it holds every column the statement names.
+            // An ended job written by an older version without an end time gets one: counts
+            // of completed jobs and retention read jobs_finished, which holds only timed ends.
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET finished_at = COALESCE(started_at, created_at)
+                    WHERE finished_at IS NULL AND status IN ('completed', 'failed', 'cancelled', 'expired');
+                    DROP INDEX jobs_claim;
+                    DROP INDEX jobs_status;
+                    DROP INDEX jobs_claim_task;
+                    CREATE INDEX jobs_claim_task ON jobs (queue, task, priority DESC, seq, status) WHERE status = 'queued';
+                    DROP INDEX jobs_scheduled;
+                    CREATE INDEX jobs_scheduled ON jobs (queue, run_at, status) WHERE status = 'scheduled';
+                    CREATE INDEX jobs_waiting ON jobs (queue, status, seq) WHERE status = 'waiting';
+                    DROP INDEX jobs_finished;
+                    CREATE INDEX jobs_finished ON jobs (finished_at, queue, status) WHERE finished_at IS NOT NULL;
+                    CREATE INDEX jobs_unsuccessful ON jobs (queue, status, seq) WHERE \(SQLiteStatusIndex.unsuccessfulCondition);
+                    """)
+        }
         return migrator
     }
 }
