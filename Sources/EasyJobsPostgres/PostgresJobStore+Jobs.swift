@@ -78,6 +78,14 @@ extension PostgresJobStore {
     /// finishes again. Returns the jobs in enqueue (FIFO) order.
     public func claim(
         queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date, limits: [String: TaskClaimLimit]
+    ) async throws -> [ClaimedRun] {
+        try await claimJobs(queue: queue, tasks: tasks, hostID: hostID, limit: limit, leaseDuration: leaseDuration, now: now, limits: limits)
+            .map(ClaimedRun.init)
+    }
+
+    /// ``claim(queue:tasks:hostID:limit:leaseDuration:now:limits:)``, the jobs read whole.
+    private func claimJobs(
+        queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date, limits: [String: TaskClaimLimit]
     ) async throws -> [Job] {
         guard !tasks.isEmpty, limit > 0 else { return [] }
         let limits = limits.filter { tasks.contains($0.key) }

@@ -23,13 +23,15 @@ extension PostgresJobStore {
 
     public func finish(
         _ reports: [JobReport], hostID: String, now: Date, rules: any JobRules, thenClaim claims: [QueueClaim], leaseDuration: TimeInterval
-    ) async throws -> (transitions: JobTransitions, claimed: [[Job]]) {
+    ) async throws -> (transitions: JobTransitions, claimed: [[ClaimedRun]]) {
         guard !reports.isEmpty || !claims.isEmpty else { return (JobTransitions(), []) }
         return try await transaction("record job outcomes and claim", context: ["host_id": hostID, "count": "\(reports.count)"]) { connection in
             let transitions = try await recordEnds(reports, hostID: hostID, now: now, rules: rules, connection)
-            var claimed: [[Job]] = []
+            var claimed: [[ClaimedRun]] = []
             for part in claims {
-                claimed.append(try await claimInTransaction(part, hostID: hostID, leaseDuration: leaseDuration, now: now, promote: true, connection))
+                claimed.append(
+                    try await claimInTransaction(part, hostID: hostID, leaseDuration: leaseDuration, now: now, promote: true, connection)
+                        .map(ClaimedRun.init))
             }
             // Other managers hear only of the work this transaction did not claim itself.
             try await Self.notify(Self.events(of: transitions, taken: Set(claimed.joined().map(\.id))), connection, logger: self.logger)

@@ -48,7 +48,7 @@ public protocol JobStore: Sendable {
     /// under its rate limit. The count and the claim are atomic (between managers too).
     func claim(
         queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date, limits: [String: TaskClaimLimit]
-    ) async throws -> [Job]
+    ) async throws -> [ClaimedRun]
 
     /// Records how runs ended, in one transaction, each only if `hostID` still holds the job
     /// under the report's lease number; a report of a run that lost its lease changes nothing
@@ -66,7 +66,7 @@ public protocol JobStore: Sendable {
     /// order of `claims`.
     func finish(
         _ reports: [JobReport], hostID: String, now: Date, rules: any JobRules, thenClaim claims: [QueueClaim], leaseDuration: TimeInterval
-    ) async throws -> (transitions: JobTransitions, claimed: [[Job]])
+    ) async throws -> (transitions: JobTransitions, claimed: [[ClaimedRun]])
 
     /// Puts running jobs of `hostID` back in the queue as if they had not been claimed (the try
     /// is refunded): all of them when `jobs` is nil (a host that left gracefully), or those
@@ -174,9 +174,9 @@ extension JobStore {
     /// The end and the claims one after the other, for a store that has no way to do both at once.
     public func finish(
         _ reports: [JobReport], hostID: String, now: Date, rules: any JobRules, thenClaim claims: [QueueClaim], leaseDuration: TimeInterval
-    ) async throws -> (transitions: JobTransitions, claimed: [[Job]]) {
+    ) async throws -> (transitions: JobTransitions, claimed: [[ClaimedRun]]) {
         let transitions = try await finish(reports, hostID: hostID, now: now, rules: rules)
-        var claimed: [[Job]] = []
+        var claimed: [[ClaimedRun]] = []
         for part in claims {
             claimed.append(
                 try await claim(
@@ -187,7 +187,9 @@ extension JobStore {
     }
 
     /// A claim without task limits.
-    public func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [Job] {
+    public func claim(
+        queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date
+    ) async throws -> [ClaimedRun] {
         try await claim(queue: queue, tasks: tasks, hostID: hostID, limit: limit, leaseDuration: leaseDuration, now: now, limits: [:])
     }
 

@@ -169,9 +169,10 @@ struct JobTransitionTests {
             let transform = try #require(transitions.created.first)
             #expect(taken.count == 2 && taken[1].isEmpty)
             let run = try #require(taken[0].first)
-            #expect(run.id == transform.id && run.status == .running && run.hostID == "h1" && run.attempts == 1 && run.lease == 1)
-            #expect(run.leaseExpiresAt == at(32) && run.startedAt == at(2))
-            #expect(try await store.job(id: transform.id) == run)
+            #expect(run.id == transform.id && run.attempts == 1 && run.lease == 1 && run.leaseExpiresAt == at(32))
+            let stored = try #require(try await store.job(id: transform.id))
+            #expect(stored.status == .running && stored.hostID == "h1" && stored.startedAt == at(2))
+            #expect(ClaimedRun(stored) == run)
             // Nothing is left for another claim.
             #expect(try await claim.next("h2", now: 3).isEmpty)
 
@@ -257,7 +258,7 @@ struct JobTransitionTests {
 private struct Claimer {
     let store: any JobStore
 
-    func next(_ host: String, now: Double) async throws -> [Job] {
+    func next(_ host: String, now: Double) async throws -> [ClaimedRun] {
         try await store.claim(
             queue: "q", tasks: ["extract", "transform", "notify", "crash"], hostID: host, limit: 10, leaseDuration: 10, now: at(now))
     }

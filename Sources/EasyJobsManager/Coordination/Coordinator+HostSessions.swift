@@ -113,7 +113,7 @@ extension Coordinator {
     /// is leaving or registered again since `host` was read, whose poll is over.
     func claimRound(for host: HostRecord, limit: Int) async throws -> [ClaimedJob]? {
         guard let round = try await planClaimRound(for: host, limit: limit) else { return nil }
-        var taken: [[Job]] = []
+        var taken: [[ClaimedRun]] = []
         for part in round.parts {
             taken.append(
                 try await store.claim(
@@ -167,7 +167,7 @@ extension Coordinator {
 
     /// Ends a round with what the store took for its parts (`taken`, in their order): a queue
     /// short of work leaves its share to the others; then the claims answer as the host reads them.
-    func completeClaimRound(_ round: ClaimRound, taken: [[Job]]) async throws -> [ClaimedJob] {
+    func completeClaimRound(_ round: ClaimRound, taken: [[ClaimedRun]]) async throws -> [ClaimedJob] {
         let hostID = round.hostID
         var jobs = Array(taken.joined())
         // Each queue its share; then what a queue short of work left goes to those that had more.
@@ -201,7 +201,7 @@ extension Coordinator {
             let subprocess = (try? registry.spec(queue: job.queue, task: job.task))?.options.subprocess ?? false
             return ClaimedJob(
                 jobID: job.id, queue: job.queue, task: job.task, args: job.args, attempt: job.attempts, lease: job.lease,
-                leaseExpiresAt: job.leaseExpiresAt ?? .now, dependencies: dependencies[job.id] ?? [:],
+                leaseExpiresAt: job.leaseExpiresAt, dependencies: dependencies[job.id] ?? [:],
                 token: subprocess ? tokens.token(jobID: job.id, lease: job.lease) : nil)
         }
     }
@@ -217,7 +217,7 @@ extension Coordinator {
 
     /// Claims up to `limit` of `tasks`' jobs of one queue, under the caps and rate limits its
     /// tasks declare (they count over every host: the store applies them).
-    private func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int) async throws -> [Job] {
+    private func claim(queue: String, tasks: Set<String>, hostID: String, limit: Int) async throws -> [ClaimedRun] {
         try await store.claim(
             queue: queue, tasks: tasks, hostID: hostID, limit: limit, leaseDuration: options.lease.inSeconds, now: .now,
             limits: claimLimits(queue: queue, tasks: tasks))

@@ -108,7 +108,7 @@ public struct ManagerMetrics: Sendable {
         count(each: jobs.lazy.map { Series("easyjobs_jobs_enqueued_total", $0.queue, $0.task, origin: $0.origin.kind.rawValue) })
     }
 
-    func started(_ jobs: [Job], now: Date = .now) {
+    func started(_ jobs: [ClaimedRun], now: Date = .now) {
         count(each: jobs.lazy.map { Series("easyjobs_jobs_started_total", $0.queue, $0.task) })
         time(
             each: jobs.lazy.map { job in

@@ -94,7 +94,7 @@ extension SQLiteJobStore {
     /// is kept until the job finishes again. Returns the jobs in enqueue (FIFO) order.
     public func claim(
         queue: String, tasks: Set<String>, hostID: String, limit: Int, leaseDuration: TimeInterval, now: Date, limits: [String: TaskClaimLimit]
-    ) async throws -> [Job] {
+    ) async throws -> [ClaimedRun] {
         guard !tasks.isEmpty, limit > 0 else { return [] }
         return try await write("claim jobs", context: ["queue": queue, "host_id": hostID]) { db in
             try Self.claim(
@@ -103,7 +103,7 @@ extension SQLiteJobStore {
     }
 
     /// A claim inside a write transaction (a claim's own, or a report's that claims).
-    static func claim(_ part: QueueClaim, hostID: String, leaseDuration: TimeInterval, now: Date, _ db: Database) throws -> [Job] {
+    static func claim(_ part: QueueClaim, hostID: String, leaseDuration: TimeInterval, now: Date, _ db: Database) throws -> [ClaimedRun] {
         let (queue, tasks, limit) = (part.queue, part.tasks, part.limit)
         guard !tasks.isEmpty, limit > 0 else { return [] }
         let limits = part.limits.filter { tasks.contains($0.key) }
@@ -120,16 +120,20 @@ extension SQLiteJobStore {
         var arguments: StatementArguments = [hostID, now.addingTimeInterval(leaseDuration).timeIntervalSince1970, now.timeIntervalSince1970]
         arguments += selection.arguments
         // RETURNING gives rows in no defined order; the claim's order is restored.
-        let claimed = try Self.fetchJobs(
-            db,
+        let statement = try db.cachedStatement(
             sql: """
                 UPDATE jobs
                 SET status = 'running', host_id = ?, lease_expires_at = ?, started_at = ?, attempts = attempts + 1, lease = lease + 1,
                     progress = NULL, progress_message = NULL
                 WHERE seq IN (\(selection.sql))
-                RETURNING \(Self.jobColumns)
-                """, arguments: arguments
-        ).sorted { ($0.job.priority, -$0.seq) > ($1.job.priority, -$1.seq) }.map(\.job)
+                RETURNING \(ClaimedRunColumn.selection)
+                """)
+        let rows = try Row.fetchCursor(statement, arguments: arguments)
+        var runs: [(seq: Int64, run: ClaimedRun)] = []
+        while let row = try rows.next() {
+            runs.append(try decodeClaimedRun(row))
+        }
+        let claimed = runs.sorted { ($0.run.priority, -$0.seq) > ($1.run.priority, -$1.seq) }.map(\.run)
         for (task, taskLimit) in limits {
             guard let window = taskLimit.window(at: now) else { continue }
             let count = claimed.count { $0.task == task }

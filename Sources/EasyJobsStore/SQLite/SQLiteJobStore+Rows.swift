@@ -123,6 +123,47 @@ extension SQLiteJobStore {
         return (try value(.seq), job)
     }
 
+    /// The columns a claim returns, in the order ``decodeClaimedRun(_:)`` reads them.
+    enum ClaimedRunColumn: Int, CaseIterable {
+        case seq
+        case id
+        case queue
+        case task
+        case args
+        case attempts
+        case lease
+        case leaseExpiresAt
+        case createdAt
+        case runAt
+        case dependencies
+        case priority
+
+        static let selection = allCases.map(\.name).joined(separator: ", ")
+
+        var name: String {
+            "\(self)".reduce(into: "") { name, character in
+                name += character.isUppercase ? "_" + character.lowercased() : String(character)
+            }
+        }
+    }
+
+    static func decodeClaimedRun(_ row: Row) throws -> (seq: Int64, run: ClaimedRun) {
+        func value<T: DatabaseValueConvertible & StatementColumnConvertible>(_ column: ClaimedRunColumn) throws -> T {
+            try row.decode(atIndex: column.rawValue)
+        }
+        let id: String = try value(.id)
+        let args: String = try value(.args)
+        guard case .object(let arguments) = try JSONValue.parse(args) else {
+            throw EasyJobsError(.storeFailure, "The stored arguments of job '\(id)' are not a JSON object", context: ["job_id": id])
+        }
+        let runAt: Double = try value(.runAt)
+        let run = ClaimedRun(
+            id: id, queue: try value(.queue), task: try value(.task), args: arguments, attempts: try value(.attempts), lease: try value(.lease),
+            leaseExpiresAt: Date(timeIntervalSince1970: try value(.leaseExpiresAt)), createdAt: Date(timeIntervalSince1970: try value(.createdAt)),
+            runAt: runAt > 0 ? Date(timeIntervalSince1970: runAt) : nil, dependencies: try value(.dependencies), priority: try value(.priority))
+        return (try value(.seq), run)
+    }
+
     static func encodeJSON(_ value: some Encodable) throws -> String {
         try StoredJSON.encode(value)
     }

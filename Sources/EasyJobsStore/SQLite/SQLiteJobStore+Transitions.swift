@@ -14,7 +14,7 @@ extension SQLiteJobStore {
 
     public func finish(
         _ reports: [JobReport], hostID: String, now: Date, rules: any JobRules, thenClaim claims: [QueueClaim], leaseDuration: TimeInterval
-    ) async throws -> (transitions: JobTransitions, claimed: [[Job]]) {
+    ) async throws -> (transitions: JobTransitions, claimed: [[ClaimedRun]]) {
         guard !reports.isEmpty || !claims.isEmpty else { return (JobTransitions(), []) }
         return try await write("record job outcomes and claim", context: ["host_id": hostID, "count": "\(reports.count)"]) { db in
             let transitions = try self.recordEnds(reports, hostID: hostID, now: now, rules: rules, db)
