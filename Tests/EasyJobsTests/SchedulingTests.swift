@@ -120,10 +120,19 @@ import Testing
 
     @Test func pausedQueuesAndHostsFinishWhatTheyRunAndClaimNothingUntilResumed() async throws {
         try await withCluster(port: try freePort(), schedules: true) { cluster in
-            try await cluster.startHost(name: "worker", queue: "s", plugins: ["Scheduled"])
+            let host = try await cluster.startHost(name: "worker", queue: "s", plugins: ["Scheduled"])
             _ = try await cluster.client.schedule(.pause, queue: "s", task: "tick")
             let running = try await cluster.client.enqueue(queue: "s", task: "slow", arguments: ["seconds": 1.5])
-            try await waitUntil("the slow job runs") { try await cluster.client.viewResult(id: running).status == .running }
+            do {
+                try await waitUntil("the slow job runs") { try await cluster.client.viewResult(id: running).status == .running }
+            } catch {
+                // What the processes did instead, for the next person (seen once on CI).
+                let status = (try? await cluster.client.viewResult(id: running).status.rawValue) ?? "unknown"
+                Issue.record(
+                    "the slow job is \(status); the host (running: \(host.isRunning)) logged:\n\(host.stderr.suffix(3000))\nthe manager logged:\n\(cluster.manager.stderr.suffix(3000))"
+                )
+                throw error
+            }
 
             let paused = try await cluster.client.setPaused(.queue, name: "s", paused: true)
             #expect(paused.queues == ["s"])
