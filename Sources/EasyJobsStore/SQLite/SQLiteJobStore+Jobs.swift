@@ -126,7 +126,7 @@ extension SQLiteJobStore {
                 SET status = 'running', host_id = ?, lease_expires_at = ?, started_at = ?, attempts = attempts + 1, lease = lease + 1,
                     progress = NULL, progress_message = NULL
                 WHERE seq IN (\(selection.sql))
-                RETURNING \(ClaimedRunColumn.selection)
+                RETURNING \(Self.claimedRunSelection)
                 """)
         let rows = try Row.fetchCursor(statement, arguments: arguments)
         var runs: [(seq: Int64, run: ClaimedRun)] = []

@@ -124,32 +124,14 @@ extension SQLiteJobStore {
     }
 
     /// The columns a claim returns, in the order ``decodeClaimedRun(_:)`` reads them.
-    enum ClaimedRunColumn: Int, CaseIterable {
-        case seq
-        case id
-        case queue
-        case task
-        case args
-        case attempts
-        case lease
-        case leaseExpiresAt
-        case createdAt
-        case runAt
-        case dependencies
-        case priority
-
-        static let selection = allCases.map(\.name).joined(separator: ", ")
-
-        var name: String {
-            "\(self)".reduce(into: "") { name, character in
-                name += character.isUppercase ? "_" + character.lowercased() : String(character)
-            }
-        }
-    }
+    static let claimedRunColumns: [JobColumn] = [
+        .seq, .id, .queue, .task, .args, .attempts, .lease, .leaseExpiresAt, .createdAt, .runAt, .dependencies, .priority,
+    ]
+    static let claimedRunSelection = claimedRunColumns.map(\.name).joined(separator: ", ")
 
     static func decodeClaimedRun(_ row: Row) throws -> (seq: Int64, run: ClaimedRun) {
-        func value<T: DatabaseValueConvertible & StatementColumnConvertible>(_ column: ClaimedRunColumn) throws -> T {
-            try row.decode(atIndex: column.rawValue)
+        func value<T: DatabaseValueConvertible & StatementColumnConvertible>(_ column: JobColumn) throws -> T {
+            try row.decode(atIndex: claimedRunColumns.firstIndex(of: column) ?? -1)
         }
         let id: String = try value(.id)
         let args: String = try value(.args)
