@@ -184,7 +184,7 @@ extension Coordinator {
         // after it, which the claim's statement saw, goes back (the try refunded) and waits.
         let paused = jobs.filter { pauses.isPaused(host: round.hostName, queue: $0.queue) }
         if !paused.isEmpty {
-            _ = try await store.release(hostID: hostID, jobs: paused.map { LeasedJob(jobID: $0.id, lease: $0.lease) })
+            _ = try await store.release(hostID: hostID, jobs: paused.map(\.leased))
             let returned = Set(paused.map(\.id))
             jobs.removeAll { returned.contains($0.id) }
         }
@@ -249,7 +249,7 @@ extension Coordinator {
             } catch {
                 // The ends are stored; the jobs it took go back to the queue for the next claim.
                 logger.warning("could not hand out the jobs claimed with a report: \(error)", metadata: ["host_id": "\(request.hostID)"])
-                let leased = taken.joined().map { LeasedJob(jobID: $0.id, lease: $0.lease) }
+                let leased = taken.joined().map(\.leased)
                 _ = try? await store.release(hostID: request.hostID, jobs: leased)
             }
         }

@@ -128,10 +128,12 @@ extension SQLiteJobStore {
         .seq, .id, .queue, .task, .args, .attempts, .lease, .leaseExpiresAt, .createdAt, .runAt, .dependencies, .priority,
     ]
     static let claimedRunSelection = claimedRunColumns.map(\.name).joined(separator: ", ")
+    /// Where each job column stands in a claim's row, by the column's raw value (-1: not returned).
+    private static let claimedRunPositions = JobColumn.allCases.map { claimedRunColumns.firstIndex(of: $0) ?? -1 }
 
     static func decodeClaimedRun(_ row: Row) throws -> (seq: Int64, run: ClaimedRun) {
         func value<T: DatabaseValueConvertible & StatementColumnConvertible>(_ column: JobColumn) throws -> T {
-            try row.decode(atIndex: claimedRunColumns.firstIndex(of: column) ?? -1)
+            try row.decode(atIndex: claimedRunPositions[column.rawValue])
         }
         let id: String = try value(.id)
         let args: String = try value(.args)

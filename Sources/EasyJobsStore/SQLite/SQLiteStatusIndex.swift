@@ -14,7 +14,7 @@ import EasyJobsCore
 ///
 /// ```swift
 /// for (index, statuses) in SQLiteStatusIndex.covering([.queued, .failed]) {
-///     let sql = "SELECT COUNT(*) FROM jobs INDEXED BY \(index.counted(byQueue: true)) WHERE \(index.condition(for: statuses)) AND queue = ?"
+///     let sql = "SELECT COUNT(*) FROM jobs INDEXED BY \(index.counted) WHERE \(index.condition(for: statuses)) AND queue = ?"
 /// }
 /// ```
 struct SQLiteStatusIndex: Sendable {
