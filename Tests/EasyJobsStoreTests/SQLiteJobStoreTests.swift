@@ -82,7 +82,7 @@ struct SQLiteJobStoreTests {
     @Test func everyIndexOfJobsButTheIDsIsPartial() async throws {
         let path = directory.databasePath
         _ = try await SQLiteJobStore(path: path).enqueue(NewJob(queue: "ETL", task: "extract", args: [:]))
-        let indexes = try await DatabaseQueue(path: path).read { db in
+        let indexes = try DatabaseQueue(path: path).read { db in
             try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND sql IS NOT NULL")
         }
         #expect(indexes.count >= 8)
@@ -161,6 +161,72 @@ struct SQLiteJobStoreTests {
         #expect(SQLiteJobStore.Options(pageSize: 10_000).pageSize == 8_192)
         #expect(SQLiteJobStore.Options(pageSize: 100).pageSize == 512)
         #expect(SQLiteJobStore.Options(pageSize: 1 << 20).pageSize == 65_536)
+    }
+
+    /// A claim reads the arms of the served tasks that have queued jobs only (issue 14), found by a
+    /// walk from one distinct queued task to the next; past ``SQLiteJobStore/queuedTaskScan``
+    /// distinct tasks it keeps every served task's arm, and claims the same jobs either way.
+    @Test func aClaimReadsOnlyTheArmsOfTasksWithQueuedJobs() async throws {
+        let store = try SQLiteJobStore(path: directory.databasePath)
+        let served = Set((0..<30).map { "task\($0)" })
+        try await store.enqueue([
+            NewJob(queue: "ETL", task: "task7", args: [:], createdAt: at(0)),
+            NewJob(queue: "ETL", task: "unserved", args: [:], createdAt: at(1)),
+            NewJob(queue: "ETL", task: "task21", args: [:], createdAt: at(2)),
+            NewJob(queue: "ETL", task: "task7", args: [:], createdAt: at(3)),
+            NewJob(queue: "Other", task: "task3", args: [:], createdAt: at(4)),
+        ])
+        func queued(_ queue: String, _ tasks: Set<String>) async throws -> Set<String> {
+            try await store.write("list queued tasks") { db in try SQLiteJobStore.queuedTasks(queue: queue, among: tasks, db) }
+        }
+        #expect(try await queued("ETL", served) == ["task7", "task21"])
+        #expect(try await queued("Empty", served) == [])
+
+        // As many distinct queued tasks as the walk reads: still narrowed. One more: every served task.
+        let scan = SQLiteJobStore.queuedTaskScan
+        try await store.enqueue((0..<(scan - 3)).map { NewJob(queue: "ETL", task: "more\($0)", args: [:], createdAt: at(5)) })
+        #expect(try await queued("ETL", served) == ["task7", "task21"])
+        try await store.enqueue([NewJob(queue: "ETL", task: "more\(scan)", args: [:], createdAt: at(6))])
+        #expect(try await queued("ETL", served) == served)
+
+        // The claim takes the same jobs, in enqueue order, whichever way its arms were chosen.
+        let claimed = try await store.claim(queue: "ETL", tasks: served, hostID: "h1", limit: 10, leaseDuration: 30, now: at(10))
+        #expect(claimed.map(\.task) == ["task7", "task21", "task7"])
+        #expect(try await store.claim(queue: "ETL", tasks: served, hostID: "h1", limit: 10, leaseDuration: 30, now: at(11)).isEmpty)
+        let other = try await store.claim(queue: "Other", tasks: served, hostID: "h1", limit: 10, leaseDuration: 30, now: at(11))
+        #expect(other.map(\.task) == ["task3"])
+    }
+
+    /// Writes run in transactions of the store's own (`BEGIN` and `COMMIT` prepared once, issue
+    /// 14): a body that fails, by its own error or a statement's, leaves nothing of what it
+    /// wrote, and the writer goes on committing the next write.
+    @Test func aWriteThatFailsLeavesNothingAndTheNextOneCommits() async throws {
+        struct Refused: Error {}
+        let store = try SQLiteJobStore(path: directory.databasePath)
+        let first = NewJob(queue: "ETL", task: "extract", args: [:], createdAt: at(0))
+        let second = NewJob(queue: "ETL", task: "extract", args: [:], createdAt: at(1))
+
+        let inside = try await store.write("look at the transaction") { db in db.isInsideTransaction }
+        #expect(inside)
+        // The store reports any failure of a write as its own error.
+        await #expect(throws: EasyJobsError.self) {
+            try await store.write("insert, then refuse") { db in
+                try SQLiteJobStore.insert(SQLiteJobStore.rows([first]), db)
+                throw Refused()
+            }
+        }
+        await #expect(throws: EasyJobsError.self) {
+            // The second row repeats the first's id: the statement fails after the first row went in.
+            try await store.write("insert a job twice") { db in
+                try SQLiteJobStore.insert(SQLiteJobStore.rows([second, second]), db)
+            }
+        }
+        #expect(try await store.job(id: first.id) == nil)
+        #expect(try await store.job(id: second.id) == nil)
+
+        _ = try await store.enqueue(second)
+        #expect(try await store.job(id: second.id)?.status == .queued)
+        #expect(try await store.counts(queue: nil)[.queued] == 1)
     }
 
     // MARK: Durability

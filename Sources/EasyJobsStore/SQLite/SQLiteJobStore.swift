@@ -91,7 +91,7 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
         _ operation: String, context: [String: String] = [:], _ body: @Sendable (Database) throws -> T
     ) async throws -> T {
         do {
-            return try await pool.write(body)
+            return try await pool.writeWithoutTransaction { db in try Self.inImmediateTransaction(db, body) }
         } catch {
             throw Self.storeError(error, operation, context: context)
         }
