@@ -208,9 +208,11 @@ extension Coordinator {
 
     /// The caps and rate limits of `tasks` in `queue`, as their specs declare them.
     private func claimLimits(queue: String, tasks: Set<String>) -> [String: TaskClaimLimit] {
+        // One read of the registry for all of a round's tasks: a claim comes with every report.
+        let specs = registry.specs(queue: queue)
         var limits: [String: TaskClaimLimit] = [:]
         for task in tasks {
-            if let spec = try? registry.spec(queue: queue, task: task), let limit = TaskClaimLimit(spec.options) { limits[task] = limit }
+            if let spec = specs[task], let limit = TaskClaimLimit(spec.options) { limits[task] = limit }
         }
         return limits
     }

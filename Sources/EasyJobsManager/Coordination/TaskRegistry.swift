@@ -99,6 +99,8 @@ public final class TaskRegistry: Sendable {
 
     /// The spec of `task` in `queue`, or an error naming what is known.
     public func spec(queue: String, task: String) throws(EasyJobsError) -> TaskSpec {
+        // Every enqueue and claim asks: the known queues are listed only for the error.
+        if let spec = state.withLock({ $0.tasks[queue]?[task] }) { return spec }
         let (tasks, known): ([String: TaskSpec]?, [String]) = state.withLock { state in
             (state.tasks[queue], state.tasks.keys.sorted())
         }
@@ -116,6 +118,11 @@ public final class TaskRegistry: Sendable {
                 context: ["queue": queue, "task": task])
         }
         return spec
+    }
+
+    /// The specs of `queue`'s tasks, by name (empty for a queue no host registered), read at once.
+    public func specs(queue: String) -> [String: TaskSpec] {
+        state.withLock { $0.tasks[queue] ?? [:] }
     }
 
     /// Tasks stay known after their hosts stop serving them, so queued jobs keep their
