@@ -39,7 +39,7 @@ struct SQLiteClaimQuery {
 
     /// The statement texts for `arms` tasks, made once: the tasks are arguments, so the text
     /// depends on their number alone, and building a text of one arm per task took 13 % of a
-    /// claim's time on the writer (profile of sequential chains over 30 tasks).
+    /// claim's time on the writer (profile of sequential chains over some 30 tasks).
     private static func texts(arms: Int) -> (selection: String, claim: String) {
         if let texts = cache.withLock({ $0[arms] }) { return texts }
         let arm = """

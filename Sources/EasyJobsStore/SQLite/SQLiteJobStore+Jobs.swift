@@ -140,7 +140,7 @@ extension SQLiteJobStore {
     /// has more distinct queued tasks than ``queuedTaskScan``.
     ///
     /// A claim reads one arm per task it is given, and most of a host's tasks have nothing queued
-    /// most of the time: with the 30 tasks of the benchmark's host, the claim of a chain's next
+    /// most of the time: with the 30-odd tasks of the benchmark's host, the claim of a chain's next
     /// step spent more on the arms of empty tasks than on its one job. This walks
     /// `jobs_claim_task` from one distinct task to the next (one seek each, however many jobs
     /// each has) so the claim reads only arms that can find something.
