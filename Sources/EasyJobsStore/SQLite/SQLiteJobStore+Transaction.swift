@@ -20,8 +20,9 @@ extension SQLiteJobStore {
             return result
         } catch {
             if db.isInsideTransaction {
-                // The first error is the one that says what went wrong; a failed rollback
-                // surfaces as GRDB's check that no transaction is left open.
+                // The first error is the one that says what went wrong. A rollback that fails
+                // leaves the transaction open, which GRDB's check at the end of the access stops
+                // on, as after a failed rollback in its own `write`.
                 do { try db.rollback() } catch {}
             }
             throw error
