@@ -60,6 +60,11 @@ struct Benchmark: AsyncParsableCommand {
     var callOverhead: Int?
 
     @Option(
+        name: .customLong("http-overhead"),
+        help: "Measure only what the HTTP stack costs: this many sequential /health round trips per round, AsyncHTTPClient against NIO's bare codec.")
+    var httpOverhead: Int?
+
+    @Option(
         name: .customLong("plugin-dev"),
         help: "Measure only the plugin author's loop: this many one-line edits of a new plugin under `easyjobs plugin dev`.")
     var pluginDev: Int?
@@ -69,6 +74,11 @@ struct Benchmark: AsyncParsableCommand {
         if let pluginDev {
             let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
             try await PluginDevLoop.run(build: build, edits: pluginDev, release: pluginDevRelease)
+            return
+        }
+        if let httpOverhead {
+            let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            try await HTTPOverhead.run(build: build, requests: httpOverhead, rounds: 3)
             return
         }
         if let callOverhead {

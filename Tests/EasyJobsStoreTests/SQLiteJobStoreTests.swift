@@ -229,6 +229,57 @@ struct SQLiteJobStoreTests {
         #expect(try await store.counts(queue: nil)[.queued] == 1)
     }
 
+    /// A write that finds the writer free runs on the caller's thread, without a hop to the
+    /// writer's queue and back (issue 14: two wake-ups of sleeping threads a write), unless
+    /// every commit waits for an fsync (`synchronous = FULL`): that wait stays off the caller's
+    /// thread.
+    @Test func aWriteThatFindsTheWriterFreeRunsOnTheCallersThread() async throws {
+        let store = try SQLiteJobStore(path: directory.databasePath)
+        let caller = pthread_self()
+        let writer = try await store.write("look at the thread") { _ in pthread_self() }
+        #expect(pthread_equal(caller, writer) != 0)
+
+        let durable = try SQLiteJobStore(
+            path: directory.url.appendingPathComponent("durable.sqlite").path, options: .init(synchronous: .full))
+        let durableCaller = pthread_self()
+        let durableWriter = try await durable.write("look at the thread") { _ in pthread_self() }
+        #expect(pthread_equal(durableCaller, durableWriter) == 0)
+    }
+
+    /// A write that would wait for another one suspends and runs on the writer's own thread
+    /// when its turn comes, rather than hold the caller's thread on the writer's lock (a blocking
+    /// call would run it on the caller's thread, after keeping that thread waiting).
+    @Test func aWriteQueuedBehindAnotherRunsOffTheCallersThread() async throws {
+        let store = try SQLiteJobStore(path: directory.databasePath)
+        let release = DispatchSemaphore(value: 0)
+        let (started, starting) = AsyncStream<Void>.makeStream()
+        // The long write runs on a thread of its own (it finds the writer free, so it runs on its
+        // caller's thread): holding a thread of the cooperative pool for it would starve the
+        // other tests running in parallel.
+        let long = Task(executorPreference: DedicatedThreadExecutor()) {
+            try await store.write("a long write") { db in
+                try SQLiteJobStore.insert(SQLiteJobStore.rows([NewJob(queue: "ETL", task: "long", args: [:], createdAt: at(0))]), db)
+                starting.yield()
+                _ = release.wait(timeout: .now() + 20)
+            }
+        }
+        for await _ in started { break }
+        let queued = Task {
+            let caller = pthread_self()
+            let writer = try await store.write("a write behind it") { db in
+                try SQLiteJobStore.insert(SQLiteJobStore.rows([NewJob(queue: "ETL", task: "queued", args: [:], createdAt: at(1))]), db)
+                return pthread_self()
+            }
+            return pthread_equal(caller, writer) != 0
+        }
+        // The long write ends once the other one is queued behind it.
+        while store.writesInFlight.load(ordering: .acquiring) < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        release.signal()
+        try await long.value
+        #expect(try await queued.value == false)
+        #expect(try await store.counts(queue: "ETL")[.queued] == 2)
+    }
+
     // MARK: Durability
 
     @Test func reopeningTheFileKeepsJobsAndResults() async throws {
@@ -261,5 +312,16 @@ struct SQLiteJobStoreTests {
         let newer = try await reopened.enqueue(NewJob(queue: "ETL", task: "extract", args: [:], createdAt: at(20)))
         let claimed = try await reopened.claim(queue: "ETL", tasks: ["extract"], hostID: "h2", limit: 5, leaseDuration: 30, now: at(21))
         #expect(claimed.map(\.id) == [jobs[2].id, newer.id])
+    }
+}
+
+/// Runs a task's jobs on a serial dispatch queue (one of dispatch's own threads), outside the
+/// cooperative pool.
+private final class DedicatedThreadExecutor: TaskExecutor {
+    private let queue = DispatchQueue(label: "SQLiteJobStoreTests.dedicated")
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
