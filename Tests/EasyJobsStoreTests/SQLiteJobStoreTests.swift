@@ -273,9 +273,14 @@ struct SQLiteJobStoreTests {
             return pthread_equal(caller, writer) != 0
         }
         // The long write ends once the other one is queued behind it.
-        while store.writesInFlight.load(ordering: .acquiring) < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while store.writesInFlight.load(ordering: .acquiring) < 2 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let queuedBehind = store.writesInFlight.load(ordering: .acquiring) == 2
         release.signal()
         try await long.value
+        #expect(queuedBehind)
         #expect(try await queued.value == false)
         #expect(try await store.counts(queue: "ETL")[.queued] == 2)
     }
