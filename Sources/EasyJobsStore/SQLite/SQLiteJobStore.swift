@@ -22,9 +22,6 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
     /// This store's write transactions queued or running: a write that finds none runs on the
     /// calling thread (see ``write(_:context:_:)``).
     let writesInFlight = Atomic<Int>(0)
-    /// Whether a write that finds the writer free runs on the calling thread: only when a
-    /// commit does not wait for the disk (``Options/Synchronous/normal``).
-    private let writesOnCallingThread: Bool
 
     /// Opens (creating it and its directory if needed) the database at `path` and
     /// brings its schema up to date.
@@ -34,7 +31,6 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
     public init(path: String, options: Options = .init()) throws {
         self.path = path
         self.options = options
-        writesOnCallingThread = options.synchronous == .normal
 
         var configuration = Configuration()
         configuration.label = "EasyJobs.SQLiteJobStore"
@@ -113,7 +109,7 @@ public final class SQLiteJobStore: ManagerStore, Sendable {
         let earlier = writesInFlight.add(1, ordering: .acquiringAndReleasing).oldValue
         defer { writesInFlight.subtract(1, ordering: .acquiringAndReleasing) }
         do {
-            if earlier == 0 && writesOnCallingThread {
+            if earlier == 0 && options.synchronous == .normal {
                 return try Self.writeOnThisThread(pool, body)
             }
             return try await pool.writeWithoutTransaction { db in try Self.inImmediateTransaction(db, body) }
