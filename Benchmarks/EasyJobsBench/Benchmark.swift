@@ -71,18 +71,18 @@ struct Benchmark: AsyncParsableCommand {
     @Flag(name: .customLong("plugin-dev-release"), help: "With --plugin-dev: release builds (plugin dev --release).") var pluginDevRelease = false
 
     func run() async throws {
+        // The products beside this executable: the manager, the host and the plugins it starts.
+        let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         if let pluginDev {
-            let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
             try await PluginDevLoop.run(build: build, edits: pluginDev, release: pluginDevRelease)
             return
         }
         if let httpOverhead {
-            let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            try Self.checkBuild(build, needs: ["easyjobs"])
             try await HTTPOverhead.run(build: build, requests: httpOverhead, rounds: 3)
             return
         }
         if let callOverhead {
-            let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
             try await CallOverhead.run(build: build, calls: callOverhead, batches: 7)
             return
         }
@@ -102,7 +102,6 @@ struct Benchmark: AsyncParsableCommand {
             return
         }
         guard managers == 1 || store != "sqlite" else { throw ValidationError("--managers \(managers) needs --store postgres://…") }
-        let build = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         try Self.checkBuild(build, needs: ["easyjobs", "easyjobs-host", "libTestTasks.so", "libVersioned.so"])
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("easyjobs-bench-\(UUID().uuidString.prefix(8))")
         let plugins = work.appendingPathComponent("plugins")

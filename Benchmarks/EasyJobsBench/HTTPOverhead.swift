@@ -148,5 +148,12 @@ enum HTTPOverhead {
             waiting = nil
             context.close(promise: nil)
         }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            // A manager that closes the connection ends the measurement rather than hanging it.
+            waiting?.fail(BenchmarkError("the manager closed the connection"))
+            waiting = nil
+            context.fireChannelInactive()
+        }
     }
 }

@@ -57,7 +57,6 @@ struct SQLiteClaimQuery {
             ORDER BY priority DESC, seq
             LIMIT ?
             """
-        // RETURNING gives rows in no defined order; the claimer restores the claim's order.
         let claim = """
             UPDATE jobs
             SET status = 'running', host_id = ?, lease_expires_at = ?, started_at = ?, attempts = attempts + 1, lease = lease + 1,
